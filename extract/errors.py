@@ -1,0 +1,19 @@
+"""Errors whose messages are safe to show to a user as one line."""
+
+
+class VsearchError(Exception):
+    """Base for every error the CLI prints as a one-line message."""
+
+    exit_code = 1
+
+
+class MediaError(VsearchError):
+    """A video cannot be read: missing, not a video, corrupt, or without frames."""
+
+
+class SubtitleError(VsearchError):
+    """A subtitle file cannot be read or parsed."""
+
+
+class ToolMissing(VsearchError):
+    """A required external program (ffmpeg) cannot be found."""

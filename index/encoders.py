@@ -1,0 +1,225 @@
+"""Encoder registry: presets, Hugging Face ids, local folders and plugin encoders."""
+
+import importlib
+import inspect
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from vsearch.extract import FrameSpec, VsearchError
+
+
+class ModelError(VsearchError):
+    """A model cannot be found, downloaded or loaded."""
+
+
+@dataclass(frozen=True)
+class EncoderOptions:
+    """How to run a model: device ("auto", "cpu", "cuda"), dtype and batch size."""
+
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_size: int = 32
+
+
+class Encoder(Protocol):
+    """Turns RGB frames and texts into L2-normalised vectors of one space."""
+
+    model_id: str
+    dim: int
+    frame_spec: FrameSpec
+
+    def encode_images(self, pixels: np.ndarray) -> np.ndarray: ...
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray: ...
+
+
+EncoderFactory = Callable[[EncoderOptions], Encoder]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named Hugging Face checkpoint."""
+
+    model_id: str
+    about: str
+
+
+PRESETS = {
+    "siglip2": Preset(
+        "google/siglip2-base-patch16-224",
+        "multilingual (Gemma tokenizer): Chinese, English and 100+ languages; the default",
+    ),
+    "chinese-clip": Preset(
+        "OFA-Sys/chinese-clip-vit-base-patch16", "best for Chinese queries and subtitles"
+    ),
+    "clip": Preset("openai/clip-vit-base-patch32", "English only; small and fast"),
+}
+
+_REGISTRY: dict[str, EncoderFactory] = {}
+_plugins_loaded = False
+
+
+def register_encoder(name: str, factory: EncoderFactory) -> None:
+    """Make `name` loadable with `--model name`; plugins call this on import."""
+    _REGISTRY[name] = factory
+
+
+def encoder_names() -> list[str]:
+    """Every registered name, presets first."""
+    _load_plugins()
+    return list(_REGISTRY)
+
+
+def _load_plugins() -> None:
+    """Import encoder plugins: the `vsearch.encoders` entry points and `VSEARCH_PLUGINS`."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="vsearch.encoders"):
+        register_encoder(entry.name, entry.load())
+    for module in filter(None, os.environ.get("VSEARCH_PLUGINS", "").split(",")):
+        try:
+            importlib.import_module(module.strip())
+        except ImportError as exc:
+            raise ModelError(f"cannot import plugin {module!r} named in VSEARCH_PLUGINS ({exc})") from None
+
+
+def load_encoder(name: str, options: EncoderOptions) -> Encoder:
+    """An encoder by registered name, Hugging Face id or local `save_pretrained` folder."""
+    _load_plugins()
+    if name in _REGISTRY:
+        return _REGISTRY[name](options)
+    local = Path(name).expanduser()
+    if local.is_dir():
+        return HFEncoder(str(local.resolve()), options)
+    if name.count("/") == 1 and not name.startswith((".", "/", "~")):
+        return HFEncoder(name, options)
+    known = ", ".join(encoder_names())
+    raise ModelError(f"unknown model {name!r}: use one of {known}, a Hugging Face id or a local folder")
+
+
+def _pick_device(wanted: str) -> str:
+    import torch
+
+    if wanted == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if wanted.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError("device cuda asked for but no CUDA GPU is visible; use --device cpu")
+    return wanted
+
+
+def _pick_dtype(wanted: str, device: str):
+    import torch
+
+    if wanted == "auto":
+        return torch.float16 if device.startswith("cuda") else torch.float32
+    try:
+        return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[wanted]
+    except KeyError:
+        raise ModelError(f"unknown dtype {wanted!r}: use auto, float32, float16 or bfloat16") from None
+
+
+def _frame_spec(processor) -> FrameSpec:
+    """Decode size from the image processor: shortest edge + centre crop, or a fixed square."""
+    size = dict(getattr(processor, "size", None) or {})
+    crop = dict(getattr(processor, "crop_size", None) or {})
+    if "shortest_edge" in size and getattr(processor, "do_center_crop", bool(crop)) and crop:
+        return FrameSpec(int(crop["width"]), int(crop["height"]), "cover")
+    if "height" in size and "width" in size:
+        return FrameSpec(int(size["width"]), int(size["height"]), "stretch")
+    edge = int(size.get("shortest_edge", 224))
+    return FrameSpec(edge, edge, "cover")
+
+
+class HFEncoder:
+    """A CLIP-family model (CLIP, Chinese-CLIP, SigLIP/SigLIP2) through transformers' Auto classes."""
+
+    def __init__(self, model_id: str, options: EncoderOptions):
+        import torch
+        from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+
+        self.model_id = model_id
+        self.device = _pick_device(options.device)
+        self.dtype = _pick_dtype(options.dtype, self.device)
+        self.batch_size = options.batch_size
+        try:
+            self.model = AutoModel.from_pretrained(model_id, dtype=self.dtype).to(self.device).eval()
+            self.tokenizer = AutoTokenizer.from_pretrained(model_id)
+            processor = AutoImageProcessor.from_pretrained(model_id)
+        except (OSError, ValueError) as exc:
+            raise ModelError(_load_failure(model_id, exc)) from None
+        if not hasattr(self.model, "get_image_features") or not hasattr(self.model, "get_text_features"):
+            raise ModelError(f"{model_id} is not a CLIP-family model (no image and text towers)")
+        self.frame_spec = _frame_spec(processor)
+        mean = processor.image_mean if processor.image_mean is not None else [0.5] * 3
+        std = processor.image_std if processor.image_std is not None else [0.5] * 3
+        self._mean = torch.tensor(mean, device=self.device).view(1, 3, 1, 1) * 255
+        self._std = torch.tensor(std, device=self.device).view(1, 3, 1, 1) * 255
+        text_config = getattr(self.model.config, "text_config", None)
+        limit = getattr(text_config, "max_position_embeddings", None) or 77
+        self._text_kwargs = {"padding": True, "max_length": limit}
+        if self.model.config.model_type.startswith("siglip"):
+            # SigLIP was trained on texts padded to 64 tokens; shorter padding degrades it.
+            self._text_kwargs = {"padding": "max_length", "max_length": 64}
+        self._text_params = set(inspect.signature(self.model.get_text_features).parameters)
+        self.dim = int(self.encode_texts(["probe"]).shape[1])
+
+    def _normalised(self, out) -> np.ndarray:
+        import torch
+
+        emb = out.pooler_output if hasattr(out, "pooler_output") else out
+        emb = torch.nn.functional.normalize(emb.float(), dim=-1)
+        return emb.cpu().numpy().astype(np.float32)
+
+    def encode_images(self, pixels: np.ndarray) -> np.ndarray:
+        """Encode (N, H, W, 3) uint8 frames already sized to `frame_spec`."""
+        import torch
+
+        parts = []
+        with torch.inference_mode():
+            for lo in range(0, len(pixels), self.batch_size):
+                batch = torch.from_numpy(np.ascontiguousarray(pixels[lo : lo + self.batch_size]))
+                batch = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
+                batch = ((batch - self._mean) / self._std).to(self.dtype)
+                parts.append(self._normalised(self.model.get_image_features(pixel_values=batch)))
+        return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """Encode texts with the text tower, truncated to what the model accepts."""
+        import torch
+
+        parts = []
+        with torch.inference_mode():
+            for lo in range(0, len(texts), self.batch_size):
+                inputs = self.tokenizer(
+                    texts[lo : lo + self.batch_size], truncation=True, return_tensors="pt", **self._text_kwargs
+                )
+                inputs = {k: v.to(self.device) for k, v in inputs.items() if k in self._text_params}
+                parts.append(self._normalised(self.model.get_text_features(**inputs)))
+        return np.concatenate(parts)
+
+
+def _load_failure(model_id: str, exc: Exception) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if Path(model_id).is_dir():
+        return f"cannot load model from {model_id}: {first}"
+    return (
+        f"cannot load model {model_id} ({first[:160]}); on a machine with internet run "
+        f"`hf download {model_id}` and copy the cache, or pass a local folder with --model"
+    )
+
+
+def _preset_factory(preset: Preset) -> EncoderFactory:
+    return lambda options: HFEncoder(preset.model_id, options)
+
+
+for _name, _preset in PRESETS.items():
+    register_encoder(_name, _preset_factory(_preset))

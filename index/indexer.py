@@ -1,0 +1,180 @@
+"""Stage 2: turn one video into vectors and write them, holding the index only to write."""
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from vsearch.extract import Cue, FrameStream, MediaError, SubtitleError
+from vsearch.extract.frames import check_file
+from vsearch.extract.embedded import read_embedded
+from vsearch.extract.fingerprint import fingerprint
+from vsearch.extract.subtitles import find_sidecars, read_subtitles
+
+from .encoders import Encoder
+from .store import Store, VideoRecord, video_id
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """How a video is sampled and which subtitles are read."""
+
+    fps: float = 1.0
+    chunk: int = 32
+    decode_threads: int = 0
+    dedup_threshold: float = 2.0
+    sidecar_subs: bool = True
+    embedded_subs: bool = True
+    subtitle_encoding: str = "auto"
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    """What indexing one video did."""
+
+    record: VideoRecord
+    seconds: float
+    encoded: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VideoVectors:
+    """Everything computed for one video before it is written."""
+
+    duration: float
+    slots: list[int]
+    times: list[float]
+    frame_vecs: np.ndarray
+    encoded: int
+    cues: list[Cue]
+    cue_vecs: np.ndarray
+    warnings: list[str]
+
+
+def prefetch(items: Iterable, depth: int = 2) -> Iterator:
+    """Run an iterator in a thread, `depth` items ahead, so decoding overlaps encoding."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work():
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                q.put(item)
+            q.put(done)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            q.put(exc)
+
+    threading.Thread(target=work, daemon=True).start()
+    try:
+        while (item := q.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+def thumbnail(pixels: np.ndarray, side: int = 16) -> np.ndarray:
+    """A tiny colour version of a frame, for telling near-identical frames apart cheaply.
+
+    Colour is kept: in grey, a red and a green slide of equal brightness look the same.
+    """
+    h, w = pixels.shape[:2]
+    bh, bw = max(1, h // side), max(1, w // side)
+    cells = pixels[: bh * side, : bw * side].reshape(side, bh, side, bw, -1)
+    return cells.mean(axis=(1, 3), dtype=np.float32)
+
+
+def collect_cues(video: Path, extra: Iterable[Path], options: IndexOptions) -> tuple[list[Cue], list[Path], list[str]]:
+    """Cues from sidecar files, `--subs` files and embedded streams, with warnings."""
+    cues: list[Cue] = []
+    files: list[Path] = []
+    warnings: list[str] = []
+    named = [(Path(p), "") for p in extra]
+    sidecars = find_sidecars(video) if options.sidecar_subs else []
+    for sub, lang in named + [s for s in sidecars if s[0] not in {p for p, _ in named}]:
+        try:
+            cues.extend(read_subtitles(sub, lang, options.subtitle_encoding))
+            files.append(sub)
+        except SubtitleError as exc:
+            warnings.append(f"{exc}; video indexed without it")
+    if options.embedded_subs:
+        found, problems = read_embedded(video)
+        cues.extend(found)
+        warnings.extend(problems)
+    return cues, files, warnings
+
+
+def encode_video(
+    video: Path, encoder: Encoder, options: IndexOptions, subs: Iterable[Path] = (),
+    progress: Progress | None = None,
+) -> VideoVectors:
+    """Decode, sample and encode a video and its cues; touches no index."""
+    stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads)
+    slots: list[int] = []
+    times: list[float] = []
+    vecs: list[np.ndarray] = []
+    encoded = 0
+    ref_thumb = ref_vec = None
+    for chunk in prefetch(stream):
+        fresh = []
+        for i, frame in enumerate(chunk):
+            thumb = thumbnail(frame.pixels)
+            # Compare with the last encoded frame, not the previous one, so slow fades still re-encode.
+            if ref_thumb is None or float(np.abs(thumb - ref_thumb).mean()) > options.dedup_threshold:
+                fresh.append(i)
+                ref_thumb = thumb
+        if fresh:
+            new_vecs = dict(zip(fresh, encoder.encode_images(np.stack([chunk[i].pixels for i in fresh]))))
+        encoded += len(fresh)
+        for i, frame in enumerate(chunk):
+            ref_vec = new_vecs[i] if i in fresh else ref_vec
+            slots.append(frame.slot)
+            times.append(frame.t)
+            vecs.append(ref_vec)
+        if progress:
+            progress(len(slots), len(stream))
+    cues, files, warnings = collect_cues(video, subs, options)
+    cue_vecs = encoder.encode_texts([c.text for c in cues]) if cues else np.zeros((0, encoder.dim), np.float32)
+    frame_vecs = np.stack(vecs) if vecs else np.zeros((0, encoder.dim), np.float32)
+    return VideoVectors(stream.duration, slots, times, frame_vecs, encoded, cues, cue_vecs, warnings)
+
+
+def index_video(
+    video: Path, open_store: Callable[[], Store], encoder: Encoder, options: IndexOptions,
+    subs: Iterable[Path] = (), progress: Progress | None = None,
+) -> IndexResult:
+    """Index one video, replacing any rows it had; the index is opened only to write."""
+    began = time.monotonic()
+    path = video.resolve()
+    subs = [Path(s).resolve() for s in subs]
+    sub_files = subs + [p for p, _ in find_sidecars(path)] if options.sidecar_subs else subs
+    try:
+        check_file(path)
+        mark = fingerprint(path, sub_files)
+        vectors = encode_video(path, encoder, options, subs, progress)
+        if fingerprint(path, sub_files) != mark:
+            raise MediaError(f"{path}: changed while being indexed; it will be indexed once it is stable")
+    except OSError as exc:
+        raise MediaError(f"{path}: {exc.strerror or exc}") from None
+    with open_store() as store:
+        store.create(encoder.model_id, encoder.dim)
+        vid = video_id(str(path))
+        old = store.get_video(vid) or VideoRecord(vid, str(path))
+        record = replace(
+            old, fingerprint=mark, duration=vectors.duration, fps=options.fps, model=encoder.model_id,
+            info={"subtitles": [str(s) for s in sub_files], "warnings": vectors.warnings},
+        )
+        done = store.replace_rows(record, vectors.slots, vectors.times, vectors.frame_vecs,
+                                  vectors.cues, vectors.cue_vecs)
+    return IndexResult(done, time.monotonic() - began, vectors.encoded, vectors.warnings)

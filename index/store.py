@@ -1,0 +1,399 @@
+"""Milvus storage: one collection each for index metadata, videos, frame vectors and cues.
+
+Filters only ever contain integers we compute (video ids), never user strings.
+"""
+
+import hashlib
+import logging
+import os
+import random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from vsearch.extract import Cue, VsearchError
+
+from .types import Hit
+
+SCHEMA_VERSION = 1
+_INSERT_BATCH = 512
+_TEXT_BYTES = 8000
+_PATH_BYTES = 4096
+
+
+class StoreError(VsearchError):
+    """The index cannot be opened, read or written."""
+
+
+class IndexBusy(StoreError):
+    """Another process holds the Milvus Lite file."""
+
+    exit_code = 75  # EX_TEMPFAIL: cron wrappers may retry
+
+
+class IndexMismatch(StoreError):
+    """The index was written by another schema version or model."""
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where the index lives: a Milvus Lite path or a server URI, and a collection prefix."""
+
+    uri: str
+    token: str = ""
+    collection: str = "vsearch"
+    busy_timeout: float = 10.0
+
+    @property
+    def is_lite(self) -> bool:
+        return "://" not in self.uri
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """What the index knows about one video."""
+
+    id: int
+    path: str
+    fingerprint: str = ""
+    duration: float = 0.0
+    fps: float = 1.0
+    model: str = ""
+    state: str = "new"
+    frames: int = 0
+    cues: int = 0
+    error: str = ""
+    indexed_at: int = 0
+    attempts: int = 0
+    info: dict | None = None
+
+
+def video_id(path: str) -> int:
+    """Stable 63-bit id of an absolute path, so filters never carry the path itself."""
+    digest = hashlib.sha256(path.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") & ((1 << 63) - 1)
+
+
+def _clip(text: str, limit: int) -> str:
+    """Cut text to `limit` UTF-8 bytes without splitting a character."""
+    data = text.encode("utf-8", "surrogateescape")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
+
+
+def _ids(video_ids: Iterable[int] | None) -> str:
+    if video_ids is None:
+        return ""
+    return f"video_id in [{', '.join(str(int(v)) for v in video_ids)}]"
+
+
+def _lock_held(path: Path) -> bool:
+    """True when another process holds Milvus Lite's lock on `path`."""
+    import fcntl
+
+    lock = path / "LOCK"
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+class Store:
+    """An open connection to the index; use as a context manager and keep it short."""
+
+    def __init__(self, config: StoreConfig):
+        self.config = config
+        self._names = {k: f"{config.collection}_{k}" for k in ("meta", "videos", "frames", "cues")}
+        self.client = self._connect()
+        self.dim = 0
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection and, for Milvus Lite, free the file for other processes."""
+        try:
+            self.client.close()
+        finally:
+            if self.config.is_lite:
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(self.config.uri)
+
+    def _connect(self):
+        from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
+
+        # These libraries log tracebacks and banners on stderr; our errors say it in one line.
+        for noisy in ("milvus_lite", "pymilvus", "grpc"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
+        if self.config.is_lite:
+            import jieba  # Milvus Lite tokenises with it; it sets its own logger to DEBUG on import
+
+            jieba.setLogLevel(logging.WARNING)
+        if not self.config.is_lite:
+            try:
+                return MilvusClient(uri=self.config.uri, token=self.config.token, timeout=10)
+            except MilvusException:
+                raise StoreError(
+                    f"cannot reach Milvus at {self.config.uri}; start the server or fix --uri"
+                ) from None
+        path = Path(self.config.uri)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create index folder {path.parent} ({exc.strerror})") from None
+        deadline = time.monotonic() + self.config.busy_timeout
+        while True:
+            try:
+                return MilvusClient(str(path))
+            except MilvusException:
+                try:
+                    busy = _lock_held(path)
+                except OSError as exc:
+                    raise StoreError(f"cannot open index {path} ({exc.strerror})") from None
+                if not busy:
+                    raise StoreError(
+                        f"cannot open index {path}; check free disk space and permissions"
+                    ) from None
+                if time.monotonic() >= deadline:
+                    raise IndexBusy(
+                        f"index {path} is busy: another vsearch process has it open (Milvus Lite "
+                        "allows one); retry later, or serve it with `milvus-lite server` and use --uri"
+                    ) from None
+                time.sleep(0.2 + random.random() * 0.3)
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        """Run a pymilvus call, turning its errors into one-line StoreErrors."""
+        from pymilvus.exceptions import MilvusException
+
+        try:
+            return fn(*args, **kwargs)
+        except MilvusException as exc:
+            raise StoreError(f"index {what} failed: {exc.message}") from None
+
+    # --- metadata -------------------------------------------------------------------------
+
+    def meta(self) -> dict | None:
+        """Schema version, model and dimension this index was created with; None if empty."""
+        name = self._names["meta"]
+        if not self._call("open", self.client.has_collection, name):
+            return None
+        # Milvus Lite reopens collections released; searching needs them loaded.
+        for collection in self._names.values():
+            self._call("open", self.client.load_collection, collection)
+        rows = self._call("read", self.client.query, name, ids=[0], output_fields=["info"])
+        return rows[0]["info"] if rows else None
+
+    def check(self, model: str | None = None, dim: int | None = None) -> dict | None:
+        """Refuse an index written by another schema version or another model."""
+        meta = self.meta()
+        if meta is None:
+            return None
+        where = self.config.uri if self.config.is_lite else f"{self.config.uri} ({self.config.collection})"
+        if meta.get("schema") != SCHEMA_VERSION:
+            raise IndexMismatch(
+                f"index {where} has schema version {meta.get('schema')}, this vsearch reads "
+                f"{SCHEMA_VERSION}: re-index into a new --home (or --collection)"
+            )
+        if model is not None and (meta["model"] != model or (dim is not None and meta["dim"] != dim)):
+            raise IndexMismatch(
+                f"index {where} holds {meta['model']} vectors (dim {meta['dim']}), not {model}: "
+                f"use --model {meta['model']}, or a separate index with --home DIR or --collection NAME"
+            )
+        self.dim = int(meta["dim"])
+        return meta
+
+    def create(self, model: str, dim: int) -> None:
+        """Create the collections for `model` unless they exist; then check they match."""
+        if self.check(model, dim) is not None:
+            return
+        from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+        def schema(auto_id: bool):
+            s = MilvusClient.create_schema(auto_id=auto_id, enable_dynamic_field=False)
+            s.add_field("id", DataType.INT64, is_primary=True)
+            return s
+
+        def indexed(*fields: tuple[str, str, str]):
+            params = self.client.prepare_index_params()
+            for field, kind, metric in fields:
+                params.add_index(field, index_type=kind, metric_type=metric)
+            return params
+
+        frames = schema(True)
+        frames.add_field("video_id", DataType.INT64)
+        frames.add_field("slot", DataType.INT64)
+        frames.add_field("t", DataType.DOUBLE)
+        frames.add_field("vec", DataType.FLOAT_VECTOR, dim=dim)
+        cues = schema(True)
+        cues.add_field("video_id", DataType.INT64)
+        cues.add_field("start", DataType.DOUBLE)
+        cues.add_field("end", DataType.DOUBLE)
+        cues.add_field("lang", DataType.VARCHAR, max_length=64)
+        cues.add_field("speaker", DataType.VARCHAR, max_length=512)
+        cues.add_field(
+            "text", DataType.VARCHAR, max_length=_TEXT_BYTES + 16, enable_analyzer=True,
+            analyzer_params={"tokenizer": "jieba", "filter": ["lowercase"]},
+        )
+        cues.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        cues.add_field("vec", DataType.FLOAT_VECTOR, dim=dim)
+        cues.add_function(Function(
+            name="text_bm25", function_type=FunctionType.BM25,
+            input_field_names=["text"], output_field_names=["sparse"],
+        ))
+        videos = schema(False)
+        videos.add_field("path", DataType.VARCHAR, max_length=_PATH_BYTES + 16)
+        videos.add_field("record", DataType.JSON)
+        videos.add_field("pad", DataType.FLOAT_VECTOR, dim=2)
+        meta = schema(False)
+        meta.add_field("info", DataType.JSON)
+        meta.add_field("pad", DataType.FLOAT_VECTOR, dim=2)
+        make = self.client.create_collection
+        n = self._names
+        self._call("create", make, n["frames"], schema=frames, index_params=indexed(("vec", "AUTOINDEX", "IP")))
+        self._call("create", make, n["cues"], schema=cues, index_params=indexed(
+            ("vec", "AUTOINDEX", "IP"), ("sparse", "SPARSE_INVERTED_INDEX", "BM25")))
+        self._call("create", make, n["videos"], schema=videos, index_params=indexed(("pad", "AUTOINDEX", "IP")))
+        # Meta goes last: its presence means the other collections exist.
+        self._call("create", make, n["meta"], schema=meta, index_params=indexed(("pad", "AUTOINDEX", "IP")))
+        info = {"schema": SCHEMA_VERSION, "model": model, "dim": dim, "created": int(time.time())}
+        self._call("write", self.client.upsert, n["meta"], [{"id": 0, "info": info, "pad": [1.0, 0.0]}])
+        self.dim = dim
+
+    # --- videos ---------------------------------------------------------------------------
+
+    def _ready(self) -> bool:
+        return self.dim > 0 or self.check() is not None
+
+    def put_video(self, record: VideoRecord) -> None:
+        """Insert or replace a video's record."""
+        fields = asdict(replace(record, error=_clip(record.error, 2000)))
+        row = {"id": record.id, "path": _clip(record.path, _PATH_BYTES), "record": fields, "pad": [1.0, 0.0]}
+        self._call("write", self.client.upsert, self._names["videos"], [row])
+
+    def get_videos(self, ids: Iterable[int]) -> dict[int, VideoRecord]:
+        """Records of the given video ids that exist."""
+        ids = [int(i) for i in ids]
+        if not ids or not self._ready():
+            return {}
+        rows = self._call("read", self.client.query, self._names["videos"], ids=ids, output_fields=["record"])
+        return {int(r["id"]): VideoRecord(**r["record"]) for r in rows}
+
+    def get_video(self, vid: int) -> VideoRecord | None:
+        """The record of one video id, or None."""
+        return self.get_videos([vid]).get(vid)
+
+    def videos(self) -> list[VideoRecord]:
+        """Every video record, in path order."""
+        if not self._ready():
+            return []
+        name, page = self._names["videos"], 16000  # Milvus caps one query's window at 16384
+        rows = self._call("read", self.client.query, name, filter="", output_fields=["count(*)"])
+        total = int(rows[0]["count(*)"]) if rows else 0
+        # Ids are uniform 63-bit hashes, so equal id ranges hold about equal numbers of videos.
+        buckets = max(1, -(-total * 2 // page))
+        width = -(-(1 << 63) // buckets)
+        found = []
+        for b in range(buckets):
+            where = f"id >= {b * width} and id < {(b + 1) * width}" if buckets > 1 else "id >= 0"
+            batch = self._call("read", self.client.query, name, filter=where,
+                               output_fields=["record"], limit=page)
+            found.extend(VideoRecord(**row["record"]) for row in batch)
+        return sorted(found, key=lambda r: r.path)
+
+    def replace_rows(
+        self, record: VideoRecord, slots: Sequence[int], times: Sequence[float],
+        frame_vecs: np.ndarray, cues: Sequence[Cue], cue_vecs: np.ndarray,
+    ) -> VideoRecord:
+        """Swap a video's rows for new ones; marked done only once all are written."""
+        vid = record.id
+        self.put_video(replace(record, state="indexing"))
+        self.delete_rows(vid)
+        frame_rows = [
+            {"video_id": vid, "slot": int(s), "t": float(t), "vec": v.tolist()}
+            for s, t, v in zip(slots, times, frame_vecs)
+        ]
+        cue_rows = [
+            {"video_id": vid, "start": c.start, "end": c.end, "lang": _clip(c.lang, 60),
+             "speaker": _clip(c.speaker, 500), "text": _clip(c.text, _TEXT_BYTES), "vec": v.tolist()}
+            for c, v in zip(cues, cue_vecs)
+        ]
+        for name, rows in ((self._names["frames"], frame_rows), (self._names["cues"], cue_rows)):
+            for lo in range(0, len(rows), _INSERT_BATCH):
+                self._call("write", self.client.insert, name, rows[lo : lo + _INSERT_BATCH])
+        done = replace(record, state="done", frames=len(frame_rows), cues=len(cue_rows),
+                       error="", attempts=0, indexed_at=int(time.time()))
+        self.put_video(done)
+        return done
+
+    def delete_rows(self, vid: int) -> None:
+        """Delete a video's frame and cue rows, keeping its record."""
+        for kind in ("frames", "cues"):
+            self._call("write", self.client.delete, self._names[kind], filter=f"video_id == {int(vid)}")
+
+    def remove(self, vid: int) -> None:
+        """Forget a video entirely."""
+        self.delete_rows(vid)
+        self._call("write", self.client.delete, self._names["videos"], ids=[int(vid)])
+
+    def count_rows(self, vid: int) -> tuple[int, int]:
+        """(frames, cues) rows stored for a video."""
+        if not self._ready():
+            return 0, 0
+        counts = []
+        for kind in ("frames", "cues"):
+            rows = self._call("read", self.client.query, self._names[kind],
+                              filter=f"video_id == {int(vid)}", output_fields=["count(*)"])
+            counts.append(int(rows[0]["count(*)"]) if rows else 0)
+        return counts[0], counts[1]
+
+    # --- search ---------------------------------------------------------------------------
+
+    def search_frames(self, vec: np.ndarray, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
+        """Frames nearest the query vector."""
+        res = self._call("search", self.client.search, self._names["frames"], data=[vec.tolist()],
+                         anns_field="vec", limit=limit, filter=_ids(video_ids),
+                         output_fields=["video_id", "slot", "t"], search_params={"metric_type": "IP"})
+        return [
+            Hit("frames", int(h["entity"]["video_id"]), rank, float(h["distance"]),
+                float(h["entity"]["t"]), float(h["entity"]["t"]), slot=int(h["entity"]["slot"]))
+            for rank, h in enumerate(res[0])
+        ]
+
+    def search_cues(self, query: np.ndarray | str, limit: int,
+                    video_ids: Iterable[int] | None = None) -> list[Hit]:
+        """Cues nearest a query vector, or best by BM25 for a query string."""
+        bm25 = isinstance(query, str)
+        fields = ["video_id", "start", "end", "text", "lang", "speaker"]
+        try:
+            res = self._call(
+                "search", self.client.search, self._names["cues"],
+                data=[query if bm25 else query.tolist()], anns_field="sparse" if bm25 else "vec",
+                limit=limit, filter=_ids(video_ids), output_fields=fields,
+                search_params={"metric_type": "BM25" if bm25 else "IP"},
+            )
+        except StoreError:
+            if bm25:  # a query of only stop words or punctuation has no terms to score
+                return []
+            raise
+        signal = "bm25" if bm25 else "cues"
+        return [
+            Hit(signal, int(e["video_id"]), rank, abs(float(h["distance"])) if bm25 else float(h["distance"]),
+                float(e["start"]), float(e["end"]), text=e["text"], lang=e["lang"], speaker=e["speaker"])
+            for rank, h in enumerate(res[0])
+            for e in [h["entity"]]
+        ]
+

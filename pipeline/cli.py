@@ -1,0 +1,229 @@
+"""The `vsearch` command: a thin click layer over vsearch.api."""
+
+import functools
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import click
+
+from vsearch import __version__
+from vsearch.extract import VsearchError
+
+from .settings import Settings, load_settings
+
+INTERNAL_ERROR = 70
+
+
+class Cli(click.Group):
+    """Prints VsearchErrors as one line with their exit code instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except VsearchError as exc:
+            click.echo(f"vsearch: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("vsearch: interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("VSEARCH_DEBUG"):
+                raise
+            click.echo(f"vsearch: internal error: {type(exc).__name__}: {exc} "
+                       "(set VSEARCH_DEBUG=1 for a traceback)", err=True)
+            sys.exit(INTERNAL_ERROR)
+
+
+def common_options(fn):
+    """Storage, model and config options every command takes."""
+    options = [
+        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="TOML settings file (see configs/default.toml)."),
+        click.option("--home", help="Folder of the Milvus Lite index [VSEARCH_HOME]."),
+        click.option("--uri", help="Milvus server URI, e.g. http://host:19530 [VSEARCH_URI]."),
+        click.option("--token", help="Milvus server token [VSEARCH_TOKEN]."),
+        click.option("--collection", help="Collection prefix: another prefix is another index."),
+        click.option("--model", help="Preset (siglip2, chinese-clip, clip), HF id or folder [VSEARCH_MODEL]."),
+        click.option("--device", help="auto, cpu, cuda [VSEARCH_DEVICE]."),
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(*args, config_file, home, uri, token, collection, model, device, **kwargs):
+        flags = {"home": home, "uri": uri, "token": token, "collection": collection,
+                 "model": model, "device": device}
+        settings = load_settings(config_file, flags)
+        return fn(settings, *args, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def hms(seconds: float) -> str:
+    """Seconds as HH:MM:SS."""
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def fragment_url(path: str, start: float, end: float) -> str:
+    """A media-fragment URL that browsers and players open at the segment."""
+    return f"file://{quote(path)}#t={start:g},{end:g}"
+
+
+def segment_json(seg) -> dict:
+    """The --json shape of a segment."""
+    return {
+        "video": seg.video, "start": seg.start, "end": seg.end, "seek": seg.seek, "score": seg.score,
+        "cue": seg.cue, "cue_start": seg.cue_start, "cue_end": seg.cue_end,
+        "best_frame": seg.best_frame, "signals": seg.signals,
+        "url": fragment_url(seg.video, seg.start, seg.end),
+    }
+
+
+def _progress_for(path):
+    """A tqdm bar on a terminal; nothing when stderr is a pipe or a log file."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(desc=Path(path).name[:30], unit="s", leave=False, file=sys.stderr)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="vsearch")
+def cli():
+    """Find moments in videos by what is seen and said, in any language.
+
+    \b
+      vsearch index lecture.mp4            # frames, subtitles -> index
+      vsearch find "讲到向量数据库的部分"     # ranked segments with seek offsets
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--subs", "subs", multiple=True, type=click.Path(path_type=Path),
+              help="Subtitle file for the video (repeatable); sidecars are found anyway.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per video on stdout.")
+@common_options
+def index(settings: Settings, paths, subs, as_json):
+    """Index videos: sample frames, read subtitles, store vectors (replaces old rows)."""
+    from vsearch.api import index_paths
+
+    for sub in subs:
+        if not sub.is_file():
+            raise VsearchError(f"{sub}: no such subtitle file")
+    failed = 0
+
+    def report(path, outcome):
+        nonlocal failed
+        if isinstance(outcome, VsearchError):
+            failed += 1
+            if as_json:
+                click.echo(json.dumps({"path": str(path), "state": "failed", "error": str(outcome)}, ensure_ascii=False))
+            click.echo(f"failed   {path}: {outcome}", err=True)
+            return
+        rec = outcome.record
+        for warning in outcome.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        if as_json:
+            click.echo(json.dumps({"path": rec.path, "state": rec.state, "frames": rec.frames,
+                                   "encoded": outcome.encoded, "cues": rec.cues,
+                                   "seconds": round(outcome.seconds, 2)}, ensure_ascii=False))
+        else:
+            click.echo(f"indexed  {rec.path}  {rec.frames} frames ({outcome.encoded} encoded), "
+                       f"{rec.cues} cues, {outcome.seconds:.1f}s")
+
+    index_paths(settings, paths, subs, report, _progress_for)
+    if failed:
+        raise VsearchError(f"{failed} of {len(paths)} videos failed; see the lines above")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--top-k", "-k", type=click.IntRange(1, 1000), help="Segments to return.")
+@click.option("--video", "videos", multiple=True, help="Search only this video (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per segment on stdout, nothing else.")
+@common_options
+def find(settings: Settings, query, top_k, videos, as_json):
+    """Find the moments that match QUERY, best first."""
+    from vsearch.api import search
+
+    if not query.strip():
+        raise VsearchError("the query is empty; say what you are looking for")
+    segments = search(settings, query, videos, top_k)
+    if as_json:
+        for seg in segments:
+            click.echo(json.dumps(segment_json(seg), ensure_ascii=False))
+        return
+    if not segments:
+        click.echo("no matching moments", err=True)
+        return
+    for n, seg in enumerate(segments, 1):
+        cue = f'  "{seg.cue[:70]}"' if seg.cue else ""
+        click.echo(f"{n:>2}. {Path(seg.video).name}  {hms(seg.start)}–{hms(seg.end)}  "
+                   f"score {seg.score:.3f}{cue}")
+        click.echo(f"    mpv --start={seg.seek:g} {shlex.quote(seg.video)}   |   "
+                   f"ffplay -ss {seg.seek:g} {shlex.quote(seg.video)}")
+        click.echo(f"    {fragment_url(seg.video, seg.start, seg.end)}")
+
+
+@cli.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per video.")
+@common_options
+def list_videos(settings: Settings, as_json):
+    """List indexed videos."""
+    from vsearch.api import store_opener
+
+    with store_opener(settings)() as store:
+        records = store.videos()
+    for rec in records:
+        if as_json:
+            click.echo(json.dumps({"path": rec.path, "state": rec.state, "duration": rec.duration,
+                                   "frames": rec.frames, "cues": rec.cues, "model": rec.model,
+                                   "indexed_at": rec.indexed_at}, ensure_ascii=False))
+        else:
+            click.echo(f"{rec.state:<9} {hms(rec.duration)}  {rec.frames:>6} frames  {rec.cues:>5} cues  {rec.path}")
+    if not as_json:
+        click.echo(f"{len(records)} videos", err=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@common_options
+def remove(settings: Settings, paths):
+    """Remove videos and all their rows from the index (the files are not touched)."""
+    from vsearch.api import absolute, store_opener
+    from vsearch.index import video_id
+
+    with store_opener(settings)() as store:
+        missing = []
+        for path in paths:
+            vid = video_id(str(absolute(path)))
+            if store.get_video(vid) is None:
+                missing.append(path)
+                continue
+            store.remove(vid)
+            click.echo(f"removed  {absolute(path)}")
+    if missing:
+        raise VsearchError(f"not in the index: {', '.join(missing)} (see `vsearch list`)")
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="vsearch")

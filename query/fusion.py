@@ -1,0 +1,66 @@
+"""Fuse frame, cue-vector and BM25 hits into per-second scores (pure functions)."""
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from vsearch.index import Hit
+
+from .types import SlotScore
+
+SIGNALS = ("frames", "cues", "bm25")
+
+
+def hit_slots(hit: Hit, fps: float) -> range:
+    """Sampled seconds a hit covers: its own slot for a frame, every overlapped slot for a cue."""
+    if hit.slot is not None:
+        return range(hit.slot, hit.slot + 1)
+    first = math.floor(hit.start * fps + 1e-9)
+    last = max(first, math.ceil(hit.end * fps - 1e-9) - 1)
+    return range(first, last + 1)
+
+
+def contributions(hits: list[Hit], method: str, rrf_k: float, min_spread: float = 0.05) -> list[float]:
+    """Each hit's share in [0, 1] within its signal.
+
+    `rrf`: reciprocal rank, equal scores sharing the better rank. `score`: BM25 divided by the
+    best BM25 (zero means no term matched); vector scores min-max scaled over a range of at least
+    `min_spread`, so a signal whose hits barely differ (it found nothing that stands out)
+    contributes next to nothing instead of a full 0-1 spread.
+    """
+    scores = [h.score for h in hits]
+    if method == "rrf":
+        ordered = sorted(scores, reverse=True)
+        ranks = [ordered.index(s) for s in scores]
+        return [(rrf_k + 1) / (rrf_k + r + 1) for r in ranks]
+    if method != "score":
+        raise ValueError(f"unknown fusion method {method!r}: use rrf or score")
+    lo, hi = min(scores, default=0.0), max(scores, default=0.0)
+    if hits and hits[0].signal == "bm25":
+        return [s / hi if hi > 0 else 0.0 for s in scores]
+    spread = max(hi - lo, min_spread, 1e-12)
+    return [(s - lo) / spread for s in scores]
+
+
+def fuse(
+    hits: Iterable[Hit], weights: Mapping[str, float], fps: Mapping[int, float],
+    method: str = "score", rrf_k: float = 60.0, min_spread: float = 0.05,
+) -> dict[int, dict[int, SlotScore]]:
+    """Per video, per slot: the weighted sum over signals of each signal's best hit there."""
+    by_signal: dict[str, list[Hit]] = defaultdict(list)
+    for hit in hits:
+        if weights.get(hit.signal, 0) > 0 and hit.video_id in fps:
+            by_signal[hit.signal].append(hit)
+    best: dict[tuple[int, int], dict[str, float]] = defaultdict(dict)
+    for signal, group in by_signal.items():
+        for hit, share in zip(group, contributions(group, method, rrf_k, min_spread)):
+            value = weights[signal] * share
+            if value <= 0:
+                continue
+            for slot in hit_slots(hit, fps[hit.video_id]):
+                parts = best[(hit.video_id, slot)]
+                parts[signal] = max(parts.get(signal, 0.0), value)
+    fused: dict[int, dict[int, SlotScore]] = defaultdict(dict)
+    for (vid, slot), parts in best.items():
+        fused[vid][slot] = SlotScore(sum(parts.values()), parts)
+    return dict(fused)

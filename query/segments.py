@@ -1,0 +1,46 @@
+"""Merge scored seconds into segments (pure functions)."""
+
+from collections.abc import Mapping
+
+
+def merge_slots(
+    scores: Mapping[int, float], rel_threshold: float = 0.5, max_gap: int = 2, max_len: int = 60,
+) -> list[tuple[int, int, int]]:
+    """(first, last, seed) slot runs, best seed first.
+
+    Each segment grows from its best unclaimed second through seconds scoring at least
+    `rel_threshold` times the seed. A scored second below that ends the segment, so one weak
+    second never chains two events; up to `max_gap` unscored seconds may be bridged.
+    """
+    taken: set[int] = set()
+    found = []
+    for seed in sorted(scores, key=lambda s: (-scores[s], s)):
+        if seed in taken:
+            continue
+        floor = rel_threshold * scores[seed]
+
+        def extend(edge: int, step: int, room: int) -> int:
+            probe, missing = edge + step, 0
+            while abs(probe - seed) < room and probe not in taken:
+                if probe in scores:
+                    if scores[probe] < floor:
+                        break
+                    edge, missing = probe, 0
+                else:
+                    missing += 1
+                    if missing > max_gap:
+                        break
+                probe += step
+            return edge
+
+        last = extend(seed, 1, max_len)
+        first = extend(seed, -1, max_len - (last - seed))
+        taken.update(range(first, last + 1))
+        found.append((first, last, seed))
+    return found
+
+
+def pad_span(start: float, end: float, pad: float, duration: float) -> tuple[float, float]:
+    """Widen a span by `pad` on each side, kept inside the video."""
+    hi = duration if duration > 0 else end + pad
+    return max(0.0, start - pad), min(hi, end + pad)

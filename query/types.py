@@ -1,0 +1,28 @@
+"""Values `find` returns."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SlotScore:
+    """Fused score of one sampled second and what each signal contributed."""
+
+    total: float
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A ranked moment: where to cut, where to seek, and the evidence behind it."""
+
+    video: str
+    video_id: int
+    start: float
+    end: float
+    seek: float
+    score: float
+    best_frame: float | None = None
+    cue: str | None = None
+    cue_start: float | None = None
+    cue_end: float | None = None
+    signals: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,53 @@
+"""Tiny random CLIP-family checkpoints written with save_pretrained, for offline tests."""
+
+from pathlib import Path
+
+WORDS = "red green blue grass sky vector database the a is of 向量 数据库 部分 讲 到 天空 草地".split()
+
+
+def _tokenizer(model_max_length: int):
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator([" ".join(WORDS)] * 20, trainers.BpeTrainer(
+        vocab_size=200, special_tokens=["[UNK]", "[PAD]", "[BOS]", "[EOS]"]))
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                                   bos_token="[BOS]", eos_token="[EOS]", model_max_length=model_max_length)
+
+
+def tiny_clip(folder: Path, image_size: int = 32, hidden: int = 32, layers: int = 2) -> Path:
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+
+    torch.manual_seed(0)
+    config = CLIPConfig(
+        text_config=dict(hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,
+                         num_attention_heads=2, vocab_size=200, max_position_embeddings=32),
+        vision_config=dict(hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,
+                           num_attention_heads=2, image_size=image_size, patch_size=8),
+        projection_dim=16,
+    )
+    CLIPModel(config).save_pretrained(folder)
+    _tokenizer(32).save_pretrained(folder)
+    CLIPImageProcessor(size={"shortest_edge": image_size},
+                       crop_size={"height": image_size, "width": image_size}).save_pretrained(folder)
+    return folder
+
+
+def tiny_siglip(folder: Path) -> Path:
+    import torch
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
+
+    torch.manual_seed(0)
+    config = SiglipConfig(
+        text_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                         vocab_size=200, max_position_embeddings=64),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=32, patch_size=8),
+    )
+    SiglipModel(config).save_pretrained(folder)
+    _tokenizer(64).save_pretrained(folder)
+    SiglipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder

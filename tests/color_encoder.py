@@ -1,0 +1,49 @@
+"""A deterministic encoder for end-to-end ranking tests: frames and texts map to colours.
+
+Registered through the real registry (import it, or name it in VSEARCH_PLUGINS).
+"""
+
+import numpy as np
+
+from vsearch.extract import FrameSpec
+from vsearch.index import register_encoder
+
+PALETTE = {
+    "red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0),
+    "white": (255, 255, 255), "black": (0, 0, 0), "cyan": (0, 255, 255), "magenta": (255, 0, 255),
+}
+WORDS = {
+    "red": ("red", "红", "rouge"), "green": ("green", "绿", "vert"), "blue": ("blue", "蓝", "bleu"),
+    "yellow": ("yellow", "黄"), "white": ("white", "白"), "black": ("black", "黑"),
+    "cyan": ("cyan", "青"), "magenta": ("magenta", "品红"),
+}
+_COLOURS = np.array(list(PALETTE.values()), dtype=np.float32)
+
+
+def _unit(m: np.ndarray) -> np.ndarray:
+    return (m / np.linalg.norm(m, axis=1, keepdims=True)).astype(np.float32)
+
+
+class ColorEncoder:
+    """Image vector: closeness of the mean colour to each palette colour; text: colour words."""
+
+    model_id = "test-colors"
+    dim = len(PALETTE) + 1
+    frame_spec = FrameSpec(32, 24, "cover")
+
+    def encode_images(self, pixels: np.ndarray) -> np.ndarray:
+        mean = pixels.reshape(len(pixels), -1, 3).mean(axis=1)
+        dist = np.linalg.norm(mean[:, None, :] - _COLOURS[None], axis=2)
+        near = np.exp(-((dist / 40.0) ** 2))
+        return _unit(np.concatenate([near, np.full((len(pixels), 1), 0.05)], axis=1))
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        rows = []
+        for text in texts:
+            low = text.lower()
+            row = [1.0 if any(w in low for w in words) else 0.0 for words in WORDS.values()]
+            rows.append(row + [0.3])
+        return _unit(np.array(rows, dtype=np.float32))
+
+
+register_encoder("test-colors", lambda options: ColorEncoder())

@@ -1,0 +1,54 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import color_encoder  # noqa: E402,F401  registers "test-colors" through the real registry
+from media import colour_video, write_vtt  # noqa: E402
+
+TESTS = Path(__file__).parent
+SHARED_MEDIA = TESTS.parent.parent / "shared" / "media"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A private index and the colour test model, for the library and the CLI alike."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("VSEARCH_HOME", str(home))
+    monkeypatch.setenv("VSEARCH_MODEL", "test-colors")
+    monkeypatch.setenv("VSEARCH_PLUGINS", "color_encoder")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("VSEARCH_BUSY_TIMEOUT", "3")
+    return home
+
+
+@pytest.fixture(scope="session")
+def rgb_video(tmp_path_factory):
+    """12 s: red 0-4, green 4-8, blue 8-12, with a Chinese and an English sidecar."""
+    folder = tmp_path_factory.mktemp("rgb")
+    name = "it's \"one\" 讲座"
+    video = colour_video(folder / f"{name}.mp4", [("red", 4), ("green", 4), ("blue", 4)], audio=True)
+    write_vtt(folder / f"{name}.en.vtt", [(4.5, 6.5, "now the grass appears")])
+    write_vtt(folder / f"{name}.zh.vtt", [(9.0, 11.0, "这里讲向量数据库")])
+    return video
+
+
+def run_cli(*args: str, ok: bool = True):
+    """Run the real CLI in-process; returns click's Result."""
+    from click.testing import CliRunner
+
+    from vsearch.cli import cli
+
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+def find_json(*args: str) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in run_cli("find", "--json", *args).stdout.splitlines()]

@@ -1,0 +1,114 @@
+import numpy as np
+import pytest
+
+from media import colour_video
+from vsearch.extract import FrameSpec, FrameStream, MediaError
+from vsearch.extract.frames import center_crop, clean_timestamps, decode_size, plan_samples
+
+COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0)}
+
+
+def colour_of(pixels: np.ndarray) -> str:
+    mean = pixels.reshape(-1, 3).mean(axis=0)
+    return min(COLOURS, key=lambda c: np.abs(mean - COLOURS[c]).sum())
+
+
+@pytest.mark.parametrize("starts,end,fps,expected", [
+    ([0.0, 0.5, 1.0, 1.5], 2.0, 1.0, [(0, 1), (1, 3)]),
+    ([0.0, 1.0, 2.0], 3.0, 2.0, [(0, 0), (1, 0), (2, 1), (3, 1), (4, 2), (5, 2)]),
+    ([0.0, 3.0], 4.0, 1.0, [(0, 0), (1, 0), (2, 0), (3, 1)]),  # a held frame fills every slot
+    ([0.2, 0.4], 0.6, 1.0, [(0, 1)]),
+    ([], 0.0, 1.0, []),
+    ([1.0, 0.0, 2.0], 3.0, 1.0, [(0, 1), (1, 0), (2, 2)]),  # decode order is not display order
+])
+def test_plan_samples(starts, end, fps, expected):
+    assert plan_samples(np.array(starts), end, fps) == expected
+
+
+@pytest.mark.parametrize("raw,fps,expected", [
+    ([0.0, 0.04, 0.08], 25, [0.0, 0.04, 0.08]),
+    ([-3.8e17, 0.04, 0.08], 25, [0.0, 0.04, 0.08]),  # AVI without a first timestamp
+    ([0.0, float("nan"), 0.2], 10, [0.0, 0.1, 0.2]),
+    ([0.0, 0.1, 1e12], 10, [0.0, 0.1, 0.2]),
+])
+def test_clean_timestamps(raw, fps, expected):
+    assert np.allclose(clean_timestamps(np.array(raw), fps), expected)
+
+
+@pytest.mark.parametrize("w,h,spec,expected", [
+    (1920, 1080, FrameSpec(224, 224, "cover"), (398, 224)),
+    (1080, 1920, FrameSpec(224, 224, "cover"), (224, 398)),
+    (1920, 1080, FrameSpec(224, 224, "stretch"), (224, 224)),
+    (100, 100, FrameSpec(32, 24, "cover"), (32, 32)),
+])
+def test_decode_size(w, h, spec, expected):
+    assert decode_size(w, h, spec) == expected
+
+
+def test_center_crop_takes_the_middle():
+    img = np.zeros((4, 6, 3), np.uint8)
+    img[1:3, 2:4] = 255
+    assert center_crop(img, 2, 2).min() == 255
+
+
+@pytest.mark.parametrize("rate", ["25", "30000/1001", "24"])
+def test_each_slot_shows_the_colour_on_screen(tmp_path, rate):
+    video = colour_video(tmp_path / "v.mp4", [("red", 3), ("green", 2), ("blue", 3)], rate=rate)
+    stream = FrameStream(video, 1.0, FrameSpec(32, 24))
+    frames = [f for chunk in stream for f in chunk]
+    assert [colour_of(f.pixels) for f in frames] == ["red"] * 3 + ["green"] * 2 + ["blue"] * 3
+    assert [f.slot for f in frames] == list(range(8))
+    assert all(abs(f.t - (f.slot + 0.5)) < 0.05 for f in frames)
+    assert frames[0].pixels.shape == (24, 32, 3)
+
+
+def test_variable_frame_rate_maps_to_the_right_second(tmp_path):
+    video = colour_video(tmp_path / "vfr.mkv", [("red", 3), ("green", 4), ("blue", 2), ("yellow", 3)],
+                         rates=["5", "30", "2", "12"])
+    frames = [f for chunk in FrameStream(video, 1.0, FrameSpec(32, 24), chunk=5) for f in chunk]
+    expected = ["red"] * 3 + ["green"] * 4 + ["blue"] * 2 + ["yellow"] * 3
+    assert [colour_of(f.pixels) for f in frames] == expected
+
+
+def test_29_97_fps_does_not_drift(tmp_path):
+    # 10 minutes at 30000/1001: index/30 would be 0.6 s late by the end; pts-based time is not.
+    video = colour_video(tmp_path / "long.mp4", [("red", 599), ("green", 1)], rate="30000/1001", size="32x24")
+    stream = FrameStream(video, 1.0, FrameSpec(16, 16), chunk=128)
+    frames = [f for chunk in stream for f in chunk]
+    assert len(frames) == 600
+    assert colour_of(frames[598].pixels) == "red" and colour_of(frames[599].pixels) == "green"
+    assert abs(frames[599].t - 599.5) < 0.04
+
+
+def test_half_fps_sampling(tmp_path):
+    video = colour_video(tmp_path / "v.mp4", [("red", 2), ("green", 2)])
+    frames = [f for chunk in FrameStream(video, 2.0, None) for f in chunk]
+    assert [colour_of(f.pixels) for f in frames] == ["red"] * 4 + ["green"] * 4
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: p, "no such file"),
+    (lambda p: (p.write_bytes(b""), p)[1], "empty file"),
+    (lambda p: (p.write_text("hello, not a video"), p)[1], "not a readable video"),
+    (lambda p: (p.mkdir(), p)[1], "is a folder"),
+])
+def test_bad_inputs_raise_media_error(tmp_path, make, message):
+    path = make(tmp_path / "x.mp4")
+    with pytest.raises(MediaError, match=message):
+        FrameStream(path, 1.0)
+
+
+def test_truncated_videos(tmp_path):
+    video = colour_video(tmp_path / "v.mp4", [("red", 3), ("green", 3)], size="320x240")
+    data = video.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])  # moov at the end: lost
+    with pytest.raises(MediaError, match="truncated or corrupt"):
+        FrameStream(tmp_path / "cut.mp4", 1.0)
+
+
+def test_audio_only_file_has_no_frames(tmp_path):
+    from media import ffmpeg
+
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-c:a", "aac", str(tmp_path / "a.mp4"))
+    with pytest.raises(MediaError, match="not a readable video|no decodable video frames"):
+        FrameStream(tmp_path / "a.mp4", 1.0)

@@ -1,0 +1,116 @@
+import pytest
+
+from vsearch.index import Hit, VideoRecord
+from vsearch.query import FindOptions, rank_segments
+from vsearch.query.fusion import contributions, fuse, hit_slots
+from vsearch.query.segments import merge_slots, pad_span
+
+
+def scores(spec: str) -> dict[int, float]:
+    """'..9 9 .' style: position = slot, digit = score/10, '.' = unscored, '_' = scored 0.05."""
+    out = {}
+    for slot, ch in enumerate(spec):
+        if ch.isdigit():
+            out[slot] = int(ch) / 10
+        elif ch == "_":
+            out[slot] = 0.05
+    return out
+
+
+@pytest.mark.parametrize("spec,kwargs,expected", [
+    ("9", {}, [(0, 0, 0)]),
+    ("999", {}, [(0, 2, 0)]),
+    ("9.9", {"max_gap": 1}, [(0, 2, 0)]),                       # an unscored second is bridged
+    ("9..9", {"max_gap": 1}, [(0, 0, 0), (3, 3, 3)]),           # two are too many
+    ("99_99", {"max_gap": 2}, [(0, 1, 0), (3, 4, 3), (2, 2, 2)]),  # a weak scored second never chains
+    ("9999", {"max_len": 2}, [(0, 1, 0), (2, 3, 2)]),           # length cap
+    ("59995", {}, [(0, 4, 1)]),                                 # 0.5 >= 0.5 * 0.9 joins
+    ("39993", {}, [(1, 3, 1), (0, 0, 0), (4, 4, 4)]),           # 0.3 < 0.45 stays out
+    ("", {}, []),
+    ("8.9", {"max_gap": 0}, [(2, 2, 2), (0, 0, 0)]),            # best seed first
+])
+def test_merge_slots(spec, kwargs, expected):
+    assert merge_slots(scores(spec), **kwargs) == expected
+
+
+def test_merge_slots_segments_never_overlap():
+    s = scores("9876543219876543210")
+    runs = merge_slots(s, rel_threshold=0.6, max_gap=1, max_len=5)
+    covered = [x for a, b, _ in runs for x in range(a, b + 1)]
+    assert len(covered) == len(set(covered)) and set(s) <= set(covered)
+
+
+@pytest.mark.parametrize("start,end,pad,duration,expected", [
+    (5, 10, 1, 60, (4, 11)), (0.5, 2, 1, 60, (0, 3)), (58, 60, 1, 60, (57, 60)), (3, 4, 0, 0, (3, 4)),
+])
+def test_pad_span(start, end, pad, duration, expected):
+    assert pad_span(start, end, pad, duration) == expected
+
+
+def frame(vid, slot, score, rank=0):
+    return Hit("frames", vid, rank, score, slot + 0.5, slot + 0.5, slot=slot)
+
+
+def cue(signal, vid, start, end, score, rank=0, text="t"):
+    return Hit(signal, vid, rank, score, start, end, text=text)
+
+
+@pytest.mark.parametrize("hit,fps,expected", [
+    (frame(1, 7, 0.3), 1.0, [7]),
+    (cue("cues", 1, 3.2, 5.8, 0.3), 1.0, [3, 4, 5]),
+    (cue("cues", 1, 3.0, 5.0, 0.3), 1.0, [3, 4]),
+    (cue("cues", 1, 3.2, 3.4, 0.3), 1.0, [3]),
+    (cue("cues", 1, 1.0, 2.0, 0.3), 2.0, [2, 3]),
+])
+def test_hit_slots(hit, fps, expected):
+    assert list(hit_slots(hit, fps)) == expected
+
+
+@pytest.mark.parametrize("method,signal,values,expected", [
+    ("score", "frames", [0.3, 0.2, 0.1], [1.0, 0.5, 0.0]),
+    ("score", "frames", [0.3, 0.3], [0.0, 0.0]),       # all equal: the signal tells nothing
+    ("score", "frames", [0.3001, 0.3], [0.002, 0.0]),  # noise is not stretched to 0-1
+    ("score", "frames", [0.3, 0.29, 0.2], [1.0, 0.9, 0.0]),
+    ("score", "bm25", [4.0, 2.0], [1.0, 0.5]),
+    ("score", "bm25", [4.0], [1.0]),                   # one BM25 match is a match
+    ("rrf", "frames", [0.3, 0.3, 0.1], [1.0, 1.0, 61 / 63]),  # ties share a rank
+])
+def test_contributions(method, signal, values, expected):
+    hits = [Hit(signal, 1, i, v, 0, 0, slot=0) for i, v in enumerate(values)]
+    assert contributions(hits, method, 60.0) == pytest.approx(expected)
+
+
+def test_fuse_weights_and_best_per_signal():
+    hits = [frame(1, 2, 0.9), frame(1, 3, 0.1), cue("cues", 1, 2.0, 4.0, 0.8), cue("cues", 1, 3.0, 4.0, 0.2)]
+    fused = fuse(hits, {"frames": 2.0, "cues": 1.0}, {1: 1.0})
+    assert fused[1][2].parts == {"frames": 2.0, "cues": 1.0}
+    assert fused[1][3].parts == {"cues": 1.0}  # frame 3 scored lowest: its share is 0
+    assert fused[1][2].total == 3.0
+
+
+def test_fuse_ignores_zero_weight_and_unknown_videos():
+    hits = [frame(1, 0, 0.9), frame(1, 1, 0.1), frame(2, 0, 0.9), cue("bm25", 1, 0, 1, 3.0)]
+    fused = fuse(hits, {"frames": 1.0, "bm25": 0.0}, {1: 1.0})
+    assert set(fused) == {1} and fused[1][0].parts == {"frames": 1.0}
+
+
+def record(vid, duration=20.0):
+    return VideoRecord(vid, f"/v/{vid}.mp4", duration=duration, fps=1.0, state="done")
+
+
+def test_rank_segments_end_to_end_pure():
+    hits = [frame(1, s, sc) for s, sc in [(5, 0.9), (6, 0.88), (7, 0.86), (15, 0.2), (0, 0.1)]]
+    hits.append(cue("cues", 1, 4.6, 7.9, 0.7, text="vector databases"))
+    hits.append(cue("cues", 1, 12.0, 13.0, 0.1, rank=1, text="unrelated"))
+    options = FindOptions(top_k=2, pad=1.0)
+    [best, second] = rank_segments(hits, {1: record(1)}, options)
+    assert (best.start, best.end, best.seek) == (3.0, 9.0, 4.0)
+    assert best.cue == "vector databases" and best.cue_start == 4.6
+    assert best.best_frame == 5.5 and set(best.signals) == {"frames", "cues"}
+    assert best.score > second.score
+
+
+def test_rank_segments_clamps_to_duration_and_orders_videos():
+    hits = [frame(1, 9, 0.9), frame(2, 0, 0.8), frame(2, 1, 0.1)]
+    segs = rank_segments(hits, {1: record(1, 10.0), 2: record(2)}, FindOptions(pad=2.0))
+    assert [(s.video_id, s.start, s.end) for s in segs] == [(1, 7.0, 10.0), (2, 0.0, 3.0)]

@@ -1,0 +1,122 @@
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from vsearch.extract import Cue
+from vsearch.index import IndexBusy, IndexMismatch, Store, StoreConfig, StoreError, VideoRecord, video_id
+
+
+@pytest.fixture
+def config(tmp_path):
+    return StoreConfig(str(tmp_path / "idx.db"), busy_timeout=1.0)
+
+
+def vecs(n, dim=4, seed=0):
+    m = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def write(store, path, n_frames=5, cues=()):
+    vid = video_id(path)
+    rec = VideoRecord(vid, path, duration=float(n_frames), fps=1.0, model="m")
+    return store.replace_rows(rec, list(range(n_frames)), [i + 0.5 for i in range(n_frames)],
+                              vecs(n_frames), list(cues), vecs(len(cues), seed=1))
+
+
+def test_reindex_replaces_rows(config):
+    path = "/videos/it's a \"quoted\" name; drop = 1 or id > 0.mp4"
+    cues = [Cue(0, 1, "hello"), Cue(1, 2, "你好 world")]
+    with Store(config) as store:
+        store.create("m", 4)
+        write(store, path, 5, cues)
+        write(store, path, 3, cues[:1])
+        write(store, "/videos/other.mp4", 2)
+        assert store.count_rows(video_id(path)) == (3, 1)
+        rec = store.get_video(video_id(path))
+        assert (rec.path, rec.state, rec.frames, rec.cues) == (path, "done", 3, 1)
+        assert [r.path for r in store.videos()] == sorted([path, "/videos/other.mp4"])
+        store.remove(video_id(path))
+        assert store.count_rows(video_id(path)) == (0, 0) and store.get_video(video_id(path)) is None
+        assert store.count_rows(video_id("/videos/other.mp4")) == (2, 0)
+
+
+def test_search_filters_by_video_and_bm25_handles_chinese(config):
+    with Store(config) as store:
+        store.create("m", 4)
+        write(store, "/a.mp4", 4, [Cue(0, 2, "今天讲向量数据库的原理"), Cue(2, 3, "weather today")])
+        write(store, "/b.mp4", 4, [Cue(0, 1, "向量 again")])
+        hits = store.search_cues("向量数据库", 10)
+        assert hits[0].text == "今天讲向量数据库的原理" and hits[0].signal == "bm25"
+        only_b = store.search_cues("向量", 10, [video_id("/b.mp4")])
+        assert {h.video_id for h in only_b} == {video_id("/b.mp4")}
+        frames = store.search_frames(vecs(1)[0], 3, [video_id("/a.mp4")])
+        assert len(frames) == 3 and all(h.video_id == video_id("/a.mp4") for h in frames)
+        assert frames[0].score >= frames[1].score
+        assert store.search_cues("!!! ...", 10) == []
+
+
+def test_data_survives_reopen(config):
+    with Store(config) as store:
+        store.create("m", 4)
+        write(store, "/a.mp4", 6, [Cue(0, 2, "persisted")])
+    with Store(config) as store:
+        assert store.check("m", 4)["dim"] == 4
+        assert store.count_rows(video_id("/a.mp4")) == (6, 1)
+        assert store.search_cues("persisted", 5)[0].text == "persisted"
+
+
+def test_other_model_is_refused(config):
+    with Store(config) as store:
+        store.create("model-a", 4)
+    with Store(config) as store, pytest.raises(IndexMismatch, match="--home DIR or --collection"):
+        store.create("model-b", 8)
+
+
+def test_other_schema_version_is_refused(config):
+    with Store(config) as store:
+        store.create("m", 4)
+        info = store.meta() | {"schema": 999}
+        store.client.upsert("vsearch_meta", [{"id": 0, "info": info, "pad": [1.0, 0.0]}])
+    with Store(config) as store, pytest.raises(IndexMismatch, match="schema version 999"):
+        store.check()
+
+
+def test_busy_index_waits_then_fails(config):
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from vsearch.index import Store, StoreConfig
+        s = Store(StoreConfig({config.uri!r}))
+        print("held", flush=True)
+        time.sleep(4)
+        s.close()
+        print("released", flush=True)
+        time.sleep(30)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        began = time.monotonic()
+        with pytest.raises(IndexBusy, match="busy"):
+            Store(config)
+        assert time.monotonic() - began >= 0.9
+        assert holder.stdout.readline().strip() == "released"
+        with Store(StoreConfig(config.uri, busy_timeout=5)) as store:  # freed by close()
+            assert store.meta() is None
+    finally:
+        holder.kill()
+
+
+def test_unreachable_server():
+    with pytest.raises(StoreError, match="cannot reach Milvus at http://127.0.0.1:9"):
+        Store(StoreConfig("http://127.0.0.1:9"))
+
+
+def test_unwritable_index_location(tmp_path):
+    # A file where the index folder should be fails like a read-only or full disk: one line.
+    (tmp_path / "idx.db").write_text("not a folder")
+    with pytest.raises(StoreError, match="cannot open index") as info:
+        Store(StoreConfig(str(tmp_path / "idx.db"), busy_timeout=0.5))
+    assert "\n" not in str(info.value)

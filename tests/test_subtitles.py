@@ -1,0 +1,147 @@
+import codecs
+
+import pytest
+
+from conftest import SHARED_MEDIA
+from media import colour_video, ffmpeg, write_vtt
+from vsearch.extract import SubtitleError
+from vsearch.extract.embedded import parse_stream_list, read_embedded
+from vsearch.extract.subtitles import (
+    clean_text, decode_text, find_sidecars, parse_subtitles, read_subtitles, sidecar_language,
+)
+
+SRT = "1\n00:00:01,500 --> 00:00:03,250\n{text}\n\n2\n00:00:04,000 --> 00:00:05,000\nsecond\n"
+CHINESE = "我们讲到向量数据库的部分"
+FRENCH = "Il était une fois, à l'été"
+
+
+@pytest.mark.parametrize("data,expected", [
+    (codecs.BOM_UTF8 + "héllo".encode(), "héllo"),
+    (codecs.BOM_UTF16_LE + "héllo 你好".encode("utf-16-le"), "héllo 你好"),
+    (codecs.BOM_UTF16_BE + "héllo".encode("utf-16-be"), "héllo"),
+    ("plain 你好".encode(), "plain 你好"),
+    (SRT.format(text="no bom 你好").encode("utf-16-le"), SRT.format(text="no bom 你好")),
+])
+def test_decode_text_boms_and_utf16(data, expected):
+    assert decode_text(data) == expected
+
+
+@pytest.mark.parametrize("text,encoding", [(CHINESE, "gb18030"), (CHINESE, "gbk"), (FRENCH, "cp1252")])
+def test_decode_text_detects_legacy_encodings(text, encoding):
+    body = SRT.format(text=text) * 3
+    assert text in decode_text(body.encode(encoding))
+
+
+def test_explicit_encoding_errors_are_one_line():
+    with pytest.raises(SubtitleError, match="cannot decode as ascii"):
+        decode_text("é".encode(), "x.srt", "ascii")
+
+
+@pytest.mark.parametrize("raw,text,speaker", [
+    ("<v Roger Bingham>We are in New York City", "We are in New York City", "Roger Bingham"),
+    ("<v.loud Esme>It's a <b>blue</b> apple", "It's a blue apple", "Esme"),
+    ("line one\nline two", "line one line two", ""),
+    ("<i>italic</i> &amp; <font color=\"red\">red</font>", "italic & red", ""),
+    ("{\\an8}top text", "top text", ""),
+    ("When the moon <00:17.500>hits your eye", "When the moon hits your eye", ""),
+    ("<c.colorE5E5E5>amore</c>", "amore", ""),
+])
+def test_clean_text(raw, text, speaker):
+    assert clean_text(raw) == (text, speaker)
+
+
+def test_parse_srt_keeps_milliseconds_and_joins_lines():
+    cues = parse_subtitles(SRT.format(text="first\nline"), "srt", "en", "a.srt")
+    assert [(c.start, c.end, c.text, c.lang) for c in cues] == [
+        (1.5, 3.25, "first line", "en"), (4.0, 5.0, "second", "en")]
+
+
+def test_parse_vtt_voice_becomes_speaker():
+    text = "WEBVTT\n\n00:01.000 --> 00:02.000\n<v Ann>Hello there\n"
+    [cue] = parse_subtitles(text, "vtt")
+    assert (cue.text, cue.speaker, cue.start) == ("Hello there", "Ann", 1.0)
+
+
+@pytest.mark.parametrize("content,fmt,message", [
+    ("not subtitles at all\nreally", "vtt", "missing WEBVTT header"),
+    ("WEBVTT\n\n00:00:01.000 -> broken\ntext\n", "vtt", "malformed|no readable cues"),
+    ("1\n00:00:01 --> 00:00:10\nno milliseconds\n", "srt", "malformed|no readable cues"),
+])
+def test_broken_files_give_one_line_errors(tmp_path, content, fmt, message):
+    path = tmp_path / f"bad.{fmt}"
+    path.write_text(content)
+    with pytest.raises(SubtitleError, match=message) as info:
+        read_subtitles(path)
+    assert "\n" not in str(info.value)
+
+
+def test_empty_file_has_no_cues(tmp_path):
+    (tmp_path / "e.srt").write_bytes(b"")
+    assert read_subtitles(tmp_path / "e.srt") == []
+
+
+@pytest.mark.parametrize("name,lang", [
+    ("talk.vtt", ""), ("talk.srt", ""), ("talk.zh.vtt", "zh"), ("talk.en.srt", "en"),
+    ("talk.zh-TW.vtt", "zh-TW"), ("talk.pt_BR.srt", "pt_BR"), ("talk.txt", None),
+    ("talks.vtt", None), ("talk.director commentary.vtt", None), ("other.vtt", None),
+])
+def test_sidecar_language(tmp_path, name, lang):
+    assert sidecar_language(tmp_path / name, tmp_path / "talk.mp4") == lang
+
+
+def test_find_sidecars(tmp_path):
+    for name in ["talk.mp4", "talk.vtt", "talk.zh.srt", "talk.notes.txt", "other.vtt"]:
+        (tmp_path / name).write_text("x")
+    assert [(p.name, lang) for p, lang in find_sidecars(tmp_path / "talk.mp4")] == [
+        ("talk.vtt", ""), ("talk.zh.srt", "zh")]
+
+
+def test_parse_stream_list():
+    banner = """
+  Stream #0:0[0x1](und): Video: h264 (High), yuv420p, 64x48, 25 fps
+  Stream #0:1[0x2](eng): Subtitle: mov_text (tx3g / 0x67337874), 0 kb/s (default)
+  Stream #0:2(chi): Subtitle: subrip
+  Stream #0:3: Subtitle: ass
+  Stream #0:4(und): Subtitle: hdmv_pgs_subtitle
+"""
+    assert [(s.index, s.codec, s.lang) for s in parse_stream_list(banner)] == [
+        (1, "mov_text", "eng"), (2, "subrip", "chi"), (3, "ass", ""), (4, "hdmv_pgs_subtitle", "")]
+
+
+@pytest.mark.parametrize("container,codecs_", [("mp4", ["mov_text", "mov_text"]), ("mkv", ["ass", "subrip"])])
+def test_embedded_streams_are_read(tmp_path, container, codecs_):
+    video = colour_video(tmp_path / "v.mp4", [("red", 3)])
+    en = write_vtt(tmp_path / "en.vtt", [(0.5, 1.5, "hello <b>world</b>")])
+    zh = write_vtt(tmp_path / "zh.vtt", [(1.0, 2.0, "你好世界")])
+    out = tmp_path / f"subs.{container}"
+    ffmpeg("-i", str(video), "-i", str(en), "-i", str(zh), "-map", "0", "-map", "1", "-map", "2",
+           "-c:v", "copy", "-c:s:0", codecs_[0], "-c:s:1", codecs_[1],
+           "-metadata:s:s:0", "language=eng", "-metadata:s:s:1", "language=chi", str(out))
+    cues, warnings = read_embedded(out)
+    assert warnings == []
+    assert sorted((c.text, c.start, c.end) for c in cues) == [("hello world", 0.5, 1.5), ("你好世界", 1.0, 2.0)]
+    assert {c.lang for c in cues} == {"eng", "chi"}
+
+
+EDGE = SHARED_MEDIA / "subtitles" / "edge"
+
+
+@pytest.mark.skipif(not EDGE.is_dir(), reason="shared media not present")
+@pytest.mark.parametrize("name,count,fragment", [
+    ("bom-utf-16-le.srt", 7, "comment section of YouTube"),
+    ("bom-utf-8.srt", 7, "comment section of YouTube"),
+    ("windows-1252.srt", 1332, "ÉVÉNEMENTS"),
+    ("captions_with_bom.vtt", 4, "Caption text #1"),
+    ("cue_tags.vtt", 3, "When the moon hits your eye"),
+])
+def test_real_edge_files(name, count, fragment):
+    cues = read_subtitles(EDGE / name)
+    assert len(cues) == count
+    assert any(fragment in c.text for c in cues)
+
+
+@pytest.mark.skipif(not EDGE.is_dir(), reason="shared media not present")
+@pytest.mark.parametrize("name", ["invalid.srt", "no-indexes.srt"])
+def test_real_broken_files(name):
+    with pytest.raises(SubtitleError):
+        read_subtitles(EDGE / name)
