@@ -11,6 +11,10 @@ class MediaError(VsearchError):
     """A video cannot be read: missing, not a video, corrupt, or without frames."""
 
 
+class FileChanged(MediaError):
+    """A video changed while it was being read; it is left for a later run."""
+
+
 class SubtitleError(VsearchError):
     """A subtitle file cannot be read or parsed."""
 

@@ -1,7 +1,6 @@
-"""Cheap change detection for files: size and mtime, then a sampled content hash."""
+"""Change detection: size and mtime first (no reading), then a sampled content hash."""
 
 import hashlib
-import os
 from pathlib import Path
 
 _SAMPLE = 64 * 1024
@@ -24,8 +23,19 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()[:32]
 
 
+def quick_fingerprint(video: Path, subtitles: list[Path]) -> str:
+    """Stat-only identity of a video and its subtitle files; a prefix of `fingerprint`."""
+    subs = "".join(f"|{s.name}={quick_stat(s)}" for s in sorted(subtitles))
+    return f"{quick_stat(video)}{subs}#"
+
+
 def fingerprint(video: Path, subtitles: list[Path]) -> str:
     """Identity of a video and its subtitle files as they are now."""
-    parts = [f"{quick_stat(video)}:{content_hash(video)}"]
-    parts += [f"{os.path.basename(s)}={quick_stat(s)}" for s in sorted(subtitles)]
-    return "|".join(parts)
+    return quick_fingerprint(video, subtitles) + content_hash(video)
+
+
+def same_content(old: str, video: Path, subtitles: list[Path]) -> bool:
+    """True when only the video's mtime moved (touched, copied): same bytes, same subtitles."""
+    quick, _, digest = old.partition("#")
+    subs_now = quick_fingerprint(video, subtitles).rstrip("#").split("|")[1:]
+    return subs_now == quick.split("|")[1:] and digest == content_hash(video)

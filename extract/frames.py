@@ -49,6 +49,8 @@ def _reason(exc: Exception, native: list[str]) -> str:
             return line.split("]", 1)[1].strip()
     text = str(exc).strip().splitlines()
     last = text[-1] if text else type(exc).__name__
+    if last.startswith("Error reading"):  # decord's catch-all when ffmpeg finds no stream it knows
+        return "unknown format or damaged file"
     return last.split("Error:", 1)[-1].strip() or "unreadable"
 
 

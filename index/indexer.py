@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vsearch.extract import Cue, FrameStream, MediaError, SubtitleError
+from vsearch.extract import Cue, FileChanged, FrameStream, MediaError, SubtitleError
 from vsearch.extract.frames import check_file
 from vsearch.extract.embedded import read_embedded
 from vsearch.extract.fingerprint import fingerprint
@@ -115,6 +115,11 @@ def collect_cues(video: Path, extra: Iterable[Path], options: IndexOptions) -> t
     return cues, files, warnings
 
 
+def subtitle_files(video: Path, extra: list[Path], options: IndexOptions) -> list[Path]:
+    """The subtitle files whose changes mean a video must be indexed again."""
+    return extra + [p for p, _ in find_sidecars(video)] if options.sidecar_subs else list(extra)
+
+
 def encode_video(
     video: Path, encoder: Encoder, options: IndexOptions, subs: Iterable[Path] = (),
     progress: Progress | None = None,
@@ -158,13 +163,13 @@ def index_video(
     began = time.monotonic()
     path = video.resolve()
     subs = [Path(s).resolve() for s in subs]
-    sub_files = subs + [p for p, _ in find_sidecars(path)] if options.sidecar_subs else subs
+    sub_files = subtitle_files(path, subs, options)
     try:
         check_file(path)
         mark = fingerprint(path, sub_files)
         vectors = encode_video(path, encoder, options, subs, progress)
         if fingerprint(path, sub_files) != mark:
-            raise MediaError(f"{path}: changed while being indexed; it will be indexed once it is stable")
+            raise FileChanged(f"{path}: changed while being indexed; it will be indexed once it is stable")
     except OSError as exc:
         raise MediaError(f"{path}: {exc.strerror or exc}") from None
     with open_store() as store:

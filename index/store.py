@@ -68,7 +68,13 @@ class VideoRecord:
     error: str = ""
     indexed_at: int = 0
     attempts: int = 0
+    retry_at: int = 0
     info: dict | None = None
+
+    @classmethod
+    def from_dict(cls, fields: dict) -> "VideoRecord":
+        """A record from stored JSON, ignoring keys a newer vsearch may have added."""
+        return cls(**{k: v for k, v in fields.items() if k in cls.__dataclass_fields__})
 
 
 def video_id(path: str) -> int:
@@ -261,14 +267,18 @@ class Store:
         meta = schema(False)
         meta.add_field("info", DataType.JSON)
         meta.add_field("pad", DataType.FLOAT_VECTOR, dim=2)
-        make = self.client.create_collection
         n = self._names
-        self._call("create", make, n["frames"], schema=frames, index_params=indexed(("vec", "AUTOINDEX", "IP")))
-        self._call("create", make, n["cues"], schema=cues, index_params=indexed(
-            ("vec", "AUTOINDEX", "IP"), ("sparse", "SPARSE_INVERTED_INDEX", "BM25")))
-        self._call("create", make, n["videos"], schema=videos, index_params=indexed(("pad", "AUTOINDEX", "IP")))
-        # Meta goes last: its presence means the other collections exist.
-        self._call("create", make, n["meta"], schema=meta, index_params=indexed(("pad", "AUTOINDEX", "IP")))
+        plan = [
+            (n["frames"], frames, indexed(("vec", "AUTOINDEX", "IP"))),
+            (n["cues"], cues, indexed(("vec", "AUTOINDEX", "IP"), ("sparse", "SPARSE_INVERTED_INDEX", "BM25"))),
+            (n["videos"], videos, indexed(("pad", "AUTOINDEX", "IP"))),
+            # Meta goes last: its presence means the others exist. A run killed before it
+            # leaves some of them behind, which the next run keeps and completes.
+            (n["meta"], meta, indexed(("pad", "AUTOINDEX", "IP"))),
+        ]
+        for name, schema_, params in plan:
+            if not self._call("open", self.client.has_collection, name):
+                self._call("create", self.client.create_collection, name, schema=schema_, index_params=params)
         info = {"schema": SCHEMA_VERSION, "model": model, "dim": dim, "created": int(time.time())}
         self._call("write", self.client.upsert, n["meta"], [{"id": 0, "info": info, "pad": [1.0, 0.0]}])
         self.dim = dim
@@ -290,7 +300,7 @@ class Store:
         if not ids or not self._ready():
             return {}
         rows = self._call("read", self.client.query, self._names["videos"], ids=ids, output_fields=["record"])
-        return {int(r["id"]): VideoRecord(**r["record"]) for r in rows}
+        return {int(r["id"]): VideoRecord.from_dict(r["record"]) for r in rows}
 
     def get_video(self, vid: int) -> VideoRecord | None:
         """The record of one video id, or None."""
@@ -311,7 +321,7 @@ class Store:
             where = f"id >= {b * width} and id < {(b + 1) * width}" if buckets > 1 else "id >= 0"
             batch = self._call("read", self.client.query, name, filter=where,
                                output_fields=["record"], limit=page)
-            found.extend(VideoRecord(**row["record"]) for row in batch)
+            found.extend(VideoRecord.from_dict(row["record"]) for row in batch)
         return sorted(found, key=lambda r: r.path)
 
     def replace_rows(
@@ -335,7 +345,7 @@ class Store:
             for lo in range(0, len(rows), _INSERT_BATCH):
                 self._call("write", self.client.insert, name, rows[lo : lo + _INSERT_BATCH])
         done = replace(record, state="done", frames=len(frame_rows), cues=len(cue_rows),
-                       error="", attempts=0, indexed_at=int(time.time()))
+                       error="", attempts=0, retry_at=0, indexed_at=int(time.time()))
         self.put_video(done)
         return done
 
@@ -364,6 +374,8 @@ class Store:
 
     def search_frames(self, vec: np.ndarray, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
         """Frames nearest the query vector."""
+        if not self._ready():
+            return []
         res = self._call("search", self.client.search, self._names["frames"], data=[vec.tolist()],
                          anns_field="vec", limit=limit, filter=_ids(video_ids),
                          output_fields=["video_id", "slot", "t"], search_params={"metric_type": "IP"})
@@ -376,6 +388,8 @@ class Store:
     def search_cues(self, query: np.ndarray | str, limit: int,
                     video_ids: Iterable[int] | None = None) -> list[Hit]:
         """Cues nearest a query vector, or best by BM25 for a query string."""
+        if not self._ready():
+            return []
         bm25 = isinstance(query, str)
         fields = ["video_id", "start", "end", "text", "lang", "speaker"]
         try:

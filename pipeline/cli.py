@@ -224,6 +224,89 @@ def remove(settings: Settings, paths):
         raise VsearchError(f"not in the index: {', '.join(missing)} (see `vsearch list`)")
 
 
+def _shard(value: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in value.split("/"))
+        if 0 <= i < n:
+            return i, n
+    except ValueError:
+        pass
+    raise click.BadParameter("use I/N with 0 <= I < N, e.g. 0/3")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Remove videos that are gone from the folder.")
+@click.option("--shard", default="0/1", help="I/N: index only the videos machine I of N owns.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@common_options
+def ingest(settings: Settings, folder, prune, shard, as_json):
+    """Index what is new or changed under FOLDER; safe to run from cron every few minutes.
+
+    Exit codes: 0 all well (or another ingest is running), 1 some video failed or the run
+    could not proceed, 2 bad settings, 75 the index stayed busy.
+    """
+    from vsearch.ingest import AlreadyRunning, ingest as run
+
+    def report(o):
+        if o.action == "indexed":
+            line = f"indexed  {o.path}  {o.frames} frames, {o.cues} cues, {o.seconds:.1f}s"
+        elif o.action == "skipped":
+            line = f"skipped  {o.path}  unchanged"
+        else:
+            line = f"{o.action:<8} {o.path}" + (f"  {o.error}" if o.error else "")
+        click.echo(line, err=as_json)
+
+    try:
+        summary = run(settings, folder, prune, _shard(shard), report, _progress_for)
+    except AlreadyRunning as exc:
+        click.echo(f"vsearch: {exc}", err=True)
+        return
+    for problem in summary.problems:
+        click.echo(f"warning: {problem}", err=True)
+    counts = summary.counts()
+    if as_json:
+        click.echo(json.dumps({"counts": counts, "problems": summary.problems,
+                               "seconds": round(summary.seconds, 2),
+                               "videos": [o.__dict__ for o in summary.outcomes]}, ensure_ascii=False))
+    else:
+        order = ["indexed", "skipped", "failed", "waiting", "backoff", "gone", "pruned"]
+        parts = ", ".join(f"{counts.get(k, 0)} {k}" for k in order if counts.get(k) or k in order[:3])
+        click.echo(f"ingest: {parts} in {summary.seconds:.1f}s")
+    if summary.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per video.")
+@common_options
+def status(settings: Settings, as_json):
+    """Show every video's state, counts and last error."""
+    from collections import Counter
+    from datetime import datetime, timezone
+
+    from vsearch.api import store_opener
+
+    with store_opener(settings)() as store:
+        records = store.videos()
+    for rec in records:
+        row = {"path": rec.path, "state": rec.state, "frames": rec.frames, "cues": rec.cues,
+               "error": rec.error or None, "indexed_at": rec.indexed_at or None,
+               "attempts": rec.attempts, "retry_at": rec.retry_at or None}
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        when = datetime.fromtimestamp(rec.indexed_at, timezone.utc).strftime("%Y-%m-%d %H:%M") if rec.indexed_at else "-"
+        error = f"  error: {rec.error}" if rec.error else ""
+        click.echo(f"{rec.state:<9} {rec.frames:>6} frames {rec.cues:>5} cues  {when}  {rec.path}{error}")
+    if not as_json:
+        states = Counter(r.state for r in records)
+        errors = sum(1 for r in records if r.error)
+        click.echo(f"{len(records)} videos: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+                   + f"; {sum(r.frames for r in records)} frames, {sum(r.cues for r in records)} cues, "
+                   + f"{errors} with errors")
+
+
 def main() -> None:
     """Console entry point."""
     cli(prog_name="vsearch")

@@ -1,0 +1,209 @@
+"""`vsearch ingest DIR`: an incremental, crash-safe, one-at-a-time job for cron."""
+
+import fcntl
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from vsearch.extract import FileChanged, VsearchError
+from vsearch.extract.fingerprint import quick_fingerprint, same_content
+
+from .api import load_model, store_opener
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run did with one video: indexed, skipped, failed, waiting, backoff or pruned."""
+
+    path: str
+    action: str
+    seconds: float = 0.0
+    frames: int = 0
+    cues: int = 0
+    error: str = ""
+
+
+@dataclass
+class Summary:
+    """Totals of a run, and the per-item problems found while walking."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(o.action for o in self.outcomes))
+
+    @property
+    def failed(self) -> int:
+        return self.counts().get("failed", 0)
+
+
+class AlreadyRunning(VsearchError):
+    """Another ingest holds the lock; not an error for cron."""
+
+    exit_code = 0
+
+
+@contextmanager
+def run_lock(home: Path) -> Iterator[None]:
+    """One ingest at a time per index home. The kernel drops the lock when a run dies."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "ingest.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise AlreadyRunning(f"another ingest is running (pid {holder}); this run exits") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def walk_videos(root: Path, extensions: list[str], problems: list[str]) -> list[Path]:
+    """Video files under `root`, following links once; loops and unreadable folders are noted."""
+    wanted = {"." + e.lower().lstrip(".") for e in extensions}
+    seen: set[tuple[int, int]] = set()
+    found = []
+
+    def unreadable(exc: OSError) -> None:
+        problems.append(f"cannot read folder {exc.filename}: {exc.strerror}")
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=True):
+        st = os.stat(folder)
+        if (st.st_dev, st.st_ino) in seen:
+            problems.append(f"symlink loop at {folder}: skipped")
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            # Dot-files are partial downloads and rsync temporaries.
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in wanted:
+                found.append(Path(folder, name).resolve())
+    return sorted(set(found))
+
+
+def shard_of(path: str, shards: int) -> int:
+    """Which of `shards` machines owns a video: stable, by its id."""
+    from vsearch.index import video_id
+
+    return video_id(path) % shards
+
+
+def backoff(attempts: int, base: int, cap: int) -> int:
+    """Seconds before a video that failed `attempts` times is tried again."""
+    return min(cap, base * 2 ** max(0, attempts - 1))
+
+
+def decide(record, quick: str, now: float) -> str:
+    """"skip" an unchanged indexed video, "backoff" a failing one not yet due, else "index"."""
+    if record is None:
+        return "index"
+    if record.state == "done" and not record.error and record.fingerprint.startswith(quick):
+        return "skip"
+    if record.error and (record.info or {}).get("failed") == quick and now < record.retry_at:
+        return "backoff"
+    return "index"
+
+
+def record_failure(store, record, quick: str, error: str, settings: Settings) -> None:
+    """Note a failure with its retry time. An indexed video keeps its rows and stays searchable."""
+    attempts = record.attempts + 1
+    retry_at = int(time.time()) + backoff(attempts, settings["ingest.retry_base"], settings["ingest.retry_max"])
+    failed = replace(record, error=error, attempts=attempts, retry_at=retry_at,
+                     info={**(record.info or {}), "failed": quick})
+    if record.state != "done":
+        store.delete_rows(record.id)  # no half-written rows
+        failed = replace(failed, state="failed", fingerprint=quick)
+    store.put_video(failed)
+
+
+def ingest(
+    settings: Settings, root: Path, prune: bool = False, shard: tuple[int, int] = (0, 1),
+    report: Callable[[Outcome], None] | None = None, progress_for: Callable | None = None,
+) -> Summary:
+    """Bring the index in line with the videos under `root`."""
+    from vsearch.index import VideoRecord, index_video, video_id
+    from vsearch.index.indexer import subtitle_files
+
+    began = time.monotonic()
+    root = root.expanduser().resolve()
+    if not root.is_dir():
+        raise VsearchError(f"{root}: not a folder; give the folder of videos to ingest")
+    summary = Summary()
+    options = settings.index_options()
+    open_store = store_opener(settings)
+    with run_lock(settings.home):
+        videos = [v for v in walk_videos(root, settings["ingest.extensions"], summary.problems)
+                  if shard_of(str(v), shard[1]) == shard[0]]
+        with open_store() as store:
+            meta = store.check()
+            known = {r.path: r for r in store.videos()}
+        encoder = None
+
+        def note(outcome: Outcome) -> None:
+            summary.outcomes.append(outcome)
+            if report:
+                report(outcome)
+
+        now = time.time()
+        for video in videos:
+            path = str(video)
+            record = known.get(path)
+            try:
+                subs = subtitle_files(video, [], options)
+                quick = quick_fingerprint(video, subs)
+                if now - max(os.stat(p).st_mtime for p in [video, *subs]) < settings["ingest.settle_seconds"]:
+                    note(Outcome(path, "waiting", error="modified recently; left for the next run"))
+                    continue
+            except OSError as exc:
+                note(Outcome(path, "waiting", error=f"vanished or unreadable ({exc.strerror})"))
+                continue
+            action = decide(record, quick, now)
+            if action == "backoff":
+                note(Outcome(path, "backoff", error=record.error))
+                continue
+            if action == "skip" or (record is not None and record.state == "done" and not record.error
+                                    and same_content(record.fingerprint, video, subs)):
+                if action != "skip":  # touched, not changed: remember the new mtime only
+                    with open_store() as store:
+                        store.put_video(replace(record, fingerprint=quick + record.fingerprint.partition("#")[2]))
+                note(Outcome(path, "skipped", frames=record.frames, cues=record.cues))
+                continue
+            try:
+                if encoder is None:
+                    encoder = load_model(settings, meta)
+                    with open_store() as store:
+                        store.create(encoder.model_id, encoder.dim)  # failures are recorded there too
+                result = index_video(video, open_store, encoder, options,
+                                     progress=progress_for(path) if progress_for else None)
+                note(Outcome(path, "indexed", result.seconds, result.record.frames, result.record.cues))
+            except FileChanged as exc:
+                note(Outcome(path, "waiting", error=str(exc)))
+            except VsearchError as exc:
+                from vsearch.index import ModelError, StoreError
+
+                if isinstance(exc, (StoreError, ModelError)):
+                    raise  # the index or the model is unusable: every other video would fail too
+                with open_store() as store:
+                    record_failure(store, record or VideoRecord(video_id(path), path), quick, str(exc), settings)
+                note(Outcome(path, "failed", error=str(exc)))
+        gone = [r for p, r in known.items() if p.startswith(str(root) + os.sep)
+                and not os.path.exists(p) and shard_of(p, shard[1]) == shard[0]]
+        for rec in gone:
+            if prune:
+                with open_store() as store:
+                    store.remove(rec.id)
+            note(Outcome(rec.path, "pruned" if prune else "gone"))
+    summary.seconds = time.monotonic() - began
+    return summary
