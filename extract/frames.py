@@ -192,6 +192,11 @@ class FrameStream:
                         f"{self.path}: decoding failed near {self._starts[wanted[0]]:.1f}s "
                         f"({_reason(exc, native)}); the file is probably truncated or corrupt: re-encode it"
                     ) from None
+            if lo + self.chunk < len(self.plan):
+                # After get_batch decord's decoder thread spins on a core until the next seek,
+                # starving the encoder. seek(0) parks it; seeking to the next frame instead would
+                # misplace VFR video, since decord seeks there by index / average fps.
+                self._reader.seek(0)
             if self.spec is not None:
                 batch = center_crop(batch, self.spec.width, self.spec.height)
             row = {index: i for i, index in enumerate(wanted)}

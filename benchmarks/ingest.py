@@ -1,0 +1,121 @@
+"""Ingest speed: vsearch's path against the naive tutorial pipeline, same weights, same video.
+
+    python benchmarks/ingest.py VIDEO [--model PRESET|DIR] [--only vsearch|naive]
+
+The naive pipeline writes one JPEG per second with ffmpeg, then opens each with PIL, runs the
+model's image processor and encodes it alone. Each pipeline runs in its own process so peak RSS
+is its own. Without --model, a randomly initialised ViT-B/32-sized CLIP is built (honest speed
+offline). The last line is `speedup_vs_naive=X.XX`.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+
+def vit_b32(folder: Path) -> Path:
+    """A random CLIP with ViT-B/32 vision settings and CLIP's text tower, saved like a real one."""
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+
+    from checkpoints import _tokenizer
+
+    torch.manual_seed(0)
+    CLIPModel(CLIPConfig(text_config={"vocab_size": 200}, vision_config={"patch_size": 32})).save_pretrained(folder)
+    _tokenizer(77).save_pretrained(folder)
+    CLIPImageProcessor(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}).save_pretrained(folder)
+    return folder
+
+
+def peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024
+
+
+def run_vsearch(video: Path, model: str, dedup: float) -> dict:
+    from vsearch.extract import FrameStream
+    from vsearch.index import EncoderOptions, IndexOptions, Store, StoreConfig, index_video, load_encoder
+
+    encoder = load_encoder(model, EncoderOptions(device="auto", batch_size=32))
+    options = IndexOptions(dedup_threshold=dedup, embedded_subs=False, sidecar_subs=False)
+    began = time.perf_counter()
+    frames = sum(len(c) for c in FrameStream(video, 1.0, encoder.frame_spec, 32))
+    decode = time.perf_counter() - began
+    with tempfile.TemporaryDirectory() as home:
+        began = time.perf_counter()
+        result = index_video(video, lambda: Store(StoreConfig(f"{home}/i.db")), encoder, options)
+        wall = time.perf_counter() - began
+    return {"pipeline": "vsearch", "wall": wall, "frames": frames, "encoded": result.encoded,
+            "duration": result.record.duration, "decode_fps": frames / decode,
+            "encode_fps": result.encoded / max(1e-9, wall - decode), "peak_rss_mb": peak_rss_mb()}
+
+
+def run_naive(video: Path, model: str) -> dict:
+    import torch
+    from PIL import Image
+    from transformers import AutoImageProcessor, AutoModel
+
+    from vsearch.extract.ffmpeg import ffmpeg_exe
+    from vsearch.index.encoders import PRESETS
+
+    model_id = PRESETS[model].model_id if model in PRESETS else model
+    net = AutoModel.from_pretrained(model_id).eval()
+    processor = AutoImageProcessor.from_pretrained(model_id)
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(video), "-vf", "fps=1",
+                        f"{out}/%06d.jpg"], check=True)
+        decode = time.perf_counter() - began
+        files = sorted(Path(out).glob("*.jpg"))
+        vectors = []
+        with torch.inference_mode():
+            for f in files:
+                pixels = processor(images=Image.open(f).convert("RGB"), return_tensors="pt")
+                emb = net.get_image_features(**pixels).pooler_output
+                vectors.append(torch.nn.functional.normalize(emb, dim=-1))
+    wall = time.perf_counter() - began
+    return {"pipeline": "naive", "wall": wall, "frames": len(files), "encoded": len(files),
+            "duration": float(len(files)), "decode_fps": len(files) / decode,
+            "encode_fps": len(files) / (wall - decode), "peak_rss_mb": peak_rss_mb()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("video", type=Path)
+    parser.add_argument("--model", help="preset, HF id or folder (default: random ViT-B/32 CLIP)")
+    parser.add_argument("--dedup", type=float, default=2.0, help="vsearch's dedup threshold (0 = off)")
+    parser.add_argument("--only", choices=["vsearch", "naive"])
+    args = parser.parse_args()
+    if args.only:
+        run = run_vsearch(args.video, args.model, args.dedup) if args.only == "vsearch" else run_naive(args.video, args.model)
+        print(json.dumps(run))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        model = args.model or str(vit_b32(Path(tmp) / "vit-b32"))
+        results = {}
+        for which in ("vsearch", "naive"):
+            out = subprocess.run([sys.executable, __file__, str(args.video), "--model", model,
+                                  "--dedup", str(args.dedup), "--only", which],
+                                 capture_output=True, text=True, env=os.environ)
+            if out.returncode:
+                sys.exit(f"{which} failed:\n{out.stderr[-3000:]}")
+            results[which] = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"video={args.video.name} model={args.model or 'random ViT-B/32 CLIP'} threads={os.cpu_count()}")
+    for r in results.values():
+        print(f"{r['pipeline']:<8} wall={r['wall']:.1f}s realtime={r['duration'] / r['wall']:.1f}x "
+              f"frames={r['frames']} encoded={r['encoded']} decode_fps={r['decode_fps']:.1f} "
+              f"encode_fps={r['encode_fps']:.1f} peak_rss={r['peak_rss_mb']:.0f}MB")
+    print(f"speedup_vs_naive={results['naive']['wall'] / results['vsearch']['wall']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
