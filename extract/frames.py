@@ -141,7 +141,8 @@ def clean_timestamps(starts: np.ndarray, avg_fps: float) -> np.ndarray:
     step = 1.0 / avg_fps if avg_fps and avg_fps > 0 else 0.04
     bad = ~np.isfinite(t) | (np.abs(t) > _MAX_SANE_SECONDS)
     good = np.flatnonzero(~bad)
-    if good.size == 0:
+    if good.size < 0.9 * len(t):
+        # A container this short of timestamps (AVI) has no timing to trust but its frame rate.
         return np.arange(len(t)) * step
     idx = np.arange(len(t))
     filled = np.interp(idx, good, t[good])

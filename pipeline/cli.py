@@ -183,20 +183,29 @@ def find(settings: Settings, query, top_k, videos, as_json):
         click.echo(f"    {fragment_url(seg.video, seg.start, seg.end)}")
 
 
+def _records(settings: Settings) -> list:
+    from vsearch.api import store_opener
+
+    with store_opener(settings)() as store:
+        return store.videos()
+
+
+def record_json(rec) -> dict:
+    """The --json shape of a video record, for `list` and `status`."""
+    return {"path": rec.path, "state": rec.state, "duration": rec.duration, "frames": rec.frames,
+            "cues": rec.cues, "model": rec.model, "error": rec.error or None,
+            "indexed_at": rec.indexed_at or None, "attempts": rec.attempts, "retry_at": rec.retry_at or None}
+
+
 @cli.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per video.")
 @common_options
 def list_videos(settings: Settings, as_json):
     """List indexed videos."""
-    from vsearch.api import store_opener
-
-    with store_opener(settings)() as store:
-        records = store.videos()
+    records = _records(settings)
     for rec in records:
         if as_json:
-            click.echo(json.dumps({"path": rec.path, "state": rec.state, "duration": rec.duration,
-                                   "frames": rec.frames, "cues": rec.cues, "model": rec.model,
-                                   "indexed_at": rec.indexed_at}, ensure_ascii=False))
+            click.echo(json.dumps(record_json(rec), ensure_ascii=False))
         else:
             click.echo(f"{rec.state:<9} {hms(rec.duration)}  {rec.frames:>6} frames  {rec.cues:>5} cues  {rec.path}")
     if not as_json:
@@ -285,16 +294,10 @@ def status(settings: Settings, as_json):
     from collections import Counter
     from datetime import datetime, timezone
 
-    from vsearch.api import store_opener
-
-    with store_opener(settings)() as store:
-        records = store.videos()
+    records = _records(settings)
     for rec in records:
-        row = {"path": rec.path, "state": rec.state, "frames": rec.frames, "cues": rec.cues,
-               "error": rec.error or None, "indexed_at": rec.indexed_at or None,
-               "attempts": rec.attempts, "retry_at": rec.retry_at or None}
         if as_json:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json.dumps(record_json(rec), ensure_ascii=False))
             continue
         when = datetime.fromtimestamp(rec.indexed_at, timezone.utc).strftime("%Y-%m-%d %H:%M") if rec.indexed_at else "-"
         error = f"  error: {rec.error}" if rec.error else ""

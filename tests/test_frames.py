@@ -27,9 +27,10 @@ def test_plan_samples(starts, end, fps, expected):
 
 @pytest.mark.parametrize("raw,fps,expected", [
     ([0.0, 0.04, 0.08], 25, [0.0, 0.04, 0.08]),
-    ([-3.8e17, 0.04, 0.08], 25, [0.0, 0.04, 0.08]),  # AVI without a first timestamp
-    ([0.0, float("nan"), 0.2], 10, [0.0, 0.1, 0.2]),
-    ([0.0, 0.1, 1e12], 10, [0.0, 0.1, 0.2]),
+    ([-3.8e17] + [0.04 * i for i in range(1, 12)], 25, [0.04 * i for i in range(12)]),  # no first time
+    ([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, float("nan")], 10, [0.1 * i for i in range(10)]),
+    ([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1e12], 10, [0.1 * i for i in range(10)]),
+    ([-3.8e17, -3.8e17, 0.125, 0.25], 8, [0.0, 0.125, 0.25, 0.375]),  # mostly missing: use the rate
 ])
 def test_clean_timestamps(raw, fps, expected):
     assert np.allclose(clean_timestamps(np.array(raw), fps), expected)
