@@ -48,7 +48,7 @@ def run_vsearch(video: Path, model: str, dedup: float) -> dict:
     encoder = load_encoder(model, EncoderOptions(device="auto", batch_size=32))
     options = IndexOptions(dedup_threshold=dedup, embedded_subs=False, sidecar_subs=False)
     began = time.perf_counter()
-    frames = sum(len(c) for c in FrameStream(video, 1.0, encoder.frame_spec, 32))
+    frames = sum(len(c) for c in FrameStream(video, 1.0, encoder.frame_spec, options.chunk))
     decode = time.perf_counter() - began
     with tempfile.TemporaryDirectory() as home:
         began = time.perf_counter()

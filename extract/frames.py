@@ -1,6 +1,9 @@
 """Sample frames at a fixed rate with decord, timed by presentation timestamps."""
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import math
 import os
 import tempfile
@@ -24,6 +27,25 @@ class FrameSpec:
     width: int
     height: int
     resize: str = "cover"
+
+
+def _malloc_trim() -> None:
+    """Hand freed heap memory back to the OS (glibc only; elsewhere nothing to do).
+
+    FFmpeg's decoder threads free multi-megabyte 1080p frames into glibc's per-thread arenas,
+    which keep them: a 1-hour 1080p decode sat at 1.1-1.4 GB RSS, and at 70 MB with a trim per chunk.
+    """
+    trim = _libc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _libc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 @contextlib.contextmanager
@@ -198,6 +220,7 @@ class FrameStream:
                 # starving the encoder. seek(0) parks it; seeking to the next frame instead would
                 # misplace VFR video, since decord seeks there by index / average fps.
                 self._reader.seek(0)
+            _malloc_trim()
             if self.spec is not None:
                 batch = center_crop(batch, self.spec.width, self.spec.height)
             row = {index: i for i, index in enumerate(wanted)}

@@ -26,7 +26,7 @@ class IndexOptions:
     """How a video is sampled and which subtitles are read."""
 
     fps: float = 1.0
-    chunk: int = 32
+    chunk: int = 96
     decode_threads: int = 0
     dedup_threshold: float = 2.0
     sidecar_subs: bool = True
@@ -136,7 +136,8 @@ def encode_video(
         for i, frame in enumerate(chunk):
             thumb = thumbnail(frame.pixels)
             # Compare with the last encoded frame, not the previous one, so slow fades still re-encode.
-            if ref_thumb is None or float(np.abs(thumb - ref_thumb).mean()) > options.dedup_threshold:
+            if (options.dedup_threshold <= 0 or ref_thumb is None
+                    or float(np.abs(thumb - ref_thumb).mean()) > options.dedup_threshold):
                 fresh.append(i)
                 ref_thumb = thumb
         if fresh:

@@ -310,6 +310,43 @@ def status(settings: Settings, as_json):
                    + f"{errors} with errors")
 
 
+METRIC_COLUMNS = [("hit@1", "Hit@1"), ("hit@5", "Hit@5"), ("r@1@0.3", "R1@.3"), ("r@1@0.5", "R1@.5"),
+                  ("r@1@0.7", "R1@.7"), ("r@5@0.3", "R5@.3"), ("r@5@0.5", "R5@.5"), ("r@5@0.7", "R5@.7"),
+                  ("map", "mAP"), ("mrr", "MRR")]
+
+
+@cli.command(name="eval")
+@click.argument("queries_file", type=click.Path(path_type=Path))
+@click.option("--top-k", "-k", type=click.IntRange(5, 1000), default=10, show_default=True,
+              help="Segments ranked per query (mAP uses them all).")
+@click.option("--json", "as_json", is_flag=True, help="Every number as one JSON object on stdout.")
+@common_options
+def evaluate(settings: Settings, queries_file, top_k, as_json):
+    """Score `find` on labelled queries (JSONL: query, video, relevant_windows), per signal and fused.
+
+    Videos not yet indexed, or changed, are indexed first. Use --home for a separate index.
+    """
+    from vsearch.evaluate import evaluate as run, load_queries, prepare
+
+    queries = load_queries(queries_file)
+
+    def report(path, outcome):
+        if not isinstance(outcome, VsearchError):
+            click.echo(f"indexed  {outcome.record.path}", err=True)
+
+    prepare(settings, queries, report, _progress_for)
+    result = run(settings, queries, top_k=top_k)
+    if as_json:
+        click.echo(json.dumps({"queries": len(queries), "model": result.model, "top_k": top_k,
+                               "metrics": result.metrics, "per_query": result.per_query}, ensure_ascii=False))
+        return
+    click.echo(f"{'signal':<8}" + "".join(f"{title:>7}" for _, title in METRIC_COLUMNS))
+    for name, metrics in result.metrics.items():
+        click.echo(f"{name:<8}" + "".join(f"{metrics[key]:>7.3f}" for key, _ in METRIC_COLUMNS))
+    click.echo(f"{len(queries)} queries, model {result.model}; Hit: seek within a window ±1 s; "
+               "R@k at temporal IoU; mAP over IoU 0.5-0.95", err=True)
+
+
 def main() -> None:
     """Console entry point."""
     cli(prog_name="vsearch")

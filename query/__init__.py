@@ -1,6 +1,7 @@
-"""Stage 3: fuse signals, merge seconds into segments, rank them."""
+"""Stage 3: fuse signals, merge seconds into segments, rank them, and measure the ranking."""
 
-from .search import FindOptions, find, rank_segments
+from .metrics import mean_scores, score_ranking
+from .search import FindOptions, find, find_many, rank_segments
 from .types import Segment
 
-__all__ = ["FindOptions", "Segment", "find", "rank_segments"]
+__all__ = ["FindOptions", "Segment", "find", "find_many", "mean_scores", "rank_segments", "score_ranking"]

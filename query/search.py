@@ -1,11 +1,15 @@
 """Stage 3: answer a query with ranked segments."""
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from vsearch.index import Encoder, Hit, Store, VideoRecord
 
 from .fusion import SIGNALS, fuse
+
+# what configs/default.toml sets; README "Choosing the defaults" has the numbers behind them
+DEFAULT_WEIGHTS = {"frames": 0.5, "cues": 0.5, "bm25": 1.0}
 from .segments import merge_slots, pad_span
 from .types import Segment, SlotScore
 
@@ -15,27 +19,25 @@ class FindOptions:
     """Ranking knobs; configs/default.toml documents each."""
 
     top_k: int = 5
-    candidates: int = 500
-    weights: Mapping[str, float] | None = None
+    candidates: int = 200
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     fusion: str = "score"
     rrf_k: float = 60.0
     min_spread: float = 0.05
     rel_threshold: float = 0.5
     max_gap: int = 2
     max_len: float = 60.0
-    pad: float = 1.0
+    pad: float = 0.0
 
     def signal_weights(self) -> dict[str, float]:
-        return dict(self.weights) if self.weights is not None else dict.fromkeys(SIGNALS, 1.0)
+        return dict(self.weights)
 
 
-def _evidence(
-    hits: list[Hit], vid: int, first_t: float, last_t: float
-) -> tuple[Hit | None, Hit | None]:
-    """The best frame and best cue of a video inside [first_t, last_t]."""
+def _evidence(hits: list[Hit], first_t: float, last_t: float) -> tuple[Hit | None, Hit | None]:
+    """The best frame and best cue among one video's hits inside [first_t, last_t]."""
     frame = cue = None
     for hit in hits:
-        if hit.video_id != vid or hit.end < first_t or hit.start > last_t:
+        if hit.end < first_t or hit.start > last_t:
             continue
         if hit.slot is not None:
             frame = frame if frame is not None and frame.score >= hit.score else hit
@@ -50,28 +52,36 @@ def rank_segments(
     """Fuse hits, merge seconds into segments, pad them and rank the best `top_k`."""
     fps = {vid: rec.fps for vid, rec in videos.items()}
     fused = fuse(hits, options.signal_weights(), fps, options.fusion, options.rrf_k, options.min_spread)
-    segments = []
+    spans = []
     for vid, slots in fused.items():
-        record, step = videos[vid], 1.0 / fps[vid]
         totals = {slot: s.total for slot, s in slots.items()}
-        for first, last, seed in merge_slots(
-            totals, options.rel_threshold, options.max_gap, max(1, round(options.max_len * fps[vid]))
-        ):
-            content_start, content_end = first * step, min((last + 1) * step, record.duration or 1e18)
-            start, end = pad_span(content_start, content_end, options.pad, record.duration)
-            frame, cue = _evidence(hits, vid, content_start, content_end)
-            seek = max(start, min(content_start, cue.start if cue else content_start))
-            best: SlotScore = slots[seed]
-            segments.append(Segment(
-                video=record.path, video_id=vid, start=round(start, 3), end=round(end, 3),
-                seek=round(seek, 3), score=round(best.total, 6),
-                best_frame=frame.start if frame else None,
-                cue=cue.text if cue else None, cue_start=cue.start if cue else None,
-                cue_end=cue.end if cue else None,
-                signals={k: round(v, 6) for k, v in best.parts.items()},
-            ))
-    segments.sort(key=lambda s: (-s.score, s.video, s.start))
-    return segments[: options.top_k]
+        max_len = max(1, round(options.max_len * fps[vid]))
+        for first, last, seed in merge_slots(totals, options.rel_threshold, options.max_gap, max_len):
+            spans.append((slots[seed], vid, first, last))
+    spans.sort(key=lambda s: (-s[0].total, videos[s[1]].path, s[2]))
+    by_video: dict[int, list[Hit]] = defaultdict(list)
+    for hit in hits:
+        by_video[hit.video_id].append(hit)
+    # evidence and padding only for the segments returned: a query can yield thousands of spans
+    return [_segment(videos[vid], by_video[vid], first, last, best, options.pad)
+            for best, vid, first, last in spans[: options.top_k]]
+
+
+def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, best: SlotScore, pad: float) -> Segment:
+    """A slot run as a padded segment with its seek offset and evidence."""
+    step = 1.0 / record.fps
+    content_start, content_end = first * step, min((last + 1) * step, record.duration or 1e18)
+    start, end = pad_span(content_start, content_end, pad, record.duration)
+    frame, cue = _evidence(hits, content_start, content_end)
+    seek = max(start, min(content_start, cue.start if cue else content_start))
+    return Segment(
+        video=record.path, video_id=record.id, start=round(start, 3), end=round(end, 3),
+        seek=round(seek, 3), score=round(best.total, 6),
+        best_frame=frame.start if frame else None,
+        cue=cue.text if cue else None, cue_start=cue.start if cue else None,
+        cue_end=cue.end if cue else None,
+        signals={k: round(v, 6) for k, v in best.parts.items()},
+    )
 
 
 def gather_hits(
@@ -95,11 +105,27 @@ def find(
     video_ids: Iterable[int] | None = None,
 ) -> list[Segment]:
     """Encode the query once, search every signal, and return ranked segments."""
+    return find_many(open_store, encoder, query, [options], video_ids)[0]
+
+
+def find_many(
+    open_store: Callable[[], Store], encoder: Encoder, query: str, variants: Sequence[FindOptions],
+    video_ids: Iterable[int] | None = None,
+) -> list[list[Segment]]:
+    """Rank one query under several option sets (weights, merging), searching the index once."""
+    weights = {name: max(v.signal_weights().get(name, 0.0) for v in variants) for name in SIGNALS}
+    widest = replace(variants[0], weights=weights, candidates=max(v.candidates for v in variants))
     vector = encoder.encode_texts([query])[0]
     with open_store() as store:
         if store.check(encoder.model_id, encoder.dim) is None:
-            return []
-        hits = gather_hits(store, query, vector, options, video_ids)
+            return [[] for _ in variants]
+        hits = gather_hits(store, query, vector, widest, video_ids)
         found = store.get_videos({h.video_id for h in hits})
     videos = {vid: rec for vid, rec in found.items() if rec.state == "done"}
-    return rank_segments([h for h in hits if h.video_id in videos], videos, options)
+    hits = [h for h in hits if h.video_id in videos]
+    ranked = []
+    for options in variants:
+        on = {name for name, w in options.signal_weights().items() if w > 0}
+        mine = [h for h in hits if h.signal in on and h.rank < options.candidates]
+        ranked.append(rank_segments(mine, videos, options))
+    return ranked

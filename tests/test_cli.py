@@ -25,7 +25,7 @@ def test_index_find_list_remove(env, rgb_video):
     [blue] = find_json("blue", "--top-k", "1")
     assert set(blue) >= {"video", "start", "end", "seek", "score", "cue"}
     assert blue["video"] == str(rgb_video.resolve())
-    assert (blue["start"], blue["end"], blue["seek"]) == (7.0, 12.0, 8.0)
+    assert (blue["start"], blue["end"], blue["seek"]) == (8.0, 12.0, 8.0)
 
     [talk] = find_json("讲到向量数据库的部分", "-k", "1")  # only BM25 can find it
     assert talk["cue"] == "这里讲向量数据库" and talk["seek"] == 9.0 and talk["start"] <= 9.0 <= talk["end"]
@@ -34,7 +34,7 @@ def test_index_find_list_remove(env, rgb_video):
     assert grass["cue"] == "now the grass appears" and 4.0 <= grass["seek"] <= 4.5
 
     human = run_cli("find", "red").stdout
-    assert "00:00:00–00:00:05" in human and "mpv --start=0" in human and "#t=0,5" in human
+    assert "00:00:00–00:00:04" in human and "mpv --start=0" in human and "#t=0,4" in human
 
     run_cli("index", str(rgb_video))  # again: rows replaced, not added
     assert counts(env, rgb_video) == (12, 2)
@@ -162,7 +162,7 @@ def test_settings_precedence(tmp_path, monkeypatch):
     monkeypatch.delenv("VSEARCH_MODEL", raising=False)
     s = load_settings(config, {"home": "/from/flag", "model": None})
     assert (s["home"], s["model"], s["find.top_k"], s["find.max_gap"], s["find.pad"]) == (
-        "/from/flag", "clip", 9, 4, 1.0)
+        "/from/flag", "clip", 9, 4, 0.0)
     assert {"home", "model", "find.top_k"} <= s.explicit and "find.pad" not in s.explicit
 
 
@@ -187,5 +187,23 @@ def test_default_toml_documents_every_key():
     from vsearch.api import index_meta  # noqa: F401  importable without side effects
 
     s = load_settings(environ={})
-    assert s.find_options().signal_weights() == {"frames": 1.0, "cues": 1.0, "bm25": 1.0}
+    from vsearch.query import FindOptions
+
+    # the dataclass defaults are what a library caller gets: they must agree with the file
+    assert s.find_options() == FindOptions()
     assert s.index_options().fps == 1.0 and s.store_config().uri.endswith("index.db")
+
+
+def test_dedup_saves_encodes_and_changes_no_result(env, tmp_path, monkeypatch):
+    """A static-slide video encodes once per slide, and ranks exactly as with every frame encoded."""
+    video = colour_video(tmp_path / "slides.mp4", [("red", 7), ("blue", 9), ("yellow", 5), ("blue", 6)])
+    queries = ["red", "blue", "yellow", "green"]
+    runs = {}
+    for threshold in ("2.0", "0"):
+        monkeypatch.setenv("VSEARCH_HOME", str(tmp_path / f"home{threshold}"))
+        monkeypatch.setenv("VSEARCH_EXTRACT_DEDUP_THRESHOLD", threshold)
+        [indexed] = [json.loads(line) for line in run_cli("index", "--json", str(video)).stdout.splitlines()]
+        runs[threshold] = (indexed["encoded"], [find_json(q, "-k", "3") for q in queries])
+    (encoded_on, found_on), (encoded_off, found_off) = runs["2.0"], runs["0"]
+    assert (encoded_on, encoded_off) == (4, 27)
+    assert found_on == found_off and found_on[1]

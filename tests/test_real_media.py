@@ -30,3 +30,27 @@ def test_every_real_file_indexes_with_the_right_length(env, tmp_path):
     [hit] = find_json("lord of the universe", "-k", "1")
     assert hit["video"].endswith("friday.mp4") and hit["cue"] == "Tell me, is the lord of the universe in?"
     assert hit["start"] <= 1.5 <= hit["end"]
+
+
+def test_shared_eval_set_points_at_real_media_and_cue_times():
+    """evals/shared_media.jsonl: every video exists (or is a carrier) and every window is inside it."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from vsearch.extract.subtitles import read_subtitles
+
+    evals = Path(__file__).resolve().parent.parent / "evals"
+    sys.path.insert(0, str(evals))
+    from make_carriers import FILMS
+
+    lengths = {f"../../shared/media/video/{n}": d for n, d in FILES + [("big_buck_bunny.mp4", 596.5)]}
+    for name, (seconds, subs) in FILMS.items():
+        ends = [c.end for s in subs for c in read_subtitles(SHARED_MEDIA / "subtitles" / s)]
+        assert max(ends) <= seconds, name
+        lengths[f"carriers/{name}.mp4"] = seconds
+    rows = [json.loads(line) for line in (evals / "shared_media.jsonl").read_text("utf-8").splitlines()]
+    assert len(rows) >= 30 and any("吃" in r["query"] for r in rows)
+    for row in rows:
+        assert row["video"] in lengths, row
+        assert all(0 <= a < b <= lengths[row["video"]] for a, b in row["relevant_windows"]), row

@@ -1,0 +1,147 @@
+"""`vsearch eval QUERIES.jsonl`: retrieval quality of `find` against labelled windows."""
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from vsearch.extract import VsearchError
+
+from .api import absolute, index_meta, index_paths, load_model, store_opener
+from .ingest import decide
+from .settings import Settings
+
+class EvalFileError(VsearchError):
+    """The queries file is missing or a line is malformed."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class EvalQuery:
+    """One labelled query: the text, the video it is about, and its relevant windows."""
+
+    query: str
+    video: Path
+    windows: tuple[tuple[float, float], ...]
+    line: int = 0
+
+
+def _windows(value, where: str) -> tuple[tuple[float, float], ...]:
+    try:
+        spans = tuple((float(a), float(b)) for a, b in value)
+    except (TypeError, ValueError):
+        spans = ()
+    if not spans or any(not 0 <= a < b for a, b in spans):
+        raise EvalFileError(f"{where}: relevant_windows must be a non-empty list of [start, end] with start < end")
+    return spans
+
+
+def load_queries(path: Path) -> list[EvalQuery]:
+    """Parse QVHighlights-style JSONL; relative video paths resolve against the file's folder."""
+    try:
+        lines = Path(path).read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise EvalFileError(f"cannot read {path} ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise EvalFileError(f"{path} is not UTF-8 text") from None
+    queries = []
+    for n, text in enumerate(lines, 1):
+        if not text.strip():
+            continue
+        where = f"{path} line {n}"
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise EvalFileError(f"{where}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("query"), str) or not row["query"].strip():
+            raise EvalFileError(f'{where}: needs a non-empty "query" string')
+        if not isinstance(row.get("video"), str):
+            raise EvalFileError(f'{where}: needs a "video" path')
+        video = absolute(Path(path).parent / Path(row["video"]).expanduser())
+        if not video.is_file():
+            raise EvalFileError(f"{where}: video {row['video']} not found (looked at {video})")
+        queries.append(EvalQuery(row["query"], video, _windows(row.get("relevant_windows"), where), n))
+    if not queries:
+        raise EvalFileError(f"{path} holds no queries")
+    return queries
+
+
+def stale_videos(settings: Settings, videos: list[Path]) -> list[Path]:
+    """Videos not indexed yet, or changed (video or subtitles) since they were."""
+    from vsearch.extract.fingerprint import quick_fingerprint
+    from vsearch.index import video_id
+    from vsearch.index.indexer import subtitle_files
+
+    options = settings.index_options()
+    with store_opener(settings)() as store:
+        records = store.get_videos({video_id(str(v)) for v in videos})
+    stale = []
+    for video in videos:
+        quick = quick_fingerprint(video, subtitle_files(video, [], options))
+        if decide(records.get(video_id(str(video))), quick, time.time()) != "skip":
+            stale.append(video)
+    return stale
+
+
+def prepare(settings: Settings, queries: list[EvalQuery], on_result: Callable | None = None,
+            progress_for: Callable | None = None) -> None:
+    """Index the videos the queries refer to, where needed; any failure stops the evaluation."""
+    videos = sorted({q.video for q in queries})
+    todo = stale_videos(settings, videos)
+    if not todo:
+        return
+    failed = [f"{p.name}: {o}" for p, o in index_paths(settings, todo, (), on_result, progress_for)
+              if isinstance(o, VsearchError)]
+    if failed:
+        raise VsearchError("cannot evaluate, indexing failed for " + "; ".join(failed))
+
+
+def signal_variants(settings: Settings) -> dict[str, object]:
+    """Each signal alone, then the configured fusion: one FindOptions per row of the report."""
+    from vsearch.query.fusion import SIGNALS
+
+    base = settings.find_options()
+    variants = {name: replace(base, weights={s: float(s == name) for s in SIGNALS}) for name in SIGNALS}
+    variants["fused"] = base
+    return variants
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Mean metrics per variant, and every query's own numbers."""
+
+    model: str
+    metrics: Mapping[str, Mapping[str, float]]
+    per_query: list[dict]
+
+
+def evaluate(settings: Settings, queries: list[EvalQuery], variants: Mapping[str, object] | None = None,
+             top_k: int = 10) -> EvalReport:
+    """Run every query through `find`'s code under each variant and score the rankings."""
+    from vsearch.index import Store
+    from vsearch.query import find_many, mean_scores, score_ranking
+
+    meta = index_meta(settings)
+    if meta is None:
+        raise VsearchError("the index is empty: nothing to evaluate")
+    encoder = load_model(settings, meta)
+    variants = dict(variants or signal_variants(settings))
+    options = [replace(v, top_k=top_k) for v in variants.values()]
+    scores: dict[str, list[dict]] = {name: [] for name in variants}
+    per_query = []
+    with Store(settings.store_config()) as store:
+        for q in queries:
+            rankings = find_many(lambda: nullcontext(store), encoder, q.query, options)
+            row = {"query": q.query, "video": str(q.video), "line": q.line, "metrics": {}}
+            for name, segments in zip(variants, rankings):
+                ranked = [(s.start, s.end, s.seek) if s.video == str(q.video) else None for s in segments]
+                metrics = score_ranking(ranked, q.windows)
+                scores[name].append(metrics)
+                row["metrics"][name] = metrics
+            row["top"] = [{"video": s.video, "start": s.start, "end": s.end, "seek": s.seek}
+                          for s in rankings[-1][:5]]
+            per_query.append(row)
+    return EvalReport(encoder.model_id, {name: mean_scores(rows) for name, rows in scores.items()}, per_query)
