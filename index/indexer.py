@@ -59,22 +59,31 @@ class VideoVectors:
 
 
 def prefetch(items: Iterable, depth: int = 2) -> Iterator:
-    """Run an iterator in a thread, `depth` items ahead, so decoding overlaps encoding."""
+    """Run an iterator in a thread, `depth` items ahead, so decoding overlaps encoding.
+
+    When the consumer stops early (an error, Ctrl-C) the thread is stopped and waited for: a
+    daemon thread left inside decord at interpreter exit crashes the process instead of letting
+    it print its one-line error.
+    """
     q: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
     stop = threading.Event()
 
     def work():
+        source = iter(items)
         try:
-            for item in items:
-                if stop.is_set():
+            while not stop.is_set():
+                try:
+                    item = next(source)
+                except StopIteration:
+                    q.put(done)
                     return
                 q.put(item)
-            q.put(done)
         except BaseException as exc:  # handed to the consumer, which re-raises it
             q.put(exc)
 
-    threading.Thread(target=work, daemon=True).start()
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
     try:
         while (item := q.get()) is not done:
             if isinstance(item, BaseException):
@@ -82,6 +91,11 @@ def prefetch(items: Iterable, depth: int = 2) -> Iterator:
             yield item
     finally:
         stop.set()
+        while worker.is_alive():
+            try:
+                q.get(timeout=0.05)  # frees a put blocked on a full queue
+            except queue.Empty:
+                pass
 
 
 def thumbnail(pixels: np.ndarray, side: int = 16) -> np.ndarray:

@@ -47,3 +47,21 @@ class ColorEncoder:
 
 
 register_encoder("test-colors", lambda options: ColorEncoder())
+
+
+class InterruptingEncoder(ColorEncoder):
+    """Raises KeyboardInterrupt on its second batch of frames, as Ctrl-C does mid-video."""
+
+    model_id = "test-interrupt"
+
+    def __init__(self):
+        self.batches = 0
+
+    def encode_images(self, pixels: np.ndarray) -> np.ndarray:
+        self.batches += 1
+        if self.batches == 2:
+            raise KeyboardInterrupt
+        return super().encode_images(pixels)
+
+
+register_encoder("test-interrupt", lambda options: InterruptingEncoder())

@@ -207,3 +207,19 @@ def test_dedup_saves_encodes_and_changes_no_result(env, tmp_path, monkeypatch):
     (encoded_on, found_on), (encoded_off, found_off) = runs["2.0"], runs["0"]
     assert (encoded_on, encoded_off) == (4, 27)
     assert found_on == found_off and found_on[1]
+
+
+def test_ctrl_c_mid_video_is_one_line_and_exit_130(env, tmp_path, monkeypatch):
+    """The decoder thread is stopped and joined, not left inside decord at interpreter exit."""
+    from media import ffmpeg
+
+    video = tmp_path / "long.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=40", "-c:v", "libx264", "-preset", "ultrafast",
+           "-pix_fmt", "yuv420p", str(video))
+    monkeypatch.setenv("VSEARCH_MODEL", "test-interrupt")
+    monkeypatch.setenv("VSEARCH_EXTRACT_CHUNK", "4")
+    monkeypatch.setenv("VSEARCH_EXTRACT_DEDUP_THRESHOLD", "0")
+    done = subprocess.run([sys.executable, "-m", "vsearch", "index", str(video)], capture_output=True,
+                          text=True, env=os.environ, timeout=120)
+    assert (done.returncode, done.stderr.strip().splitlines()[-1]) == (130, "vsearch: interrupted"), done.stderr
+    assert "Traceback" not in done.stderr
