@@ -344,6 +344,9 @@ class Store:
         for name, rows in ((self._names["frames"], frame_rows), (self._names["cues"], cue_rows)):
             for lo in range(0, len(rows), _INSERT_BATCH):
                 self._call("write", self.client.insert, name, rows[lo : lo + _INSERT_BATCH])
+            # Persist the rows before the record says "done": a kill in between must leave the
+            # video "indexing" (redone by the next run), never "done" with rows missing.
+            self._call("write", self.client.flush, name)
         done = replace(record, state="done", frames=len(frame_rows), cues=len(cue_rows),
                        error="", attempts=0, retry_at=0, indexed_at=int(time.time()))
         self.put_video(done)
