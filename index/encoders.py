@@ -143,17 +143,9 @@ class HFEncoder:
     """A CLIP-family model (CLIP, Chinese-CLIP, SigLIP/SigLIP2) through transformers' Auto classes."""
 
     def __init__(self, model_id: str, options: EncoderOptions):
-        import logging
-
         import torch
         from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        # Their warnings and progress bars would break the one-line errors and clean --json
-        # output; a failed load is reported by _load_failure.
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-        logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
         self.model_id = model_id
         self.device = _pick_device(options.device)
         self.dtype = _pick_dtype(options.dtype, self.device)

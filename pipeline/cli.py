@@ -113,6 +113,11 @@ def cli():
       vsearch index lecture.mp4            # frames, subtitles -> index
       vsearch find "讲到向量数据库的部分"     # ranked segments with seek offsets
     """
+    # transformers' and huggingface_hub's own warnings and progress bars would break one-line
+    # errors and clean --json; a failed model load gets our message. Users can still override.
+    for name, value in (("TRANSFORMERS_VERBOSITY", "error"), ("HF_HUB_VERBOSITY", "error"),
+                        ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
+        os.environ.setdefault(name, value)
 
 
 @cli.command()
