@@ -9,9 +9,10 @@ from pathlib import Path
 
 from vsearch.extract import VsearchError
 
-from .api import absolute, index_meta, index_paths, load_model, store_opener
+from .api import absolute, index_paths, load_model, store_opener
 from .ingest import decide
 from .settings import Settings
+
 
 class EvalFileError(VsearchError):
     """The queries file is missing or a line is malformed."""
@@ -76,14 +77,12 @@ def stale_videos(settings: Settings, videos: list[Path]) -> list[Path]:
     from vsearch.index.indexer import subtitle_files
 
     options = settings.index_options()
+    ids = {video: video_id(str(video)) for video in videos}
     with store_opener(settings)() as store:
-        records = store.get_videos({video_id(str(v)) for v in videos})
-    stale = []
-    for video in videos:
-        quick = quick_fingerprint(video, subtitle_files(video, [], options))
-        if decide(records.get(video_id(str(video))), quick, time.time()) != "skip":
-            stale.append(video)
-    return stale
+        records = store.get_videos(set(ids.values()))
+    now = time.time()
+    return [video for video in videos
+            if decide(records.get(ids[video]), quick_fingerprint(video, subtitle_files(video, [], options)), now) != "skip"]
 
 
 def prepare(settings: Settings, queries: list[EvalQuery], on_result: Callable | None = None,
@@ -121,18 +120,17 @@ class EvalReport:
 def evaluate(settings: Settings, queries: list[EvalQuery], variants: Mapping[str, object] | None = None,
              top_k: int = 10) -> EvalReport:
     """Run every query through `find`'s code under each variant and score the rankings."""
-    from vsearch.index import Store
     from vsearch.query import find_many, mean_scores, score_ranking
 
-    meta = index_meta(settings)
-    if meta is None:
-        raise VsearchError("the index is empty: nothing to evaluate")
-    encoder = load_model(settings, meta)
     variants = dict(variants or signal_variants(settings))
     options = [replace(v, top_k=top_k) for v in variants.values()]
     scores: dict[str, list[dict]] = {name: [] for name in variants}
     per_query = []
-    with Store(settings.store_config()) as store:
+    with store_opener(settings)() as store:
+        meta = store.check()
+        if meta is None:
+            raise VsearchError("the index is empty: nothing to evaluate")
+        encoder = load_model(settings, meta)
         for q in queries:
             rankings = find_many(lambda: nullcontext(store), encoder, q.query, options)
             row = {"query": q.query, "video": str(q.video), "line": q.line, "metrics": {}}

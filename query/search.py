@@ -7,11 +7,11 @@ from dataclasses import dataclass, field, replace
 from vsearch.index import Encoder, Hit, Store, VideoRecord
 
 from .fusion import SIGNALS, fuse
+from .segments import merge_slots, pad_span
+from .types import Segment, SlotScore
 
 # what configs/default.toml sets; README "Choosing the defaults" has the numbers behind them
 DEFAULT_WEIGHTS = {"frames": 0.5, "cues": 0.5, "bm25": 1.0}
-from .segments import merge_slots, pad_span
-from .types import Segment, SlotScore
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,11 @@ def rank_segments(
     hits: list[Hit], videos: Mapping[int, VideoRecord], options: FindOptions
 ) -> list[Segment]:
     """Fuse hits, merge seconds into segments, pad them and rank the best `top_k`."""
+    weights = options.signal_weights()
+    # a signal weighted 0 neither scores nor shows up as a segment's evidence
+    hits = [h for h in hits if weights.get(h.signal, 0) > 0]
     fps = {vid: rec.fps for vid, rec in videos.items()}
-    fused = fuse(hits, options.signal_weights(), fps, options.fusion, options.rrf_k, options.min_spread)
+    fused = fuse(hits, weights, fps, options.fusion, options.rrf_k, options.min_spread)
     spans = []
     for vid, slots in fused.items():
         totals = {slot: s.total for slot, s in slots.items()}
@@ -123,9 +126,5 @@ def find_many(
         found = store.get_videos({h.video_id for h in hits})
     videos = {vid: rec for vid, rec in found.items() if rec.state == "done"}
     hits = [h for h in hits if h.video_id in videos]
-    ranked = []
-    for options in variants:
-        on = {name for name, w in options.signal_weights().items() if w > 0}
-        mine = [h for h in hits if h.signal in on and h.rank < options.candidates]
-        ranked.append(rank_segments(mine, videos, options))
-    return ranked
+    return [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
+            for options in variants]

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from vsearch.index import Hit, VideoRecord
@@ -114,3 +116,12 @@ def test_rank_segments_clamps_to_duration_and_orders_videos():
     hits = [frame(1, 9, 0.9), frame(2, 0, 0.8), frame(2, 1, 0.1)]
     segs = rank_segments(hits, {1: record(1, 10.0), 2: record(2)}, FindOptions(pad=2.0))
     assert [(s.video_id, s.start, s.end) for s in segs] == [(1, 7.0, 10.0), (2, 0.0, 3.0)]
+
+
+def test_rank_segments_cites_no_evidence_from_a_signal_weighted_zero():
+    hits = [frame(1, 5, 0.9), frame(1, 15, 0.5), cue("bm25", 1, 4.2, 5.8, 3.0, text="said here")]
+    frames_only = FindOptions(weights={"frames": 1.0, "cues": 0.0, "bm25": 0.0})
+    [seg] = rank_segments(hits, {1: record(1)}, replace(frames_only, top_k=1))
+    assert (seg.cue, seg.seek, set(seg.signals)) == (None, 5.0, {"frames"})
+    [fused] = rank_segments(hits, {1: record(1)}, FindOptions(top_k=1))
+    assert (fused.cue, fused.seek) == ("said here", 4.0)
