@@ -35,6 +35,23 @@ def vit_b32(folder: Path) -> Path:
     return folder
 
 
+def siglip2_base(folder: Path) -> Path:
+    """A random SigLIP with google/siglip2-base-patch16-224's vision settings (768 wide, 12 layers, patch 16)."""
+    import torch
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
+
+    from checkpoints import _tokenizer
+
+    torch.manual_seed(0)
+    tower = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12)
+    config = SiglipConfig(text_config=dict(tower, vocab_size=200, max_position_embeddings=64),
+                          vision_config=dict(tower, image_size=224, patch_size=16))
+    SiglipModel(config).save_pretrained(folder)
+    _tokenizer(64).save_pretrained(folder)
+    SiglipImageProcessor(size={"height": 224, "width": 224}).save_pretrained(folder)
+    return folder
+
+
 def peak_rss_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -1,16 +1,15 @@
 """Stage 2: turn one video into vectors and write them, holding the index only to write."""
 
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from vsearch.extract import Cue, FileChanged, FrameStream, MediaError, SubtitleError
-from vsearch.extract.frames import check_file
+from vsearch.extract.frames import auto_readers, check_file, cpu_count
+from vsearch.extract.prefetch import prefetch
 from vsearch.extract.embedded import read_embedded
 from vsearch.extract.fingerprint import fingerprint
 from vsearch.extract.subtitles import find_sidecars, read_subtitles
@@ -28,6 +27,7 @@ class IndexOptions:
     fps: float = 1.0
     chunk: int = 96
     decode_threads: int = 0
+    decode_readers: int = 0
     dedup_threshold: float = 2.0
     sidecar_subs: bool = True
     embedded_subs: bool = True
@@ -56,46 +56,6 @@ class VideoVectors:
     cues: list[Cue]
     cue_vecs: np.ndarray
     warnings: list[str]
-
-
-def prefetch(items: Iterable, depth: int = 2) -> Iterator:
-    """Run an iterator in a thread, `depth` items ahead, so decoding overlaps encoding.
-
-    When the consumer stops early (an error, Ctrl-C) the thread is stopped and waited for: a
-    daemon thread left inside decord at interpreter exit crashes the process instead of letting
-    it print its one-line error.
-    """
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def work():
-        source = iter(items)
-        try:
-            while not stop.is_set():
-                try:
-                    item = next(source)
-                except StopIteration:
-                    q.put(done)
-                    return
-                q.put(item)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            q.put(exc)
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    try:
-        while (item := q.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                q.get(timeout=0.05)  # frees a put blocked on a full queue
-            except queue.Empty:
-                pass
 
 
 def thumbnail(pixels: np.ndarray, side: int = 16) -> np.ndarray:
@@ -139,31 +99,33 @@ def encode_video(
     progress: Progress | None = None,
 ) -> VideoVectors:
     """Decode, sample and encode a video and its cues; touches no index."""
-    stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads)
+    readers = options.decode_readers or auto_readers(cpu_count())
+    stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads, readers)
     slots: list[int] = []
     times: list[float] = []
     vecs: list[np.ndarray] = []
     encoded = 0
     ref_thumb = ref_vec = None
-    for chunk in prefetch(stream):
-        fresh = []
-        for i, frame in enumerate(chunk):
-            thumb = thumbnail(frame.pixels)
-            # Compare with the last encoded frame, not the previous one, so slow fades still re-encode.
-            if (options.dedup_threshold <= 0 or ref_thumb is None
-                    or float(np.abs(thumb - ref_thumb).mean()) > options.dedup_threshold):
-                fresh.append(i)
-                ref_thumb = thumb
-        if fresh:
-            new_vecs = dict(zip(fresh, encoder.encode_images(np.stack([chunk[i].pixels for i in fresh]))))
-        encoded += len(fresh)
-        for i, frame in enumerate(chunk):
-            ref_vec = new_vecs[i] if i in fresh else ref_vec
-            slots.append(frame.slot)
-            times.append(frame.t)
-            vecs.append(ref_vec)
-        if progress:
-            progress(len(slots), len(stream))
+    with prefetch(stream) as chunks:
+        for chunk in chunks:
+            fresh = []
+            for i, frame in enumerate(chunk):
+                thumb = thumbnail(frame.pixels)
+                # Compare with the last encoded frame, not the previous one, so slow fades still re-encode.
+                if (options.dedup_threshold <= 0 or ref_thumb is None
+                        or float(np.abs(thumb - ref_thumb).mean()) > options.dedup_threshold):
+                    fresh.append(i)
+                    ref_thumb = thumb
+            if fresh:
+                new_vecs = dict(zip(fresh, encoder.encode_images(np.stack([chunk[i].pixels for i in fresh]))))
+            encoded += len(fresh)
+            for i, frame in enumerate(chunk):
+                ref_vec = new_vecs[i] if i in fresh else ref_vec
+                slots.append(frame.slot)
+                times.append(frame.t)
+                vecs.append(ref_vec)
+            if progress:
+                progress(len(slots), len(stream))
     cues, files, warnings = collect_cues(video, subs, options)
     cue_vecs = encoder.encode_texts([c.text for c in cues]) if cues else np.zeros((0, encoder.dim), np.float32)
     frame_vecs = np.stack(vecs) if vecs else np.zeros((0, encoder.dim), np.float32)

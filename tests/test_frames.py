@@ -1,9 +1,12 @@
+import os
+import threading
+
 import numpy as np
 import pytest
 
 from media import colour_video
 from vsearch.extract import FrameSpec, FrameStream, MediaError
-from vsearch.extract.frames import center_crop, clean_timestamps, decode_size, plan_samples
+from vsearch.extract.frames import auto_readers, center_crop, clean_timestamps, decode_size, plan_samples
 
 COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0)}
 
@@ -113,3 +116,33 @@ def test_audio_only_file_has_no_frames(tmp_path):
     ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-c:a", "aac", str(tmp_path / "a.mp4"))
     with pytest.raises(MediaError, match="not a readable video|no decodable video frames"):
         FrameStream(tmp_path / "a.mp4", 1.0)
+
+
+@pytest.mark.parametrize("cores,expected", [(1, 1), (2, 1), (3, 1), (4, 2), (16, 8), (64, 8)])
+def test_auto_readers(cores, expected):
+    assert auto_readers(cores) == expected
+
+
+@pytest.mark.parametrize("name,rates", [("cfr.mp4", None), ("vfr.mkv", ["5", "30", "2", "12"])])
+def test_parallel_readers_yield_what_one_reader_does(tmp_path, name, rates):
+    stretches = [("red", 3), ("green", 4), ("blue", 2), ("yellow", 3)]
+    video = colour_video(tmp_path / name, stretches, size="64x48", rates=rates)
+    before = threading.active_count()
+    one = [f for chunk in FrameStream(video, 2.0, FrameSpec(32, 24), chunk=2) for f in chunk]
+    three = FrameStream(video, 2.0, FrameSpec(32, 24), chunk=2, readers=3)
+    many = [f for chunk in three for f in chunk]
+    assert three.readers == 3 and len(many) == len(one) == 24
+    assert [(f.slot, f.t) for f in many] == [(f.slot, f.t) for f in one]
+    assert all(np.array_equal(a.pixels, b.pixels) for a, b in zip(one, many))
+    assert threading.active_count() == before
+
+
+def test_stopping_early_stops_every_reader_and_restores_stderr(tmp_path):
+    video = colour_video(tmp_path / "v.mp4", [("red", 6), ("green", 6)])
+    stderr = os.fstat(2).st_ino
+    before = threading.active_count()
+    chunks = iter(FrameStream(video, 1.0, FrameSpec(16, 16), chunk=2, readers=4))
+    assert colour_of(next(chunks)[0].pixels) == "red"
+    chunks.close()
+    assert threading.active_count() == before
+    assert os.fstat(2).st_ino == stderr
