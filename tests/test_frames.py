@@ -118,9 +118,18 @@ def test_audio_only_file_has_no_frames(tmp_path):
         FrameStream(tmp_path / "a.mp4", 1.0)
 
 
-@pytest.mark.parametrize("cores,expected", [(1, 1), (2, 1), (3, 1), (4, 2), (16, 8), (64, 8)])
-def test_auto_readers(cores, expected):
-    assert auto_readers(cores) == expected
+GB = 2**30
+
+
+@pytest.mark.parametrize("cores,file_bytes,memory,expected", [
+    (1, 0, 0, 1), (2, 0, 0, 1), (3, 0, 0, 1), (4, 0, 0, 2), (16, 0, 0, 8), (64, 0, 0, 8),
+    (16, 4 * GB, 128 * GB, 8),  # a film on a GPU box
+    (16, 4 * GB, 16 * GB, 1),  # each reader may hold the whole file
+    (8, 1 * GB, 16 * GB, 4),
+    (8, 3 * GB, 16 * GB, 1),
+])
+def test_auto_readers(cores, file_bytes, memory, expected):
+    assert auto_readers(cores, file_bytes, memory) == expected
 
 
 @pytest.mark.parametrize("name,rates", [("cfr.mp4", None), ("vfr.mkv", ["5", "30", "2", "12"])])
