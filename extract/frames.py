@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MediaError
-from .prefetch import prefetch
+from .prefetch import Prefetch
 from .types import Frame
 
 # Timestamps beyond this are containers' "no value" markers, not times (seen in AVI).
@@ -271,7 +271,7 @@ class FrameStream:
             return
         with contextlib.ExitStack() as lanes_open:
             # Every lane starts now: a reader waiting for its first turn would leave the others idle.
-            lanes = [lanes_open.enter_context(prefetch(self._lane(k, parts[k :: self.readers]), 1))
+            lanes = [lanes_open.enter_context(Prefetch(self._lane(k, parts[k :: self.readers]), 1))
                      for k in range(self.readers)]
             for i in range(len(parts)):
                 yield next(lanes[i % self.readers])

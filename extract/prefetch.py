@@ -7,7 +7,7 @@ from collections.abc import Iterable
 _DONE = object()
 
 
-class prefetch:  # noqa: N801 - used like the generator function it replaced
+class Prefetch:
     """Iterate `items` in a thread started at once, `depth` items ahead, so decoding overlaps encoding.
 
     Use it as a context manager: on leaving, early or not (an error, Ctrl-C), the thread is

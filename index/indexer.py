@@ -9,7 +9,7 @@ import numpy as np
 
 from vsearch.extract import Cue, FileChanged, FrameStream, MediaError, SubtitleError
 from vsearch.extract.frames import auto_readers, check_file, cpu_count, memory_bytes
-from vsearch.extract.prefetch import prefetch
+from vsearch.extract.prefetch import Prefetch
 from vsearch.extract.embedded import read_embedded
 from vsearch.extract.fingerprint import fingerprint
 from vsearch.extract.subtitles import find_sidecars, read_subtitles
@@ -107,7 +107,7 @@ def encode_video(
     vecs: list[np.ndarray] = []
     encoded = 0
     ref_thumb = ref_vec = None
-    with prefetch(stream) as chunks:
+    with Prefetch(stream) as chunks:
         for chunk in chunks:
             fresh = []
             for i, frame in enumerate(chunk):
