@@ -69,6 +69,31 @@ def run_lock(home: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def died_on(home: Path) -> str:
+    """The video the last run was indexing when it died (killed, out of memory, a decoder crash), or "".
+
+    The note is consumed: indexing that video again writes a new one.
+    """
+    note = home / "ingest.attempt"
+    try:
+        path = note.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    note.unlink(missing_ok=True)
+    return path
+
+
+@contextmanager
+def attempting(home: Path, path: str) -> Iterator[None]:
+    """Name the video being indexed in a note that only a run that dies leaves behind."""
+    note = home / "ingest.attempt"
+    note.write_text(path, "utf-8")
+    try:
+        yield
+    finally:
+        note.unlink(missing_ok=True)
+
+
 def walk_videos(root: Path, extensions: list[str], problems: list[str]) -> list[Path]:
     """Video files under `root`, following links once; loops and unreadable folders are noted."""
     wanted = {"." + e.lower().lstrip(".") for e in extensions}
@@ -146,6 +171,11 @@ def ingest(
     with run_lock(settings.home):
         videos = [v for v in walk_videos(root, settings["ingest.extensions"], summary.problems)
                   if shard_of(str(v), shard[1]) == shard[0]]
+        crashed = died_on(settings.home)
+        if crashed in map(str, videos):
+            # Tried last, so a video that kills the process (a decoder crash, memory) cannot starve the rest.
+            videos.sort(key=lambda v: str(v) == crashed)
+            summary.problems.append(f"the last run died while indexing {crashed}; it is tried last")
         with open_store() as store:
             meta = store.check()
             known = {r.path: r for r in store.videos()}
@@ -185,8 +215,9 @@ def ingest(
                     encoder = load_model(settings, meta)
                     with open_store() as store:
                         store.create(encoder.model_id, encoder.dim)  # failures are recorded there too
-                result = index_video(video, open_store, encoder, options,
-                                     progress=progress_for(path) if progress_for else None)
+                with attempting(settings.home, path):
+                    result = index_video(video, open_store, encoder, options,
+                                         progress=progress_for(path) if progress_for else None)
                 note(Outcome(path, "indexed", result.seconds, result.record.frames, result.record.cues))
             except FileChanged as exc:
                 note(Outcome(path, "waiting", error=str(exc)))

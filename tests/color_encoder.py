@@ -3,6 +3,9 @@
 Registered through the real registry (import it, or name it in VSEARCH_PLUGINS).
 """
 
+import os
+import signal
+
 import numpy as np
 
 from vsearch.extract import FrameSpec
@@ -65,3 +68,18 @@ class InterruptingEncoder(ColorEncoder):
 
 
 register_encoder("test-interrupt", lambda options: InterruptingEncoder())
+
+
+class CrashingEncoder(ColorEncoder):
+    """Kills its own process on a magenta frame, as a decoder crash or the OOM killer would."""
+
+    model_id = "test-crash"
+
+    def encode_images(self, pixels: np.ndarray) -> np.ndarray:
+        vecs = super().encode_images(pixels)
+        if (vecs.argmax(axis=1) == list(PALETTE).index("magenta")).any():
+            os.kill(os.getpid(), signal.SIGKILL)
+        return vecs
+
+
+register_encoder("test-crash", lambda options: CrashingEncoder())

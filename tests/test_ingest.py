@@ -166,6 +166,22 @@ def test_backoff(attempts, expected):
     assert backoff(attempts, 300, 86400) == expected
 
 
+def test_a_video_that_kills_the_process_cannot_starve_the_rest(settled, tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    colour_video(lib / "a poison.mp4", [("magenta", 2)])  # first in order; kills test-crash
+    for name in ("b.mp4", "c.mp4"):
+        colour_video(lib / name, [("red", 2)])
+    cmd = [sys.executable, "-m", "vsearch", "ingest", str(lib), "--model", "test-crash"]
+    for _ in range(3):
+        assert subprocess.run(cmd, capture_output=True, env=os.environ).returncode == -signal.SIGKILL
+    assert [rows(lib / n) for n in ("b.mp4", "c.mp4")] == [(2, 0), (2, 0)]
+    assert (settled / "ingest.attempt").read_text("utf-8") == str((lib / "a poison.mp4").resolve())
+    (lib / "a poison.mp4").unlink()
+    result = run_cli("ingest", str(lib), "--model", "test-crash")
+    assert "died while indexing" not in result.stderr and not (settled / "ingest.attempt").exists()
+
+
 def test_sigkill_at_any_moment_then_rerun_equals_a_clean_run(env, tmp_path, monkeypatch):
     monkeypatch.setenv("VSEARCH_INGEST_SETTLE_SECONDS", "0")
     lib = tmp_path / "lib"
