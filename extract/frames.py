@@ -244,7 +244,7 @@ def auto_readers(cores: int, file_bytes: int = 0, memory: int = 0) -> int:
 
 
 class FrameStream:
-    """The sampled frames of one video, decoded lazily in chunks so memory stays bounded.
+    """The sampled frames of one video, decoded lazily in chunks so decoded frames stay bounded.
 
     With `readers` > 1, that many decord readers decode alternate chunks in threads (decord
     releases the GIL), each a chunk ahead, and chunks are still yielded in order.
@@ -301,7 +301,8 @@ class FrameStream:
                     f"({_reason(exc, native)}); the file is probably truncated or corrupt: re-encode it"
                 ) from None
         # After get_batch decord's decoder thread spins on a core until the next seek, starving
-        # the encoder. seek(0) parks it; seeking to the next frame instead would misplace VFR
+        # the encoder, and holds the packets it read ahead. seek(0) parks it and drops them, and
+        # the trim hands their memory back; seeking to the next frame instead would misplace VFR
         # video, since decord seeks there by index / average fps.
         reader.seek(0)
         _malloc_trim()
