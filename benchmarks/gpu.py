@@ -63,12 +63,13 @@ def main() -> None:
 
     import torch
 
-    from vsearch.extract.frames import auto_readers, cpu_count
+    from vsearch.extract import FrameStream
+    from vsearch.extract.frames import cpu_count
     from vsearch.index import EncoderOptions, IndexOptions, load_encoder
     from vsearch.index.indexer import encode_video
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    auto = auto_readers(cpu_count())
+    auto = FrameStream(args.video, 1.0, readers=0).readers  # what ingest picks for this machine and file
     print(f"video={args.video.name} gpu={gpu} cpus={cpu_count()} auto_readers={auto} torch={torch.__version__}",
           flush=True)
     rows = []

@@ -247,7 +247,8 @@ class FrameStream:
     """The sampled frames of one video, decoded lazily in chunks so decoded frames stay bounded.
 
     With `readers` > 1, that many decord readers decode alternate chunks in threads (decord
-    releases the GIL), each a chunk ahead, and chunks are still yielded in order.
+    releases the GIL), each a chunk ahead, and chunks are still yielded in order; 0 picks the
+    number for this machine and the file decord reads (`auto_readers`).
     """
 
     def __init__(self, path: Path, fps: float, spec: FrameSpec | None = None, chunk: int = 32,
@@ -259,6 +260,8 @@ class FrameStream:
         self._reader, self._source, self._tmp = open_reader(path, spec, threads)
         self._starts, self.duration = _times(self._reader)
         self.plan = plan_samples(self._starts, self.duration, fps)
+        if readers <= 0:
+            readers = auto_readers(cpu_count(), self._source.stat().st_size, memory_bytes())
         self.readers = max(1, min(readers, math.ceil(len(self.plan) / chunk)))
 
     def __len__(self) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from vsearch.extract import Cue, FileChanged, FrameStream, MediaError, SubtitleError
-from vsearch.extract.frames import auto_readers, check_file, cpu_count, memory_bytes
+from vsearch.extract.frames import check_file
 from vsearch.extract.prefetch import Prefetch
 from vsearch.extract.embedded import read_embedded
 from vsearch.extract.fingerprint import fingerprint
@@ -99,9 +99,8 @@ def encode_video(
     progress: Progress | None = None,
 ) -> VideoVectors:
     """Decode, sample and encode a video and its cues; touches no index."""
-    size = video.stat().st_size if video.is_file() else 0
-    readers = options.decode_readers or auto_readers(cpu_count(), size, memory_bytes())
-    stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads, readers)
+    stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads,
+                         options.decode_readers)
     slots: list[int] = []
     times: list[float] = []
     vecs: list[np.ndarray] = []

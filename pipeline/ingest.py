@@ -69,12 +69,15 @@ def run_lock(home: Path) -> Iterator[None]:
         os.close(fd)
 
 
+ATTEMPT_NOTE = "ingest.attempt"
+
+
 def died_on(home: Path) -> str:
     """The video the last run was indexing when it died (killed, out of memory, a decoder crash), or "".
 
     The note is consumed: indexing that video again writes a new one.
     """
-    note = home / "ingest.attempt"
+    note = home / ATTEMPT_NOTE
     try:
         path = note.read_text("utf-8")
     except (OSError, UnicodeDecodeError):
@@ -86,7 +89,7 @@ def died_on(home: Path) -> str:
 @contextmanager
 def attempting(home: Path, path: str) -> Iterator[None]:
     """Name the video being indexed in a note that only a run that dies leaves behind."""
-    note = home / "ingest.attempt"
+    note = home / ATTEMPT_NOTE
     note.write_text(path, "utf-8")
     try:
         yield
