@@ -141,7 +141,7 @@ def index(settings: Settings, paths, subs, as_json):
             failed += 1
             if as_json:
                 click.echo(json.dumps({"path": str(path), "state": "failed", "error": str(outcome)}, ensure_ascii=False))
-            click.echo(f"failed   {path}: {outcome}", err=True)
+            click.echo(f"failed   {naming(path, str(outcome))}", err=True)
             return
         rec = outcome.record
         for warning in outcome.warnings:
@@ -186,6 +186,13 @@ def find(settings: Settings, query, top_k, videos, as_json):
         click.echo(f"    mpv --start={seg.seek:g} {shlex.quote(seg.video)}   |   "
                    f"ffplay -ss {seg.seek:g} {shlex.quote(seg.video)}")
         click.echo(f"    {fragment_url(seg.video, seg.start, seg.end)}")
+
+
+def naming(path, message: str) -> str:
+    """`message` about `path`, naming it once: the pipeline's errors already start with it."""
+    if message.startswith((str(path), str(Path(path).resolve()))):
+        return message
+    return f"{path}: {message}"
 
 
 def _records(settings: Settings) -> list:
@@ -268,7 +275,7 @@ def ingest(settings: Settings, folder, prune, shard, as_json):
         elif o.action == "skipped":
             line = f"skipped  {o.path}  unchanged"
         else:
-            line = f"{o.action:<8} {o.path}" + (f"  {o.error}" if o.error else "")
+            line = f"{o.action:<8} " + (naming(o.path, o.error) if o.error else o.path)
         click.echo(line, err=as_json)
 
     try:

@@ -79,6 +79,7 @@ def test_bad_videos_fail_alone(env, tmp_path, make, message):
     result = run_cli("index", str(bad), str(good), ok=False)
     assert result.exit_code == 1
     assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count(bad.name) == 1  # the error names the file once
     assert "indexed" in result.stdout  # the good one still went in
     assert find_json("green", "-k", "1")[0]["video"] == str(good)
 
