@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .clips import cut, locate, packet_times
 from .errors import MediaError
 from .prefetch import Prefetch
 from .types import Frame
@@ -230,12 +231,13 @@ def memory_bytes() -> int:
 
 
 def auto_readers(cores: int, file_bytes: int = 0, memory: int = 0) -> int:
-    """Parallel decoders worth running on `cores` CPUs, for a file of `file_bytes`.
+    """Parallel decoders worth running on `cores` CPUs, each holding up to `file_bytes` of video.
 
     On an H100 machine's 16 cores one reader decoded a 720p film at 52-70 frames/s and eight
     at 116-145; on 2 cores a second reader only takes CPU from the encoder. While decoding, a
-    decord reader reads the rest of the file into memory (it queues packets faster than it
-    decodes them), so readers are also capped at a quarter of `memory` per file size.
+    decord reader reads the rest of its file into memory (it queues packets faster than it
+    decodes them): a clip's worth, or the whole video where chunks cannot be clipped, so
+    readers are also capped at a quarter of `memory` per `file_bytes`.
     """
     wanted = 1 if cores < 4 else min(8, cores // 2)
     if file_bytes > 0 and memory > 0:
@@ -246,13 +248,16 @@ def auto_readers(cores: int, file_bytes: int = 0, memory: int = 0) -> int:
 class FrameStream:
     """The sampled frames of one video, decoded lazily in chunks so decoded frames stay bounded.
 
-    With `readers` > 1, that many decord readers decode alternate chunks in threads (decord
-    releases the GIL), each a chunk ahead, and chunks are still yielded in order; 0 picks the
-    number for this machine and the file decord reads (`auto_readers`).
+    Each chunk is decoded from a stream-copied clip of its stretch of the video (`clips`), so a
+    reader holds one chunk's packets rather than the rest of the file; a chunk that cannot be
+    clipped exactly is decoded from the whole file. With `readers` > 1, that many decoders work
+    on alternate chunks in threads (decord releases the GIL), each a chunk ahead, and chunks are
+    still yielded in order; 0 picks the number for this machine (`auto_readers`). `clips=False`
+    decodes every chunk from the whole file.
     """
 
     def __init__(self, path: Path, fps: float, spec: FrameSpec | None = None, chunk: int = 32,
-                 threads: int = 0, readers: int = 1):
+                 threads: int = 0, readers: int = 1, clips: bool = True):
         self.path = path
         self.spec = spec
         self.chunk = chunk
@@ -260,17 +265,31 @@ class FrameStream:
         self._reader, self._source, self._tmp = open_reader(path, spec, threads)
         self._starts, self.duration = _times(self._reader)
         self.plan = plan_samples(self._starts, self.duration, fps)
+        self._size = self._reader[0].shape[:2] if len(self.plan) else (0, 0)
+        self._reader.seek(0)
+        self._listing = packet_times(self._source, len(self._reader)) if clips else None
+        self._clips = tempfile.TemporaryDirectory(prefix="vsearch-") if self._listing else None
+        self._clipped: list[int] = []  # chunks decoded from a clip (list.append is thread-safe)
+        parts = math.ceil(len(self.plan) / chunk)
         if readers <= 0:
-            readers = auto_readers(cpu_count(), self._source.stat().st_size, memory_bytes())
-        self.readers = max(1, min(readers, math.ceil(len(self.plan) / chunk)))
+            held = self._source.stat().st_size
+            if self._listing:  # a clip spans a chunk plus the keyframe interval before it
+                held = held * min(1.0, 2 / max(1, parts))
+            readers = auto_readers(cpu_count(), int(held), memory_bytes())
+        self.readers = max(1, min(readers, parts))
 
     def __len__(self) -> int:
         return len(self.plan)
 
+    @property
+    def clipped(self) -> int:
+        """Chunks decoded so far from a clip rather than the whole file."""
+        return len(self._clipped)
+
     def __iter__(self) -> Iterator[list[Frame]]:
         parts = [self.plan[lo : lo + self.chunk] for lo in range(0, len(self.plan), self.chunk)]
         if self.readers == 1:
-            yield from (self._decode(self._reader, part) for part in parts)
+            yield from self._lane(0, parts)
             return
         with contextlib.ExitStack() as lanes_open:
             # Every lane starts now: a reader waiting for its first turn would leave the others idle.
@@ -280,39 +299,75 @@ class FrameStream:
                 yield next(lanes[i % self.readers])
 
     def _lane(self, k: int, parts: list) -> Iterator[list[Frame]]:
-        """One reader's share of the chunks; reader 0 is the one already open."""
-        if k == 0:
-            reader = self._reader
-        else:
-            with _captured_stderr() as native:
-                try:
-                    reader = _open(self._source, self.spec, self.threads)
-                except Exception as exc:
-                    raise MediaError(f"{self.path}: cannot open another decoder ({_reason(exc, native)}); "
-                                     "set extract.decode_readers = 1") from None
-        for part in parts:
-            yield self._decode(reader, part)
+        """One decoder's share of the chunks; lane 0 falls back on the reader already open."""
+        whole = self._reader if k == 0 else None
+        for n, part in enumerate(parts):
+            wanted = sorted({index for _, index in part})
+            batch = self._from_clip(wanted, f"{k}-{n}.mkv") if self._clips else None
+            if batch is None:
+                if whole is None:
+                    whole = self._open_whole()
+                batch = self._decode(whole, wanted)
+                # After get_batch decord's decoder thread spins on a core until the next seek,
+                # starving the encoder, and holds the packets it read ahead. seek(0) parks it and
+                # drops them; seeking to the next frame instead would misplace VFR video, since
+                # decord seeks there by index / average fps.
+                whole.seek(0)
+            else:
+                self._clipped.append(n)
+            _malloc_trim()
+            if self.spec is not None:
+                batch = center_crop(batch, self.spec.width, self.spec.height)
+            row = {index: i for i, index in enumerate(wanted)}
+            yield [Frame(slot, float(self._starts[index]), batch[row[index]]) for slot, index in part]
 
-    def _decode(self, reader, part: list[tuple[int, int]]) -> list[Frame]:
-        wanted = sorted({index for _, index in part})
+    def _from_clip(self, wanted: list[int], name: str) -> np.ndarray | None:
+        """The wanted frames decoded from a clip of their stretch; None where no exact clip was made."""
+        import decord
+
+        clip = Path(self._clips.name) / name
+        try:
+            clip_pts = cut(self._source, float(self._starts[wanted[0]]), float(self._starts[wanted[-1]]), clip)
+            at = None if clip_pts is None else locate(self._listing.pts[wanted], clip_pts)
+            if at is None:
+                return None
+            height, width = self._size
+            with _captured_stderr():
+                try:
+                    reader = decord.VideoReader(str(clip), width=width, height=height, num_threads=self.threads)
+                    if len(reader) != len(clip_pts):
+                        return None
+                    if self._listing.seekable:
+                        return reader.get_batch(at.tolist()).asnumpy()
+                    # Read the clip straight through instead: a clip is short, and no seek, no miss.
+                    keep, frames = set(at.tolist()), []
+                    for i in range(int(at[-1]) + 1):
+                        frame = reader.next()
+                        if i in keep:
+                            frames.append(frame.asnumpy())
+                    return np.stack(frames)
+                except Exception:  # the whole file gets its turn, and its error is the one reported
+                    return None
+        finally:
+            clip.unlink(missing_ok=True)
+
+    def _open_whole(self):
         with _captured_stderr() as native:
             try:
-                batch = reader.get_batch(wanted).asnumpy()
+                return _open(self._source, self.spec, self.threads)
+            except Exception as exc:
+                raise MediaError(f"{self.path}: cannot open another decoder ({_reason(exc, native)}); "
+                                 "set extract.decode_readers = 1") from None
+
+    def _decode(self, reader, wanted: list[int]) -> np.ndarray:
+        with _captured_stderr() as native:
+            try:
+                return reader.get_batch(wanted).asnumpy()
             except Exception as exc:
                 raise MediaError(
                     f"{self.path}: decoding failed near {self._starts[wanted[0]]:.1f}s "
                     f"({_reason(exc, native)}); the file is probably truncated or corrupt: re-encode it"
                 ) from None
-        # After get_batch decord's decoder thread spins on a core until the next seek, starving
-        # the encoder, and holds the packets it read ahead. seek(0) parks it and drops them, and
-        # the trim hands their memory back; seeking to the next frame instead would misplace VFR
-        # video, since decord seeks there by index / average fps.
-        reader.seek(0)
-        _malloc_trim()
-        if self.spec is not None:
-            batch = center_crop(batch, self.spec.width, self.spec.height)
-        row = {index: i for i, index in enumerate(wanted)}
-        return [Frame(slot, float(self._starts[index]), batch[row[index]]) for slot, index in part]
 
 
 def _times(reader) -> tuple[np.ndarray, float]:

@@ -4,7 +4,7 @@ import threading
 import numpy as np
 import pytest
 
-from media import colour_video
+from media import colour_video, ffmpeg
 from vsearch.extract import FrameSpec, FrameStream, MediaError
 from vsearch.extract.frames import auto_readers, center_crop, clean_timestamps, decode_size, plan_samples
 
@@ -155,3 +155,51 @@ def test_stopping_early_stops_every_reader_and_restores_stderr(tmp_path):
     chunks.close()
     assert threading.active_count() == before
     assert os.fstat(2).st_ino == stderr
+
+
+def sequential(stream: FrameStream) -> list[np.ndarray]:
+    """The planned frames as decoding the file from start to end gives them: no seeks, no clips."""
+    import decord
+
+    height, width = stream._size
+    reader = decord.VideoReader(str(stream._source), width=width, height=height, num_threads=1)
+    wanted = {index for _, index in stream.plan}
+    frames = {}
+    for index in range(max(wanted) + 1):
+        pixels = reader.next().asnumpy()
+        if index in wanted:
+            frames[index] = center_crop(pixels, stream.spec.width, stream.spec.height)
+    return [frames[index] for _, index in stream.plan]
+
+
+MOVING = "testsrc2=s=96x72:d=12"  # every frame differs, so a frame off by one shows
+
+
+@pytest.mark.parametrize("name,source,encode", [
+    ("b-frames.mp4", MOVING + ":r=25", ["-c:v", "libx264", "-g", "25", "-bf", "3"]),
+    ("open-gop.mkv", MOVING + ":r=30000/1001", ["-c:v", "libx264", "-x264-params", "open-gop=1:keyint=40:bframes=3"]),
+    ("open-gop-hevc.mp4", MOVING + ":r=25", ["-c:v", "libx265", "-x265-params", "open-gop=1:keyint=30:log-level=error"]),
+    ("vfr.mkv", MOVING + ":r=30,setpts='N/30/TB+0.012*sin(N)/TB'", ["-c:v", "libx264", "-fps_mode", "vfr"]),
+    ("vp9.webm", MOVING + ":r=24", ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-g", "30"]),
+])
+@pytest.mark.parametrize("readers", [1, 3])
+def test_chunks_decoded_from_clips_are_the_frames_of_the_whole_file(tmp_path, name, source, encode, readers):
+    ffmpeg("-f", "lavfi", "-i", source, *encode, "-pix_fmt", "yuv420p", str(tmp_path / name))
+    stream = FrameStream(tmp_path / name, 2.0, FrameSpec(64, 48), chunk=3, readers=readers)
+    frames = [f for chunk in stream for f in chunk]
+    whole = [f for chunk in FrameStream(tmp_path / name, 2.0, FrameSpec(64, 48), chunk=3, clips=False) for f in chunk]
+    assert stream.clipped == 8 and len(frames) == len(whole) == 24
+    assert [(f.slot, f.t) for f in frames] == [(f.slot, f.t) for f in whole]
+    assert all(np.array_equal(f.pixels, truth) for f, truth in zip(frames, sequential(stream)))
+    if "open-gop" not in name:  # from the whole file, decord seeks a GOP short at open-GOP keyframes
+        assert all(np.array_equal(a.pixels, b.pixels) for a, b in zip(frames, whole))
+
+
+def test_chunks_that_cannot_be_clipped_exactly_come_from_the_whole_file(tmp_path):
+    # MPEG-2 in MPEG-TS: ffmpeg's seek lands past the wanted frames, and MPEG-2 is not clipped.
+    video = tmp_path / "tv.ts"
+    ffmpeg("-f", "lavfi", "-i", MOVING + ":r=25", "-c:v", "mpeg2video", "-g", "12", str(video))
+    stream = FrameStream(video, 2.0, FrameSpec(64, 48), chunk=3)
+    frames = [f for chunk in stream for f in chunk]
+    assert stream.clipped == 0 and len(frames) == 24
+    assert [f.slot for f in frames] == list(range(24))

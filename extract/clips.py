@@ -1,0 +1,105 @@
+"""Cut a stretch of a video into a small stream-copied clip, so decord only ever sees that stretch.
+
+While decoding, decord reads the rest of its file into memory (its reading loop queues packets
+faster than frames come out), so a reader on a 1.4 GB file held 1.4 GB. A reader on a clip of
+one chunk holds at most that clip. Clips keep the original packets and timestamps (`-c copy
+-copyts`), and ffmpeg lists every packet it wrote: frames are matched by exact timestamps, so a
+frame taken from a clip is the frame the whole file would give, and a chunk that cannot be
+matched is decoded from the whole file instead.
+"""
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .ffmpeg import ffmpeg_exe
+
+# Video streams that are not cover pictures: clips are made only when there is one, the one
+# decord decodes.
+_VIDEO = "0:V"
+# Codecs whose stream-copied clips were checked frame for frame against decoding the whole file.
+# MPEG-2 in Matroska decoded to other pictures, and MPEG-TS seeks land after the wanted time.
+_CODECS = {"h264", "hevc", "vp8", "vp9", "av1"}
+# ffmpeg seeks to the last keyframe decoded before a time, and a frame shown just before a
+# keyframe is decoded after it (open GOPs): a clip starts a second early to hold such frames.
+_LEAD_SECONDS = 1.0
+# Decoding a frame needs the packets before it up to a keyframe and, with B-frames, a few after.
+_TAIL_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Presentation timestamps of a video stream's frames, in decord's frame order."""
+
+    pts: np.ndarray
+    # Every keyframe has as many frames before it in decoding as in display. Open GOPs break
+    # this, and decord, which indexes keyframes by decoding position, then seeks a GOP short.
+    seekable: bool
+
+
+def _listing(args: list[str], copy: list[str], timeout: float) -> Listing | None:
+    """What ffmpeg copies, listed; None if a packet lacks a timestamp, or the codec is not one
+    clips are trusted with."""
+    try:
+        done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *args,
+                               *copy, "-f", "framecrc", "pipe:1"],
+                              capture_output=True, timeout=timeout)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    pts, keys = [], []
+    codec = None
+    for line in done.stdout.decode("ascii", "replace").splitlines():
+        if line.startswith("#codec_id"):
+            codec = line.split(":", 1)[-1].strip()
+        if line.startswith("#"):
+            continue
+        fields = line.split(",")
+        try:
+            if int(fields[0]) != 0:
+                return None  # a second video stream: decord might decode the other one
+            pts.append(int(fields[2]))
+            # framecrc writes flags only when they are not just "key"
+            keys.append(len(fields) < 7 or bool(int(fields[6].split("=")[1], 16) & 1))
+        except (IndexError, ValueError):
+            return None  # "NOPTS": timestamps made up by the demuxer, nothing to match on
+    decoding = np.asarray(pts, dtype=np.int64)
+    ordered = np.sort(decoding)
+    if codec not in _CODECS or not ordered.size or np.any(np.diff(ordered) <= 0):
+        return None
+    shown_at = np.searchsorted(ordered, decoding)
+    key_at = np.flatnonzero(keys)
+    return Listing(ordered, bool(np.all(shown_at[key_at] == key_at)))
+
+
+def packet_times(path: Path, frames: int) -> Listing | None:
+    """The `frames` frames decord counts in `path`, listed; None if they cannot be listed exactly."""
+    listing = _listing(["-i", str(path)], _copy(), timeout=3600)
+    return listing if listing is not None and len(listing.pts) == frames else None
+
+
+def cut(path: Path, start: float, end: float, out: Path) -> np.ndarray | None:
+    """Copy the packets from the keyframe before `start` to past `end` (seconds from the file's
+    start) into `out`; returns the clip's timestamps in decord's frame order, None if it failed."""
+    before = max(0.0, start - _LEAD_SECONDS)
+    # Frames shown before the first keyframe (open GOPs) reference pictures left out of the clip:
+    # decoders drop them, which would shift decord's frame count, so they are not copied at all.
+    copy = _copy("-bsf:v", "noise=drop=lt(pts\\,startpts)")
+    listing = _listing(["-y", "-ss", f"{before:.6f}", "-t", f"{end - before + _TAIL_SECONDS:.6f}", "-i", str(path),
+                         *copy, str(out)], copy, timeout=600)
+    return None if listing is None else listing.pts
+
+
+def _copy(*extra: str) -> list[str]:
+    return ["-map", _VIDEO, "-c", "copy", "-copyts", *extra]
+
+
+def locate(wanted_pts: np.ndarray, clip_pts: np.ndarray) -> np.ndarray | None:
+    """Frame indices in the clip of the wanted timestamps; None unless every one is there."""
+    pos = np.searchsorted(clip_pts, wanted_pts)
+    if np.any(pos >= len(clip_pts)) or np.any(clip_pts[np.minimum(pos, len(clip_pts) - 1)] != wanted_pts):
+        return None
+    return pos
