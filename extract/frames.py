@@ -146,15 +146,16 @@ def open_reader(path: Path, spec: FrameSpec | None = None, threads: int = 0):
 
     check_file(path)
     tmp = None
-    source = path
+    # Absolute, so that FFmpeg never reads "name:" at the start of a relative path as a protocol.
+    source = path.absolute()
     with _captured_stderr() as native:
         try:
-            reader = _open(path, spec, threads)
+            reader = _open(source, spec, threads)
         except Exception as exc:  # decord raises RuntimeError or its own DECORDError
             first = exc
             tmp = tempfile.TemporaryDirectory(prefix="vsearch-")
             try:
-                source = _remux(path, tmp.name)
+                source = _remux(source, tmp.name)
                 reader = _open(source, spec, threads)
             except (Exception, subprocess.SubprocessError):
                 tmp.cleanup()

@@ -1,5 +1,6 @@
 import os
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,3 +204,11 @@ def test_chunks_that_cannot_be_clipped_exactly_come_from_the_whole_file(tmp_path
     frames = [f for chunk in stream for f in chunk]
     assert stream.clipped == 0 and len(frames) == 24
     assert [f.slot for f in frames] == list(range(24))
+
+
+def test_odd_file_names_are_clipped_too(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    name = "clip:1 it's \"a\" -y.webm"  # FFmpeg would read "clip:" as a protocol; quotes; an option
+    ffmpeg("-f", "lavfi", "-i", MOVING + ":r=24", "-c:v", "libvpx-vp9", "-deadline", "realtime", f"file:{name}")
+    stream = FrameStream(Path(name), 2.0, FrameSpec(64, 48), chunk=3)
+    assert len([f for chunk in stream for f in chunk]) == 24 and stream.clipped == 8
