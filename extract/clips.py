@@ -4,8 +4,8 @@ While decoding, decord reads the rest of its file into memory (its reading loop 
 faster than frames come out), so a reader on a 1.4 GB file held 1.4 GB. A reader on a clip of
 one chunk holds at most that clip. Clips keep the original packets and timestamps (`-c copy
 -copyts`), and ffmpeg lists every packet it wrote: frames are matched by exact timestamps, so a
-frame taken from a clip is the frame the whole file would give, and a chunk that cannot be
-matched is decoded from the whole file instead.
+frame taken from a clip is the frame that decoding the file from its start gives, and a chunk
+that cannot be matched is decoded from the whole file instead.
 """
 
 import subprocess
