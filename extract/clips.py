@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ToolMissing
 from .ffmpeg import ffmpeg_exe
 
 # Video streams that are not cover pictures: clips are made only when there is one, the one
@@ -46,7 +47,7 @@ def _listing(args: list[str], copy: list[str], timeout: float) -> Listing | None
         done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *args,
                                *copy, "-f", "framecrc", "pipe:1"],
                               capture_output=True, timeout=timeout)
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError, ToolMissing):  # decord decodes without ffmpeg
         return None
     if done.returncode != 0:
         return None
