@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ToolMissing
-from .ffmpeg import ffmpeg_exe
+from .ffmpeg import clip_ffmpeg
 
 # Video streams that are not cover pictures: clips are made only when there is one, the one
 # decord decodes.
@@ -43,11 +42,14 @@ class Listing:
 def _listing(args: list[str], copy: list[str], timeout: float) -> Listing | None:
     """What ffmpeg copies, listed; None if a packet lacks a timestamp, or the codec is not one
     clips are trusted with."""
+    exe = clip_ffmpeg()
+    if exe is None:  # decord decodes without ffmpeg
+        return None
     try:
-        done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *args,
+        done = subprocess.run([exe, "-hide_banner", "-loglevel", "error", "-nostdin", *args,
                                *copy, "-f", "framecrc", "pipe:1"],
                               capture_output=True, timeout=timeout)
-    except (OSError, subprocess.SubprocessError, ToolMissing):  # decord decodes without ffmpeg
+    except (OSError, subprocess.SubprocessError):
         return None
     if done.returncode != 0:
         return None

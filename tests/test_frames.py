@@ -212,3 +212,35 @@ def test_odd_file_names_are_clipped_too(tmp_path, monkeypatch):
     ffmpeg("-f", "lavfi", "-i", MOVING + ":r=24", "-c:v", "libvpx-vp9", "-deadline", "realtime", f"file:{name}")
     stream = FrameStream(Path(name), 2.0, FrameSpec(64, 48), chunk=3)
     assert len([f for chunk in stream for f in chunk]) == 24 and stream.clipped == 8
+
+
+@pytest.fixture
+def vp9_video(tmp_path):
+    video = tmp_path / "v.webm"
+    ffmpeg("-f", "lavfi", "-i", MOVING + ":r=24", "-c:v", "libvpx-vp9", "-deadline", "realtime", str(video))
+    return video
+
+
+@pytest.fixture
+def old_ffmpeg_on_path(vp9_video, tmp_path, monkeypatch):
+    """An FFmpeg 4.4-like `ffmpeg` first on PATH (its noise filter knows no expressions), put
+    there after the test video is made."""
+    from vsearch.extract.ffmpeg import clip_ffmpeg, ffmpeg_exe
+
+    fake = tmp_path / "bin" / "ffmpeg"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'noise AVOptions:'\necho '  -amount <int>'\necho '  -dropamount <int>'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    clip_ffmpeg.cache_clear(), ffmpeg_exe.cache_clear()
+    yield fake
+    monkeypatch.undo()
+    clip_ffmpeg.cache_clear(), ffmpeg_exe.cache_clear()
+
+
+def test_clips_are_cut_by_the_bundled_ffmpeg_when_the_one_on_path_is_too_old(vp9_video, old_ffmpeg_on_path):
+    from vsearch.extract.ffmpeg import clip_ffmpeg, ffmpeg_exe
+
+    assert ffmpeg_exe() == str(old_ffmpeg_on_path) and clip_ffmpeg() not in (None, str(old_ffmpeg_on_path))
+    stream = FrameStream(vp9_video, 2.0, FrameSpec(64, 48), chunk=3)
+    assert len([f for chunk in stream for f in chunk]) == 24 and stream.clipped == 8
