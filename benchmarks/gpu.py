@@ -45,13 +45,15 @@ def encode_only(encoder, pixels: np.ndarray, repeats: int = 3) -> float:
     return len(pixels) / statistics.median(times)
 
 
-def parallel_decode(video: Path, spec, readers: int, threads: int, chunk: int = 96) -> float:
-    """Frames/s of FrameStream with `readers` parallel decord readers of `threads` threads each."""
+def parallel_decode(video: Path, spec, readers: int, threads: int, chunk: int, clips: bool) -> tuple[float, int]:
+    """Frames/s of FrameStream with `readers` parallel decord readers of `threads` threads each,
+    and how many chunks came from clips."""
     from vsearch.extract import FrameStream
 
     began = time.perf_counter()
-    count = sum(len(part) for part in FrameStream(video, 1.0, spec, chunk, threads, readers))
-    return count / (time.perf_counter() - began)
+    stream = FrameStream(video, 1.0, spec, chunk, threads, readers, clips=clips)
+    count = sum(len(part) for part in stream)
+    return count / (time.perf_counter() - began), stream.clipped
 
 
 def main() -> None:
@@ -98,8 +100,9 @@ def main() -> None:
         spec = load_encoder(str(Path(tmp) / args.models.split(",")[0]), EncoderOptions()).frame_spec
         scaling = []
         for readers in map(int, args.readers.split(",")):
-            for threads, chunk in ((0, 96), (0, 32), (1, 32)):
-                scaling.append((readers, threads, chunk, parallel_decode(args.video, spec, readers, threads, chunk)))
+            for threads, chunk, clips in ((0, 96, True), (0, 96, False), (0, 32, True), (1, 32, True)):
+                fps, clipped = parallel_decode(args.video, spec, readers, threads, chunk, clips)
+                scaling.append((readers, threads, chunk, clips, clipped, fps))
                 print(scaling[-1], flush=True)
 
     print(f"\n{'model':<28}{'readers':>8}{'decode f/s':>11}{'encode f/s':>11}{'ingest f/s':>11}{'realtime':>9}"
@@ -107,9 +110,10 @@ def main() -> None:
     for label, readers, dec, enc, e2e, rt, encoded, peak in rows:
         print(f"{label:<28}{readers:>8}{dec:>11.1f}{enc:>11.1f}{e2e:>11.1f}{rt:>8.1f}x{encoded:>8}{peak:>8.0f}")
     print("(decode f/s: one reader, decode only; encode f/s: already decoded frames; ingest: encode_video)")
-    print(f"\n{'readers':>7}{'threads':>8}{'chunk':>6}{'decode f/s':>11}   (threads 0 = decord's default)")
-    for readers, threads, chunk, fps in scaling:
-        print(f"{readers:>7}{threads:>8}{chunk:>6}{fps:>11.1f}")
+    print(f"\n{'readers':>7}{'threads':>8}{'chunk':>6}{'clipped':>8}{'decode f/s':>11}"
+          "   (threads 0 = decord's default; clipped: chunks decoded from clips, '-' with clips off)")
+    for readers, threads, chunk, clips, clipped, fps in scaling:
+        print(f"{readers:>7}{threads:>8}{chunk:>6}{clipped if clips else '-':>8}{fps:>11.1f}")
 
 
 if __name__ == "__main__":
