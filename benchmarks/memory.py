@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def run(video: Path, what: str, model: str | None) -> dict:
     began = time.perf_counter()
     if what == "ingest":
-        from vsearch.index.encoders import EncoderOptions, HFEncoder
-        from vsearch.index.indexer import IndexOptions, encode_video
+        from vsearch.index import EncoderOptions, IndexOptions, load_encoder
+        from vsearch.index.indexer import encode_video
 
-        encoder = HFEncoder(model, EncoderOptions(device="cpu"))
+        encoder = load_encoder(model, EncoderOptions(device="cpu"))
         frames = len(encode_video(video, encoder, IndexOptions(embedded_subs=False, sidecar_subs=False)).slots)
         clipped = None
     else:
