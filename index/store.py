@@ -46,6 +46,7 @@ class StoreConfig:
     token: str = ""
     collection: str = "vsearch"
     busy_timeout: float = 10.0
+    fast_lite: bool = True
 
     @property
     def is_lite(self) -> bool:
@@ -148,7 +149,13 @@ class Store:
         if self.config.is_lite:
             import jieba  # Milvus Lite tokenises with it; it sets its own logger to DEBUG on import
 
+            from . import lite
+
             jieba.setLogLevel(logging.WARNING)
+            if self.config.fast_lite:
+                lite.install()
+            else:
+                lite.uninstall()
         if not self.config.is_lite:
             try:
                 return MilvusClient(uri=self.config.uri, token=self.config.token, timeout=10)

@@ -88,7 +88,7 @@ class Settings:
         from vsearch.index import StoreConfig
 
         uri = self["uri"] or str(self.home / "index.db")
-        return StoreConfig(uri, self["token"], self["collection"], self["busy_timeout"])
+        return StoreConfig(uri, self["token"], self["collection"], self["busy_timeout"], self["fast_lite"])
 
     def encoder_options(self):
         from vsearch.index import EncoderOptions

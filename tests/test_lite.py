@@ -1,0 +1,216 @@
+"""vsearch.index.lite returns exactly what Milvus Lite's own search returns, only faster."""
+
+import math
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+milvus_lite = pytest.importorskip("milvus_lite")
+
+from vsearch.index import lite  # noqa: E402
+
+pytestmark = pytest.mark.skipif(milvus_lite.__version__ not in lite.MIRRORED,
+                                reason="lite mirrors other Milvus Lite versions; stock search runs")
+
+WORDS = "alpha beta gamma delta vector database frame lecture".split()
+DIM = 8
+
+
+def _text(rng) -> str:
+    return " ".join(rng.choice(WORDS, rng.integers(1, 6)))
+
+
+def _rows(rng, ids, partition_tag):
+    vecs = rng.normal(size=(len(ids), DIM)).astype(np.float32)
+    return [{"id": int(i), "vec": v.tolist(), "tag": int(rng.integers(0, 8)), "text": _text(rng)}
+            for i, v in zip(ids, vecs)]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    """Segments in two partitions, upserts across them, flushed and pending deletes, a MemTable."""
+    from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+    lite.install()
+    client = MilvusClient(str(tmp_path_factory.mktemp("lite") / "t.db"))
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("tag", DataType.INT64)
+    schema.add_field("text", DataType.VARCHAR, max_length=200, enable_analyzer=True)
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
+                                 input_field_names=["text"], output_field_names=["sparse"]))
+    params = client.prepare_index_params()
+    params.add_index("vec", index_type="FLAT", metric_type="IP")
+    params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    client.create_collection("c", schema=schema, index_params=params)
+    client.create_partition("c", "p2")
+    rng = np.random.default_rng(7)
+    client.insert("c", _rows(rng, range(0, 300), 0))
+    client.insert("c", _rows(rng, range(300, 450), 0), partition_name="p2")
+    client.flush("c")
+    client.upsert("c", _rows(rng, range(0, 60), 0))                          # newer in a segment
+    client.upsert("c", _rows(rng, range(60, 80), 0), partition_name="p2")    # moved partition
+    client.delete("c", ids=list(range(100, 130)))
+    client.flush("c")
+    client.delete("c", ids=list(range(130, 150)) + list(range(10, 15)))      # pending in MemTable
+    client.insert("c", _rows(rng, range(450, 500), 0))                      # MemTable rows
+    client.upsert("c", _rows(rng, range(200, 210), 0))                       # MemTable shadows segment
+    client.insert("c", [{"id": 900 + i, "vec": [1.0] * DIM, "tag": 1, "text": "same words here"}
+                        for i in range(6)])                                   # ties in both searches
+    client.load_collection("c")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def stock():
+    """Run a search through Milvus Lite's own code."""
+    def run(fn):
+        lite.uninstall()
+        try:
+            return fn()
+        finally:
+            lite.install()
+    return run
+
+
+def _plain(results) -> list:
+    return [[(h["id"], h["distance"], dict(h["entity"])) for h in hits] for hits in results]
+
+
+QUERIES = np.random.default_rng(3).normal(size=(3, DIM)).astype(np.float32)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"limit": 5},
+    {"limit": 400},
+    {"limit": 30, "filter": "tag > 3"},
+    {"limit": 30, "filter": "tag in [1, 2]", "partition_names": ["p2"]},
+    {"limit": 50, "partition_names": ["_default"]},
+    {"limit": 20, "output_fields": ["tag", "text"]},
+    {"limit": 20, "output_fields": ["*"]},
+    {"limit": 20, "output_fields": ["vec"]},
+])
+def test_dense_search_matches_milvus_lite(client, stock, kwargs):
+    def search():
+        return _plain(client.search("c", data=QUERIES.tolist(), anns_field="vec",
+                                    search_params={"metric_type": "IP"}, **kwargs))
+    fast = search()
+    assert fast == stock(search)
+    ids = {hit[0] for hits in fast for hit in hits}
+    assert not ids & set(range(100, 150)) and not ids & set(range(10, 15))  # deletes hold
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"limit": 5},
+    {"limit": 400},
+    {"limit": 30, "filter": "tag > 3"},
+    {"limit": 30, "partition_names": ["p2"]},
+    {"limit": 20, "output_fields": ["tag", "text"]},
+    {"limit": 20, "output_fields": ["*"]},
+])
+@pytest.mark.parametrize("query", ["vector database", "alpha", "same words here", "nothing matches"])
+def test_bm25_search_matches_milvus_lite(client, stock, kwargs, query):
+    def search():
+        return _plain(client.search("c", data=[query], anns_field="sparse",
+                                    search_params={"metric_type": "BM25"}, **kwargs))
+    assert search() == stock(search)
+
+
+def test_every_live_row_once(client):
+    live = client.query("c", filter="", output_fields=["count(*)"])[0]["count(*)"]
+    hits = client.search("c", data=QUERIES[:1].tolist(), anns_field="vec", limit=1000,
+                         search_params={"metric_type": "IP"})[0]
+    ids = [h["id"] for h in hits]
+    assert len(ids) == len(set(ids)) == live
+
+
+def test_results_stay_identical_across_a_compaction(tmp_path, stock):
+    from pymilvus import DataType, MilvusClient
+
+    lite.install()
+    client = MilvusClient(str(tmp_path / "c.db"))
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    params = client.prepare_index_params()
+    params.add_index("vec", index_type="FLAT", metric_type="IP")
+    client.create_collection("c", schema=schema, index_params=params)
+    rng = np.random.default_rng(1)
+
+    def search():
+        return _plain(client.search("c", data=QUERIES.tolist(), anns_field="vec", limit=300,
+                                    search_params={"metric_type": "IP"}))
+    for r in range(6):
+        client.insert("c", [{"id": r * 40 + i, "vec": v.tolist()} for i, v in enumerate(rng.normal(size=(40, DIM)))])
+        client.upsert("c", [{"id": r, "vec": rng.normal(size=DIM).tolist()}])
+        client.delete("c", ids=[r * 40 + 7])
+        client.flush("c")
+        assert search() == stock(search)
+    # Milvus Lite merges a partition's files once four have been flushed, in the background.
+    deadline = time.monotonic() + 30
+    while len(list(tmp_path.glob("c.db/**/data_*.parquet"))) > 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(list(tmp_path.glob("c.db/**/data_*.parquet"))) == 3
+    after = search()
+    assert after == stock(search)
+    assert len(after[0]) == 6 * 40 - 6
+    client.close()
+
+
+def test_cached_keys_follow_the_segment_not_its_file_name():
+    """A compaction may write a file under a name an older segment had."""
+    old = SimpleNamespace(file_path="data_000001_000009.parquet", pks=[4, 5, 6], seqs=np.array([1, 2, 9], dtype=np.uint64))
+    assert lite._segment_arrays(old)[0].tolist() == [4, 5, 6]
+    new = SimpleNamespace(file_path=old.file_path, pks=[4, 6], seqs=np.array([1, 9], dtype=np.uint64))
+    assert lite._segment_arrays(new)[0].tolist() == [4, 6]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bm25_scoring_is_bit_identical(seed):
+    """Random postings, masks and exact ties: ids and float32 distances equal Milvus Lite's."""
+    from milvus_lite.index.sparse_inverted import SparseInvertedIndex
+
+    rng = np.random.default_rng(seed)
+    docs = [{int(t): float(rng.integers(1, 4)) for t in rng.choice(12, rng.integers(0, 5), replace=False)}
+            for _ in range(300)]
+    docs += [dict(docs[5])] * 4  # identical rows tie exactly
+    index = SparseInvertedIndex(k1=1.2 + seed / 10, b=0.75)
+    index.build(docs, valid_mask=rng.random(len(docs)) > 0.1)
+    queries = [{int(t): float(rng.integers(1, 3)) for t in rng.choice(14, 3, replace=False)} for _ in range(4)]
+    valid = rng.random(len(docs)) > 0.3 if seed % 2 else None
+    want_ids, want = index.search(queries, 25, valid_mask=valid)
+    got_ids, got = lite._bm25(index, queries, 25, valid)
+    np.testing.assert_array_equal(got_ids, want_ids)
+    np.testing.assert_array_equal(got, want)
+    assert not math.isinf(want[0, 0])  # the case has matches to compare
+
+
+def test_find_gives_the_same_segments_with_fast_lite_off(env, rgb_video, monkeypatch):
+    from milvus_lite.engine import collection
+    from milvus_lite.search import executor_indexed
+
+    from conftest import find_json, run_cli
+
+    run_cli("index", str(rgb_video))
+    fast = [find_json(q) for q in ("green grass", "向量数据库", "blue")]
+    assert all(fast)
+    monkeypatch.setenv("VSEARCH_FAST_LITE", "0")
+    assert [find_json(q) for q in ("green grass", "向量数据库", "blue")] == fast
+    assert collection.execute_search_with_index is executor_indexed.execute_search_with_index
+    monkeypatch.delenv("VSEARCH_FAST_LITE")
+    find_json("blue")
+    assert collection.execute_search_with_index is lite.search_dense
+
+
+def test_install_only_over_mirrored_versions(monkeypatch):
+    from milvus_lite.engine import collection
+
+    monkeypatch.setattr(milvus_lite, "__version__", "9.9.9")
+    monkeypatch.setattr(collection, "execute_search_with_index", "untouched")
+    assert lite.install() is False
+    assert collection.execute_search_with_index == "untouched"
