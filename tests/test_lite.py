@@ -121,6 +121,17 @@ def test_bm25_search_matches_milvus_lite(client, stock, kwargs, query):
     assert search() == stock(search)
 
 
+@pytest.mark.parametrize("read", [
+    lambda c: c.query("c", filter="tag > 2", output_fields=["tag", "text"], limit=50),
+    lambda c: c.query("c", filter="id < 40", output_fields=["*"]),
+    lambda c: c.get("c", ids=[1, 12, 205, 460, 903], output_fields=["id", "tag"]),
+    lambda c: c.get("c", ids=[3, 300, 901]),
+])
+def test_queries_and_gets_match_milvus_lite(client, stock, read):
+    """They share the projection `lite` replaces."""
+    assert read(client) == stock(lambda: read(client))
+
+
 def test_every_live_row_once(client):
     live = client.query("c", filter="", output_fields=["count(*)"])[0]["count(*)"]
     hits = client.search("c", data=QUERIES[:1].tolist(), anns_field="vec", limit=1000,
