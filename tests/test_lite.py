@@ -126,6 +126,12 @@ def test_bm25_search_matches_milvus_lite(client, stock, kwargs, query):
     lambda c: c.query("c", filter="id < 40", output_fields=["*"]),
     lambda c: c.get("c", ids=[1, 12, 205, 460, 903], output_fields=["id", "tag"]),
     lambda c: c.get("c", ids=[3, 300, 901]),
+    lambda c: c.query("c", filter="", output_fields=["count(*)"]),
+    lambda c: c.query("c", filter="tag == 3", output_fields=["count(*)"]),
+    lambda c: c.query("c", filter="id > 100", output_fields=["tag"], limit=30, offset=20),
+    lambda c: c.query("c", filter="tag < 4", partition_names=["p2"], output_fields=["text"]),
+    lambda c: [list(batch) for batch in iter(c.query_iterator("c", batch_size=64, filter="tag != 5",
+                                                              output_fields=["tag"]).next, [])],
 ])
 def test_queries_and_gets_match_milvus_lite(client, stock, read):
     """They share the projection `lite` replaces."""
