@@ -95,7 +95,7 @@ def _pk_array(pks: list) -> np.ndarray | None:
 
 
 def _segment_arrays(seg) -> tuple[np.ndarray, np.ndarray] | None:
-    """A segment's keys and sequences as arrays, built once per data file; None to fall back."""
+    """A segment's keys and sequences as arrays, built once per loaded segment; None to fall back."""
     def make():
         keys = _pk_array(seg.pks)
         return None if keys is None else (keys, seg.seqs.astype(np.int64))
