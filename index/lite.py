@@ -125,6 +125,22 @@ def _deleted(keys: list, seqs: list, watermarks: dict) -> np.ndarray | None:
     return _newer(_concat(keys), _concat(seqs), watermarks)
 
 
+def _visible(segments: list, mt_pks: list, mt_seqs, delta_map: dict, mt_deletes: dict):
+    """Keys per source (the segments, then MemTable rows if any) and, over all rows, those that
+    are their key's newest version and deleted neither on disk nor in the MemTable; None to fall
+    back. A MemTable delete hides a row here whatever its partition, as in Milvus Lite's dense
+    search and query."""
+    versions = _versions(segments, mt_pks, mt_seqs)
+    if versions is None:
+        return None
+    keys, seqs, latest = versions
+    deleted = _deleted(keys, seqs, delta_map)
+    pending = _deleted(keys, seqs, {pk: entry[0] for pk, entry in mt_deletes.items()})
+    if deleted is None or pending is None:
+        return None
+    return keys, latest & ~deleted & ~pending
+
+
 def _newer(pks: np.ndarray, seqs: np.ndarray, watermarks: dict) -> np.ndarray | None:
     """Rows whose key has a watermark above the row's sequence; None when types don't mix."""
     if not watermarks or not len(pks):
@@ -168,6 +184,23 @@ def _columns(table, wanted) -> list[str] | None:
     if wanted is None or "$meta" in names or any(f not in names for f in wanted):
         return None
     return [n for n in names if n in wanted]
+
+
+def _segment_rows(seg, lids: list[int], wanted) -> list[dict]:
+    """Rows `lids` of a segment as Milvus Lite's `row_to_dict` gives them, or only the `wanted`
+    columns where a projection of those reads nothing else."""
+    columns = _columns(seg.table, wanted)
+    return _rows(seg.table, lids, columns) if columns is not None else [seg.row_to_dict(lid) for lid in lids]
+
+
+def _ranked(ids: np.ndarray, dists: np.ndarray):
+    """(query, row, distance) for each filled slot of an index's top-k; -1 pads a query's tail."""
+    for q in range(ids.shape[0]):
+        for j in range(ids.shape[1]):
+            lid = int(ids[q, j])
+            if lid < 0:
+                break
+            yield q, lid, float(dists[q, j])
 
 
 def _rows(table, lids: list[int], columns: list[str]) -> list[dict]:
@@ -282,15 +315,11 @@ def search_dense(query_vectors, segments, memtable, delta_index, top_k, metric_t
     if not segments and not mt_pks:
         return [[] for _ in range(nq)]
 
-    versions = _versions(segments, mt_pks, mt_seqs)
-    if versions is None:
+    visible = _visible(segments, mt_pks, mt_seqs, delta_index._map, memtable.delete_index_snapshot())
+    if visible is None:
         return executor_indexed.execute_search_with_index(*args)
-    keys, seqs, latest = versions
-    deleted = _deleted(keys, seqs, delta_index._map)
-    pending = _deleted(keys, seqs, {pk: e[0] for pk, e in memtable.delete_index_snapshot().items()})
-    if deleted is None or pending is None:
-        return executor_indexed.execute_search_with_index(*args)
-    masks = _split(latest & ~deleted & ~pending, [len(k) for k in keys])
+    keys, mask = visible
+    masks = _split(mask, [len(k) for k in keys])
 
     if compiled_filter is not None:
         from milvus_lite.search.filter import evaluate_mask
@@ -316,12 +345,8 @@ def search_dense(query_vectors, segments, memtable, delta_index, top_k, metric_t
             index = BruteForceIndex.build(vectors, metric_type)
         ids, dists = index.search(query_vectors, top_k, valid_mask=None if mask.all() else mask,
                                   params=search_params)
-        for q in range(nq):
-            for j in range(top_k):
-                lid = int(ids[q, j])
-                if lid < 0:
-                    break
-                candidates[q].append((float(dists[q, j]), source, lid))
+        for q, lid, dist in _ranked(ids, dists):
+            candidates[q].append((dist, source, lid))
 
     if project_record_fn is not None:
         project = project_record_fn
@@ -340,9 +365,7 @@ def search_dense(query_vectors, segments, memtable, delta_index, top_k, metric_t
         lids = sorted({lid for found in winners for _, s, lid in found if s == source})
         if not lids:
             continue
-        columns = _columns(seg.table, None if output_fields is None else {*output_fields, pk_field})
-        rows = (_rows(seg.table, lids, columns) if columns is not None
-                else [seg.row_to_dict(lid) for lid in lids])
+        rows = _segment_rows(seg, lids, None if output_fields is None else {*output_fields, pk_field})
         records.update(((source, lid), row) for lid, row in zip(lids, rows))
     for found in winners:
         for _, source, lid in found:
@@ -417,13 +440,8 @@ def search_sparse(self, query_vectors, vector_field, top_k, metric_type, partiti
             valid = valid & evaluate_segment_filter(seg, compiled_filter, indexed_filter_plan)
         if not valid.any():
             continue
-        ids, dists = _sparse_search(index, queries, top_k, valid)
-        for q in range(nq):
-            for j in range(top_k):
-                lid = int(ids[q, j])
-                if lid < 0:
-                    break
-                candidates[q].append((float(dists[q, j]), seg.pks[lid], int(seg.seqs[lid]), (seg, lid)))
+        for q, lid, dist in _ranked(*_sparse_search(index, queries, top_k, valid)):
+            candidates[q].append((dist, seg.pks[lid], int(seg.seqs[lid]), (seg, lid)))
 
     # The MemTable is small and rebuilt per search, as in Milvus Lite.
     mt_pks, mt_vectors, mt_refs = [], [], []
@@ -442,14 +460,9 @@ def search_sparse(self, query_vectors, vector_field, top_k, metric_type, partiti
             mt_valid = np.array([_eval_row(compiled_filter.ast, r) for r, _ in mt_refs], dtype=bool)
         mt_index = create_sparse_index(metric_type, index_params)
         mt_index.build(mt_vectors, valid_mask=mt_valid)
-        ids, dists = _sparse_search(mt_index, queries, top_k, None)
-        for q in range(nq):
-            for j in range(top_k):
-                lid = int(ids[q, j])
-                if lid < 0:
-                    break
-                record, seq = mt_refs[lid]
-                candidates[q].append((float(dists[q, j]), mt_pks[lid], int(seq), record))
+        for q, lid, dist in _ranked(*_sparse_search(mt_index, queries, top_k, None)):
+            record, seq = mt_refs[lid]
+            candidates[q].append((dist, mt_pks[lid], int(seq), record))
 
     winners = []
     for found in candidates:
@@ -499,15 +512,10 @@ def query(self, expr=None, output_fields=None, partition_names=None, limit=None,
     )
     if not segments and not mt_pks:
         return []
-    versions = _versions(segments, mt_pks, mt_seqs)
-    deleted = pending = None
-    if versions is not None:
-        keys, seqs, latest = versions
-        deleted = _deleted(keys, seqs, delta_snap._map)
-        pending = _deleted(keys, seqs, {pk: e[0] for pk, e in self._memtable.delete_index_snapshot().items()})
-    if deleted is None or pending is None:
+    visible = _visible(segments, mt_pks, mt_seqs, delta_snap._map, self._memtable.delete_index_snapshot())
+    if visible is None:
         return _stock_query(self, expr, output_fields, partition_names, limit, offset, timezone, order_by_pk)
-    mask = latest & ~deleted & ~pending
+    keys, mask = visible
     if compiled is not None:
         parts = [evaluate_segment_filter(s, compiled, indexed_plan) for s in segments]
         if mt_pks and mt_table is not None:
@@ -527,10 +535,8 @@ def query(self, expr=None, output_fields=None, partition_names=None, limit=None,
         rows = live[sources == source] - bounds[source]
         if not len(rows):
             continue
-        columns = None if plan.include_all_dynamic else _columns(seg.table, columns_wanted)
         lids = rows.tolist()
-        found = (_rows(seg.table, lids, columns) if columns is not None
-                 else [seg.row_to_dict(lid) for lid in lids])
+        found = _segment_rows(seg, lids, None if plan.include_all_dynamic else columns_wanted)
         records.update(zip((lid + int(bounds[source]) for lid in lids), found))
     for i in live[sources == len(segments)].tolist():
         records[i] = self._memtable.materialize_row(*mt_refs[i - int(bounds[-2])])
