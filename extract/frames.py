@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .clips import cut, locate, packet_times
+from .clips import cut, locate, packet_times, skippable
 from .errors import MediaError
 from .prefetch import Prefetch
 from .types import Frame
@@ -328,8 +328,10 @@ class FrameStream:
 
         clip = Path(self._clips.name) / name
         try:
-            clip_pts = cut(self._source, float(self._starts[wanted[0]]), float(self._starts[wanted[-1]]), clip)
-            at = None if clip_pts is None else locate(self._listing.pts[wanted], clip_pts)
+            keep = self._listing.pts[wanted]
+            clip_pts = cut(self._source, float(self._starts[wanted[0]]), float(self._starts[wanted[-1]]), clip,
+                           skippable(self._listing, wanted[0], wanted[-1], keep))
+            at = None if clip_pts is None else locate(keep, clip_pts)
             if at is None:
                 return None
             height, width = self._size

@@ -7,6 +7,7 @@ import pytest
 
 from media import colour_video, ffmpeg
 from vsearch.extract import FrameSpec, FrameStream, MediaError
+from vsearch.extract.clips import cut, packet_times, skippable
 from vsearch.extract.frames import auto_readers, center_crop, clean_timestamps, decode_size, plan_samples
 
 COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0)}
@@ -194,6 +195,36 @@ def test_chunks_decoded_from_clips_are_the_frames_of_the_whole_file(tmp_path, na
     assert all(np.array_equal(f.pixels, truth) for f, truth in zip(frames, sequential(stream)))
     if "open-gop" not in name:  # from the whole file, decord seeks a GOP short at open-GOP keyframes
         assert all(np.array_equal(a.pixels, b.pixels) for a, b in zip(frames, whole))
+
+
+@pytest.mark.parametrize("name,encode,h264", [
+    ("b-frames.mp4", ["-c:v", "libx264", "-g", "50", "-bf", "3"], True),
+    # HEVC's "non-reference" pictures may still be referenced from higher temporal layers.
+    ("hevc.mp4", ["-c:v", "libx265", "-x265-params", "keyint=50:log-level=error"], False),
+])
+def test_clips_leave_out_only_unwanted_frames_nothing_depends_on(tmp_path, name, encode, h264):
+    video = tmp_path / name
+    ffmpeg("-f", "lavfi", "-i", MOVING + ":r=25", *encode, "-pix_fmt", "yuv420p", str(video))
+    listing = packet_times(video, 300)
+    assert listing.disposable.any() == h264
+    # Wanted: two reference frames and, where there are any, a disposable one between them.
+    wanted = sorted([60, 140] + ([int(np.flatnonzero(listing.disposable)[50])] if h264 else []))
+    keep = listing.pts[wanted]
+    leave_out = skippable(listing, wanted[0], wanted[-1], keep)
+    full = cut(video, wanted[0] / 25, wanted[-1] / 25, tmp_path / "full.mkv")
+    thin = cut(video, wanted[0] / 25, wanted[-1] / 25, tmp_path / "thin.mkv", leave_out)
+    assert set(keep) <= set(thin) and not set(leave_out) & set(thin)
+    assert (len(thin) < len(full) - 40) == h264 and set(thin) <= set(full)
+
+
+@pytest.mark.parametrize("terms", [2000, 8000])
+def test_long_drop_lists_still_cut_a_clip(tmp_path, terms):
+    # 2000 terms would nest too deep for FFmpeg written flat; 8000 are over one argument's limit.
+    video = tmp_path / "b-frames.mp4"
+    ffmpeg("-f", "lavfi", "-i", MOVING + ":r=25", "-c:v", "libx264", "-bf", "3", str(video))
+    full = cut(video, 1.0, 3.0, tmp_path / "full.mkv")
+    absent = -np.arange(1, terms + 1)  # timestamps no packet has
+    assert np.array_equal(cut(video, 1.0, 3.0, tmp_path / "long.mkv", absent), full)
 
 
 def test_chunks_that_cannot_be_clipped_exactly_come_from_the_whole_file(tmp_path):
