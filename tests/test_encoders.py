@@ -69,3 +69,19 @@ def test_cuda_requested_without_gpu(clip_dir):
         pytest.skip("a GPU is present")
     with pytest.raises(ModelError, match="no CUDA GPU"):
         load_encoder(str(clip_dir), EncoderOptions(device="cuda"))
+
+
+def test_quick_gelu_folded_into_silu_gives_the_same_vectors(clip_dir):
+    import torch
+    from transformers import AutoModel
+
+    enc = load_encoder(str(clip_dir), CPU)
+    stock = AutoModel.from_pretrained(clip_dir).eval()
+    assert sum(isinstance(m, torch.nn.SiLU) for m in enc.model.modules()) == 4  # 2 image + 2 text layers
+    assert not any(isinstance(m, torch.nn.SiLU) for m in stock.modules())
+    torch.manual_seed(1)
+    pixels, ids = torch.randn(5, 3, 32, 32) * 2, torch.randint(0, 200, (5, 12))
+    with torch.inference_mode():
+        for get, arg in [("get_image_features", {"pixel_values": pixels}), ("get_text_features", {"input_ids": ids})]:
+            folded, plain = (getattr(m, get)(**arg).pooler_output for m in (enc.model, stock))
+            assert torch.allclose(folded, plain, rtol=0, atol=1e-6)
