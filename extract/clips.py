@@ -101,7 +101,7 @@ def packet_times(path: Path, frames: int) -> Listing | None:
     if listing is None or len(listing.pts) != frames:
         return None
     if listing.codec == "h264":
-        # An FFmpeg whose filter_units has no discard option (before 6.0) fails: nothing is left out.
+        # An older FFmpeg, whose filter_units has no discard option, fails here: nothing is left out.
         references = _listing(["-i", str(path)], _copy(*_REFERENCES), timeout=3600)
         if references is not None:
             listing = replace(listing, disposable=~np.isin(listing.pts, references.pts))

@@ -217,6 +217,28 @@ def test_clips_leave_out_only_unwanted_frames_nothing_depends_on(tmp_path, name,
     assert (len(thin) < len(full) - 40) == h264 and set(thin) <= set(full)
 
 
+def test_an_ffmpeg_without_discard_leaves_nothing_out(tmp_path, monkeypatch):
+    from vsearch.extract.ffmpeg import clip_ffmpeg, ffmpeg_exe
+
+    video = tmp_path / "b-frames.mp4"
+    ffmpeg("-f", "lavfi", "-i", MOVING + ":r=25", "-c:v", "libx264", "-bf", "3", str(video))
+    real = ffmpeg_exe()
+    fake = tmp_path / "bin" / "ffmpeg"  # an FFmpeg whose filter_units knows no discard option
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\ncase "$*" in *discard=*) exit 1;; esac\nexec "{real}" "$@"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    clip_ffmpeg.cache_clear(), ffmpeg_exe.cache_clear()
+    try:
+        assert clip_ffmpeg() == str(fake)
+        assert not packet_times(video, 300).disposable.any()
+        stream = FrameStream(video, 2.0, FrameSpec(64, 48), chunk=3)
+        frames = [f for chunk in stream for f in chunk]
+        assert stream.clipped == 8 and all(np.array_equal(f.pixels, t) for f, t in zip(frames, sequential(stream)))
+    finally:
+        clip_ffmpeg.cache_clear(), ffmpeg_exe.cache_clear()
+
+
 @pytest.mark.parametrize("terms", [2000, 8000])
 def test_long_drop_lists_still_cut_a_clip(tmp_path, terms):
     # 2000 terms would nest too deep for FFmpeg written flat; 8000 are over one argument's limit.
