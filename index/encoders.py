@@ -209,18 +209,18 @@ class HFEncoder:
         return np.concatenate(parts)
 
 
-def fold_quick_gelu(model) -> int:
-    """Turn each fc1 -> QuickGELU -> fc2 block into the same function with SiLU; returns how many.
+def fold_quick_gelu(model) -> None:
+    """Turn each fc1 -> QuickGELU -> fc2 block of `model` into the same function with SiLU.
 
     QuickGELU is x * sigmoid(1.702 x), three passes over the widest activation in eager PyTorch;
     SiLU is one. With fc1 scaled by 1.702 and fc2 by 1 / 1.702, silu(1.702 y) / 1.702 is that
     same function, so vectors change only by float rounding (about 1e-7) while a ViT-B/32 encodes
-    about 15% more images per second on the CPU. Kept to float32, where rescaled weights lose nothing.
+    about 15% more images per second on the CPU. Only in float32: float16 weights would round
+    visibly when rescaled.
     """
     import torch
     from transformers.activations import QuickGELUActivation
 
-    folded = 0
     with torch.no_grad():
         for block in model.modules():
             fc1, act, fc2 = (getattr(block, name, None) for name in ("fc1", "activation_fn", "fc2"))
@@ -231,8 +231,6 @@ def fold_quick_gelu(model) -> int:
                 fc2.weight.div_(1.702)
                 # In place: fc1's output is a fresh tensor that nothing else reads.
                 block.activation_fn = torch.nn.SiLU(inplace=True)
-                folded += 1
-    return folded
 
 
 def _load_failure(model_id: str, exc: Exception) -> str:
