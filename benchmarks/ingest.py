@@ -68,7 +68,9 @@ def run_vsearch(video: Path, model: str, dedup: float) -> dict:
     frames = sum(len(c) for c in FrameStream(video, 1.0, encoder.frame_spec, options.chunk))
     decode = time.perf_counter() - began
     with tempfile.TemporaryDirectory() as home:
-        open_store = lambda: Store(StoreConfig(f"{home}/i.db"))  # noqa: E731
+        def open_store() -> Store:
+            return Store(StoreConfig(f"{home}/i.db"))
+
         # Creating an index is paid once, not per video (2.6 s here, jieba's dictionary included);
         # opening it and writing the rows stay on the clock.
         with open_store() as store:
