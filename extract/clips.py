@@ -24,9 +24,13 @@ from .ffmpeg import clip_ffmpeg
 # Video streams that are not cover pictures: clips are made only when there is one, the one
 # decord decodes.
 _VIDEO = "0:V"
-# Codecs whose stream-copied clips were checked frame for frame against decoding the whole file.
-# MPEG-2 in Matroska decoded to other pictures, and MPEG-TS seeks land after the wanted time.
-_CODECS = {"h264", "hevc", "vp8", "vp9", "av1"}
+# Codecs whose stream-copied clips were checked frame for frame against decoding the whole file
+# (mpeg4 is DivX/Xvid, msmpeg4v3 DivX 3, both mostly met in AVI). MPEG-2 in Matroska decoded to
+# other pictures, and MPEG-TS seeks land after the wanted time.
+_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "msmpeg4v3", "mjpeg"}
+# Codecs in which decord's seeks land a frame off now and then where there are B-frames (a race
+# in its decoder thread, seen in DivX files): such clips are read straight through instead.
+_RACY_SEEKS = {"mpeg4"}
 # ffmpeg seeks to the last keyframe decoded before a time, and a frame shown just before a
 # keyframe is decoded after it (open GOPs): a clip starts a second early to hold such frames.
 _LEAD_SECONDS = 1.0
@@ -47,6 +51,7 @@ class Listing:
     pts: np.ndarray
     # Every keyframe has as many frames before it in decoding as in display. Open GOPs break
     # this, and decord, which indexes keyframes by decoding position, then seeks a GOP short.
+    # False too for the codecs in _RACY_SEEKS when frames are reordered.
     seekable: bool
     codec: str
     # Display positions of the keyframes.
@@ -91,7 +96,9 @@ def _listing(args: list[str], copy: list[str], timeout: float) -> Listing | None
         return None
     shown_at = np.searchsorted(ordered, decoding)
     key_at = np.flatnonzero(keys)
-    return Listing(ordered, bool(np.all(shown_at[key_at] == key_at)), codec, np.sort(shown_at[key_at]),
+    reordered = bool(np.any(shown_at != np.arange(len(shown_at))))
+    seekable = bool(np.all(shown_at[key_at] == key_at)) and not (reordered and codec in _RACY_SEEKS)
+    return Listing(ordered, seekable, codec, np.sort(shown_at[key_at]),
                    np.zeros(len(ordered), bool))
 
 

@@ -96,6 +96,8 @@ def _reason(exc: Exception, native: list[str]) -> str:
     last = text[-1] if text else type(exc).__name__
     if last.startswith("Error reading"):  # decord's catch-all when ffmpeg finds no stream it knows
         return "unknown format or damaged file"
+    if "cannot find video stream" in last:
+        return "no video stream; audio only?"
     return last.split("Error:", 1)[-1].strip() or "unreadable"
 
 
@@ -122,49 +124,77 @@ def _open(path: Path, spec: FrameSpec | None, threads: int):
     return decord.VideoReader(str(path), width=w, height=h, num_threads=threads)
 
 
-def _remux(path: Path, folder: str) -> Path:
-    """Copy the video stream into a fresh MP4, which gives decord the frame index it needs."""
+def _copy_video(path: Path, out: Path, before: tuple[str, ...] = (), after: tuple[str, ...] = ()) -> Path:
+    """Stream-copy the first video stream of `path` into `out`, with extra input and output options."""
     import subprocess
 
     from .ffmpeg import ffmpeg_exe
 
-    out = Path(folder) / "remux.mp4"
     subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(path),
-         "-map", "0:v:0", "-c", "copy", str(out)],
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *before, "-i", str(path),
+         "-map", "0:v:0", "-c", "copy", *after, str(out)],
         check=True, capture_output=True, timeout=3600,
     )
     return out
 
 
+def is_avi(path: Path) -> bool:
+    """Whether `path` is an AVI file (RIFF of form "AVI "), whatever its name says."""
+    with path.open("rb") as f:
+        head = f.read(12)
+    return head[:4] == b"RIFF" and head[8:12] == b"AVI "
+
+
+def _from_avi(path: Path, folder: str) -> Path:
+    """The video of an AVI as Matroska with presentation times, which decord seeks in correctly.
+
+    AVI stores frames in decoding order without presentation times, and DivX/Xvid pack each
+    B-frame with the frame after it: decord's seeks there land seconds off (Megamind.avi's frame
+    107 came back as frame 9). In Matroska, with times made from the frame rate, they land right
+    and the file can be clipped. H.264 in AVI stays wrong: times made in decoding order are not
+    the display order.
+    """
+    return _copy_video(path, Path(folder) / "remux.mkv", ("-fflags", "+genpts"))
+
+
 def open_reader(path: Path, spec: FrameSpec | None = None, threads: int = 0):
     """Open a decord reader at the size `spec` asks for; returns (reader, file opened, temp folder or None).
 
-    Containers without a frame count (VFR Matroska, some streams) are remuxed once to MP4.
+    AVI is remuxed once to Matroska (`_from_avi`), and containers without a frame count (VFR
+    Matroska, some streams) to MP4.
     """
     import subprocess
 
     check_file(path)
-    tmp = None
     # Absolute, so that FFmpeg never reads "name:" at the start of a relative path as a protocol.
-    source = path.absolute()
-    with _captured_stderr() as native:
-        try:
-            reader = _open(source, spec, threads)
-        except Exception as exc:  # decord raises RuntimeError or its own DECORDError
-            first = exc
-            tmp = tempfile.TemporaryDirectory(prefix="vsearch-")
+    original = path.absolute()
+    source, tmp = original, tempfile.TemporaryDirectory(prefix="vsearch-")
+    try:
+        if is_avi(original):
             try:
-                source = _remux(source, tmp.name)
+                source = _from_avi(original, tmp.name)
+            except (OSError, subprocess.SubprocessError):  # no video stream, a full disk: decord reads the AVI
+                source = original
+        with _captured_stderr() as native:
+            try:
                 reader = _open(source, spec, threads)
-            except (Exception, subprocess.SubprocessError):
-                tmp.cleanup()
-                raise MediaError(
-                    f"{path}: not a readable video ({_reason(first, native)}); "
-                    "if it is truncated or corrupt, re-download or re-encode it"
-                ) from None
-    if len(reader) == 0:
-        raise MediaError(f"{path}: no decodable video frames (audio-only or empty stream)")
+            except Exception as exc:  # decord raises RuntimeError or its own DECORDError
+                try:  # an MP4 copy gives decord the frame count some containers lack (VFR Matroska)
+                    source = _copy_video(original, Path(tmp.name) / "remux.mp4")
+                    reader = _open(source, spec, threads)
+                except (Exception, subprocess.SubprocessError):
+                    raise MediaError(
+                        f"{path}: not a readable video ({_reason(exc, native)}); "
+                        "if it is truncated or corrupt, re-download or re-encode it"
+                    ) from None
+        if len(reader) == 0:
+            raise MediaError(f"{path}: no decodable video frames (audio-only or empty stream)")
+    except BaseException:
+        tmp.cleanup()
+        raise
+    if source == original:
+        tmp.cleanup()
+        tmp = None
     return reader, source, tmp
 
 

@@ -33,6 +33,20 @@ def colour_video(
     return path
 
 
+def numbered_video(path: Path, encode: list[str], seconds: int = 10, rate: int = 25) -> Path:
+    """A video whose frame n is one solid colour that spells n (see `frame_number`), up to 255 frames."""
+    assert seconds * rate <= 256
+    source = f"nullsrc=s=64x48:r={rate}:d={seconds},format=rgb24,geq=r='mod(N\\,16)*16':g='floor(N/16)*16':b=128"
+    ffmpeg("-f", "lavfi", "-i", source, *encode, "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
+def frame_number(pixels) -> int:
+    """Which frame of a `numbered_video` these pixels show."""
+    red, green = pixels.reshape(-1, 3).mean(axis=0)[:2]
+    return int(round(red / 16)) + 16 * int(round(green / 16))
+
+
 def write_vtt(path: Path, cues: list[tuple[float, float, str]]) -> Path:
     def ts(t: float) -> str:
         return f"{int(t // 3600):02d}:{int(t % 3600 // 60):02d}:{t % 60:06.3f}"

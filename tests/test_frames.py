@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from media import colour_video, ffmpeg
+from media import colour_video, ffmpeg, frame_number, numbered_video
 from vsearch.extract import FrameSpec, FrameStream, MediaError
 from vsearch.extract.clips import cut, packet_times, skippable
 from vsearch.extract.frames import auto_readers, center_crop, clean_timestamps, decode_size, plan_samples
@@ -112,12 +112,14 @@ def test_truncated_videos(tmp_path):
         FrameStream(tmp_path / "cut.mp4", 1.0)
 
 
-def test_audio_only_file_has_no_frames(tmp_path):
-    from media import ffmpeg
-
-    ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-c:a", "aac", str(tmp_path / "a.mp4"))
-    with pytest.raises(MediaError, match="not a readable video|no decodable video frames"):
-        FrameStream(tmp_path / "a.mp4", 1.0)
+@pytest.mark.parametrize("name,codec,message", [
+    ("a.mp4", "aac", "not a readable video|no decodable video frames"),
+    ("a.avi", "pcm_s16le", r"not a readable video \(no video stream; audio only\?\)"),
+])
+def test_audio_only_file_has_no_frames(tmp_path, name, codec, message):
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-c:a", codec, str(tmp_path / name))
+    with pytest.raises(MediaError, match=message):
+        FrameStream(tmp_path / name, 1.0)
 
 
 GB = 2**30
@@ -195,6 +197,20 @@ def test_chunks_decoded_from_clips_are_the_frames_of_the_whole_file(tmp_path, na
     assert all(np.array_equal(f.pixels, truth) for f, truth in zip(frames, sequential(stream)))
     if "open-gop" not in name:  # from the whole file, decord seeks a GOP short at open-GOP keyframes
         assert all(np.array_equal(a.pixels, b.pixels) for a, b in zip(frames, whole))
+
+
+@pytest.mark.parametrize("name,encode", [
+    # DivX/Xvid: no presentation times, each B-frame packed with the frame after it
+    ("xvid.avi", ["-c:v", "mpeg4", "-vtag", "xvid", "-g", "25", "-bf", "2"]),
+    ("lecture.mp4", ["-c:v", "mpeg4", "-bf", "2", "-f", "avi"]),  # an AVI by its bytes, not its name
+    ("divx3.avi", ["-c:v", "msmpeg4v3", "-g", "25"]),
+    ("camera.avi", ["-c:v", "mjpeg"]),
+    ("xvid.mp4", ["-c:v", "mpeg4", "-g", "25", "-bf", "2"]),
+])
+def test_each_slot_shows_the_frame_on_screen_in_avi_and_mpeg4(tmp_path, name, encode):
+    stream = FrameStream(numbered_video(tmp_path / name, encode), 2.0, FrameSpec(32, 24), chunk=3)
+    shown = [frame_number(f.pixels) for chunk in stream for f in chunk]
+    assert stream.clipped == 7 and shown == [int((slot + 0.5) / 2 * 25) for slot in range(20)]
 
 
 @pytest.mark.parametrize("name,encode,h264", [

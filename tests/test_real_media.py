@@ -1,7 +1,9 @@
 """Smoke test on real files made by others (../shared/media); skipped when absent."""
 
 import shutil
+import subprocess
 
+import numpy as np
 import pytest
 
 from conftest import SHARED_MEDIA, find_json, run_cli
@@ -54,3 +56,18 @@ def test_shared_eval_set_points_at_real_media_and_cue_times():
     for row in rows:
         assert row["video"] in lengths, row
         assert all(0 <= a < b <= lengths[row["video"]] for a, b in row["relevant_windows"]), row
+
+
+def test_divx_avi_gives_the_frames_ffmpeg_decodes_at_each_second():
+    """Megamind.avi packs B-frames and has no presentation times; decord alone sought seconds off."""
+    from vsearch.extract import FrameStream
+    from vsearch.extract.ffmpeg import ffmpeg_exe
+
+    video = VIDEOS / "Megamind.avi"
+    raw = subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(video), "-map", "0:v:0", "-fps_mode",
+                          "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], capture_output=True).stdout
+    decoded = np.frombuffer(raw, np.uint8).reshape(-1, 528, 720, 3)
+    stream = FrameStream(video, 1.0, chunk=4)
+    frames = [f for chunk in stream for f in chunk]
+    assert len(decoded) == 270 and len(frames) == 11 and stream.clipped == 3
+    assert all(np.array_equal(f.pixels, decoded[index]) for f, (_, index) in zip(frames, stream.plan))
