@@ -71,7 +71,7 @@ def test_cuda_requested_without_gpu(clip_dir):
         load_encoder(str(clip_dir), EncoderOptions(device="cuda"))
 
 
-def test_quick_gelu_folded_into_silu_gives_the_same_vectors(clip_dir):
+def test_clip_speedups_give_the_same_vectors(clip_dir):
     import torch
     from transformers import AutoModel
 
@@ -82,6 +82,37 @@ def test_quick_gelu_folded_into_silu_gives_the_same_vectors(clip_dir):
     torch.manual_seed(1)
     pixels, ids = torch.randn(5, 3, 32, 32) * 2, torch.randint(0, 200, (5, 12))
     with torch.inference_mode():
+        assert enc.model.get_image_features(pixel_values=pixels).last_hidden_state.shape[1] == 1
         for get, arg in [("get_image_features", {"pixel_values": pixels}), ("get_text_features", {"input_ids": ids})]:
             folded, plain = (getattr(m, get)(**arg).pooler_output for m in (enc.model, stock))
             assert torch.allclose(folded, plain, rtol=0, atol=1e-6)
+
+
+def _tiny_towers(kind: str):
+    import torch
+    from transformers import ChineseCLIPConfig, ChineseCLIPModel, CLIPConfig, CLIPModel, SiglipConfig, SiglipModel
+
+    torch.manual_seed(0)
+    tower = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
+    vision = dict(tower, image_size=32, patch_size=8)
+    config, model = {"clip": (CLIPConfig, CLIPModel), "chinese_clip": (ChineseCLIPConfig, ChineseCLIPModel),
+                     "siglip": (SiglipConfig, SiglipModel)}[kind]
+    return model(config(text_config=dict(tower, vocab_size=200), vision_config=vision)).eval()
+
+
+@pytest.mark.parametrize("kind,tokens", [("clip", 1), ("chinese_clip", 1), ("siglip", 16)])
+def test_class_token_pooled_towers_skip_the_last_layers_other_tokens(kind, tokens):
+    import copy
+
+    import torch
+
+    from vsearch.index.encoders import pool_class_token_only
+
+    stock = _tiny_towers(kind)
+    trimmed = copy.deepcopy(stock)
+    pool_class_token_only(trimmed)
+    pixels = torch.randn(4, 3, 32, 32) * 2
+    with torch.inference_mode():
+        out, plain = (m.get_image_features(pixel_values=pixels) for m in (trimmed, stock))
+    assert out.last_hidden_state.shape[1] == tokens  # the class token alone; SigLIP keeps its 16 patches
+    assert torch.allclose(out.pooler_output, plain.pooler_output, rtol=0, atol=1e-6)
