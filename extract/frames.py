@@ -232,7 +232,8 @@ def clean_timestamps(starts: np.ndarray, avg_fps: float) -> np.ndarray:
 
 
 def plan_samples(starts: np.ndarray, end: float, fps: float) -> list[tuple[int, int]]:
-    """(slot, frame index) pairs: slot k shows the frame on screen at (k + 0.5) / fps."""
+    """(slot, frame index) pairs: slot k shows the frame on screen at (k + 0.5) / fps, and a video
+    shorter than half a slot its middle frame."""
     if len(starts) == 0 or end <= 0:
         return []
     order = np.argsort(starts, kind="stable")
@@ -240,6 +241,8 @@ def plan_samples(starts: np.ndarray, end: float, fps: float) -> list[tuple[int, 
     slots = int(math.ceil(end * fps - 1e-9))
     times = (np.arange(slots) + 0.5) / fps
     times = times[times < end]
+    if not times.size:  # a clip this short still has a picture to find
+        times = np.array([end / 2])
     pos = np.searchsorted(sorted_starts, times, side="right") - 1
     pos = np.clip(pos, 0, len(order) - 1)
     return [(int(k), int(order[p])) for k, p in enumerate(pos)]

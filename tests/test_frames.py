@@ -23,6 +23,8 @@ def colour_of(pixels: np.ndarray) -> str:
     ([0.0, 1.0, 2.0], 3.0, 2.0, [(0, 0), (1, 0), (2, 1), (3, 1), (4, 2), (5, 2)]),
     ([0.0, 3.0], 4.0, 1.0, [(0, 0), (1, 0), (2, 0), (3, 1)]),  # a held frame fills every slot
     ([0.2, 0.4], 0.6, 1.0, [(0, 1)]),
+    ([0.0, 0.04, 0.08, 0.12, 0.16, 0.2, 0.24, 0.28], 0.32, 1.0, [(0, 4)]),  # under half a second: its middle
+    ([0.0], 0.04, 1.0, [(0, 0)]),  # one frame
     ([], 0.0, 1.0, []),
     ([1.0, 0.0, 2.0], 3.0, 1.0, [(0, 1), (1, 0), (2, 2)]),  # decode order is not display order
 ])
@@ -211,6 +213,15 @@ def test_each_slot_shows_the_frame_on_screen_in_avi_and_mpeg4(tmp_path, name, en
     stream = FrameStream(numbered_video(tmp_path / name, encode), 2.0, FrameSpec(32, 24), chunk=3)
     shown = [frame_number(f.pixels) for chunk in stream for f in chunk]
     assert stream.clipped == 7 and shown == [int((slot + 0.5) / 2 * 25) for slot in range(20)]
+
+
+@pytest.mark.parametrize("name,encode", [
+    ("short.mp4", ["-t", "0.32"]),
+    ("truncated.avi", ["-t", "0.32", "-c:v", "mpeg4"]),
+])
+def test_a_video_under_half_a_second_gives_its_middle_frame(tmp_path, name, encode):
+    stream = FrameStream(numbered_video(tmp_path / name, encode), 1.0, FrameSpec(32, 24))
+    assert [(f.slot, frame_number(f.pixels)) for chunk in stream for f in chunk] == [(0, 4)]
 
 
 @pytest.mark.parametrize("name,encode,h264", [
