@@ -17,6 +17,7 @@ import numpy as np
 from .clips import cut, locate, packet_times, skippable
 from .errors import MediaError
 from .prefetch import Prefetch
+from .scratch import scratch_dir
 from .types import Frame
 
 # Timestamps beyond this are containers' "no value" markers, not times (seen in AVI).
@@ -168,7 +169,7 @@ def open_reader(path: Path, spec: FrameSpec | None = None, threads: int = 0):
     check_file(path)
     # Absolute, so that FFmpeg never reads "name:" at the start of a relative path as a protocol.
     original = path.absolute()
-    source, tmp = original, tempfile.TemporaryDirectory(prefix="vsearch-")
+    source, tmp = original, scratch_dir()
     try:
         if is_avi(original):
             try:
@@ -302,7 +303,7 @@ class FrameStream:
         self._size = self._reader[0].shape[:2] if len(self.plan) else (0, 0)
         self._reader.seek(0)
         self._listing = packet_times(self._source, len(self._reader)) if clips else None
-        self._clips = tempfile.TemporaryDirectory(prefix="vsearch-") if self._listing else None
+        self._clips = scratch_dir() if self._listing else None
         self._clipped: list[int] = []  # chunks decoded from a clip (list.append is thread-safe)
         parts = math.ceil(len(self.plan) / chunk)
         if readers <= 0:

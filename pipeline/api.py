@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from vsearch.extract import VsearchError
+from vsearch.extract.scratch import sweep_scratch
 
 from .settings import Settings
 
@@ -44,6 +45,7 @@ def index_paths(
     """Index videos one by one; a failure is recorded and reported, never fatal to the rest."""
     from vsearch.index import index_video
 
+    sweep_scratch()
     open_store = store_opener(settings)
     meta = index_meta(settings)
     encoder = load_model(settings, meta)

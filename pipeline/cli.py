@@ -4,7 +4,9 @@ import functools
 import json
 import os
 import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,10 +20,21 @@ from .settings import Settings, load_settings
 INTERNAL_ERROR = 70
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (`timeout`, a service manager): stop the way Ctrl-C does."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
 class Cli(click.Group):
     """Prints VsearchErrors as one line with their exit code instead of a traceback."""
 
     def invoke(self, ctx):
+        # By default SIGTERM ends Python at once: no temp folder deleted, no index closed.
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminate) if main else None
         try:
             return super().invoke(ctx)
         except VsearchError as exc:
@@ -30,6 +43,9 @@ class Cli(click.Group):
         except KeyboardInterrupt:
             click.echo("vsearch: interrupted", err=True)
             sys.exit(130)
+        except Terminated:
+            click.echo("vsearch: terminated; what was indexed is kept, run it again to go on", err=True)
+            sys.exit(128 + signal.SIGTERM)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
@@ -38,6 +54,9 @@ class Cli(click.Group):
             click.echo(f"vsearch: internal error: {type(exc).__name__}: {exc} "
                        "(set VSEARCH_DEBUG=1 for a traceback)", err=True)
             sys.exit(INTERNAL_ERROR)
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
 
 
 def common_options(fn):

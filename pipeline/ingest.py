@@ -11,6 +11,7 @@ from pathlib import Path
 
 from vsearch.extract import FileChanged, VsearchError
 from vsearch.extract.fingerprint import quick_fingerprint, same_content
+from vsearch.extract.scratch import sweep_scratch
 
 from .api import load_model, store_opener
 from .settings import Settings
@@ -172,6 +173,7 @@ def ingest(
     options = settings.index_options()
     open_store = store_opener(settings)
     with run_lock(settings.home):
+        sweep_scratch()
         videos = [v for v in walk_videos(root, settings["ingest.extensions"], summary.problems)
                   if shard_of(str(v), shard[1]) == shard[0]]
         crashed = died_on(settings.home)

@@ -70,6 +70,24 @@ class InterruptingEncoder(ColorEncoder):
 register_encoder("test-interrupt", lambda options: InterruptingEncoder())
 
 
+class TerminatedEncoder(ColorEncoder):
+    """Sends SIGTERM to its own process on its second batch of frames, as `timeout` does."""
+
+    model_id = "test-term"
+
+    def __init__(self):
+        self.batches = 0
+
+    def encode_images(self, pixels: np.ndarray) -> np.ndarray:
+        self.batches += 1
+        if self.batches == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return super().encode_images(pixels)
+
+
+register_encoder("test-term", lambda options: TerminatedEncoder())
+
+
 class CrashingEncoder(ColorEncoder):
     """Kills its own process on a magenta frame, as a decoder crash or the OOM killer would."""
 

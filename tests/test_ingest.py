@@ -3,12 +3,15 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
 from conftest import run_cli
 from media import colour_video, ffmpeg, write_vtt
+from vsearch.extract.scratch import scratch_dir, sweep_scratch
 from vsearch.index import Store, VideoRecord, video_id
 from vsearch.ingest import backoff, decide, run_lock
 from vsearch.settings import load_settings
@@ -166,7 +169,17 @@ def test_backoff(attempts, expected):
     assert backoff(attempts, 300, 86400) == expected
 
 
-def test_a_video_that_kills_the_process_cannot_starve_the_rest(settled, tmp_path):
+@pytest.fixture
+def scratch(tmp_path, monkeypatch):
+    """A private temp folder for this process and the ones it starts."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_a_video_that_kills_the_process_cannot_starve_the_rest(settled, tmp_path, scratch):
     lib = tmp_path / "lib"
     lib.mkdir()
     colour_video(lib / "a poison.mp4", [("magenta", 2)])  # first in order; kills test-crash
@@ -177,9 +190,39 @@ def test_a_video_that_kills_the_process_cannot_starve_the_rest(settled, tmp_path
         assert subprocess.run(cmd, capture_output=True, env=os.environ).returncode == -signal.SIGKILL
     assert [rows(lib / n) for n in ("b.mp4", "c.mp4")] == [(2, 0), (2, 0)]
     assert (settled / "ingest.attempt").read_text("utf-8") == str((lib / "a poison.mp4").resolve())
+    assert len(list(scratch.iterdir())) == 1  # the last killed run's; each run swept the one before's
     (lib / "a poison.mp4").unlink()
     result = run_cli("ingest", str(lib), "--model", "test-crash")
     assert "died while indexing" not in result.stderr and not (settled / "ingest.attempt").exists()
+    assert list(scratch.iterdir()) == []
+
+
+def test_sweep_removes_only_folders_of_dead_vsearch_processes_on_this_host(scratch):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with scratch_dir() as made:
+        host = Path(made).name.split("@")[1].rsplit("-", 1)[0]
+    names = [f"vsearch-{dead.stdout.strip()}@{host}-ab12_x9z", f"vsearch-{os.getpid()}@{host}-ab12_x9z",
+             f"vsearch-{dead.stdout.strip()}@other.host-ab12_x9z", "vsearch-ab12_x9z", "unrelated"]
+    for name in names:
+        (scratch / name).mkdir()
+    assert sweep_scratch() == [scratch / names[0]]
+    assert sorted(p.name for p in scratch.iterdir()) == sorted(names[1:])
+
+
+def test_sigterm_mid_video_stops_cleanly_and_keeps_what_was_indexed(settled, tmp_path, scratch):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    a = colour_video(lib / "a.mp4", [("red", 2)])
+    b = colour_video(lib / "b.avi", [("blue", 2)], codec="mpeg4")  # AVI: a temp copy exists meanwhile
+    cmd = [sys.executable, "-m", "vsearch", "ingest", str(lib), "--model", "test-term"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ, timeout=120)
+    assert (done.returncode, done.stderr.strip().splitlines()[-1]) == (
+        143, "vsearch: terminated; what was indexed is kept, run it again to go on"), done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(scratch.iterdir()) == [] and not (settled / "ingest.attempt").exists()
+    assert (rows(a), rows(b)) == ((2, 0), (0, 0))
+    assert subprocess.run(cmd, capture_output=True, env=os.environ, timeout=120).returncode == 0
+    assert rows(b) == (2, 0)
 
 
 def test_sigkill_at_any_moment_then_rerun_equals_a_clean_run(env, tmp_path, monkeypatch):
