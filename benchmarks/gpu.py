@@ -81,6 +81,8 @@ def main() -> None:
             pixels = None
             for dtype in ("auto", "float32"):
                 encoder = load_encoder(str(folder), EncoderOptions(device="auto", dtype=dtype, batch_size=64))
+                if torch.cuda.is_available():  # the peak is per model and dtype, not the largest so far
+                    torch.cuda.reset_peak_memory_stats()
                 label = f"{name} {str(encoder.dtype).replace('torch.', '')} {encoder.device}"
                 if pixels is None:
                     pixels, decode_s = decode_only(args.video, encoder.frame_spec)
