@@ -55,7 +55,7 @@ class Cli(click.Group):
                        "(set VSEARCH_DEBUG=1 for a traceback)", err=True)
             sys.exit(INTERNAL_ERROR)
         finally:
-            if main:
+            if previous is not None:  # None also where a non-Python handler was in place
                 signal.signal(signal.SIGTERM, previous)
 
 
