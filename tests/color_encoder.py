@@ -60,29 +60,26 @@ class InterruptingEncoder(ColorEncoder):
     def __init__(self):
         self.batches = 0
 
+    def stop(self) -> None:
+        raise KeyboardInterrupt
+
     def encode_images(self, pixels: np.ndarray) -> np.ndarray:
         self.batches += 1
         if self.batches == 2:
-            raise KeyboardInterrupt
+            self.stop()
         return super().encode_images(pixels)
 
 
 register_encoder("test-interrupt", lambda options: InterruptingEncoder())
 
 
-class TerminatedEncoder(ColorEncoder):
+class TerminatedEncoder(InterruptingEncoder):
     """Sends SIGTERM to its own process on its second batch of frames, as `timeout` does."""
 
     model_id = "test-term"
 
-    def __init__(self):
-        self.batches = 0
-
-    def encode_images(self, pixels: np.ndarray) -> np.ndarray:
-        self.batches += 1
-        if self.batches == 2:
-            os.kill(os.getpid(), signal.SIGTERM)
-        return super().encode_images(pixels)
+    def stop(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 register_encoder("test-term", lambda options: TerminatedEncoder())

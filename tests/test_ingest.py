@@ -198,11 +198,12 @@ def test_a_video_that_kills_the_process_cannot_starve_the_rest(settled, tmp_path
 
 
 def test_sweep_removes_only_folders_of_dead_vsearch_processes_on_this_host(scratch):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
     with scratch_dir() as made:
         host = Path(made).name.split("@")[1].rsplit("-", 1)[0]
-    names = [f"vsearch-{dead.stdout.strip()}@{host}-ab12_x9z", f"vsearch-{os.getpid()}@{host}-ab12_x9z",
-             f"vsearch-{dead.stdout.strip()}@other.host-ab12_x9z", "vsearch-ab12_x9z", "unrelated"]
+    names = [f"vsearch-{dead}@{host}-ab12_x9z", f"vsearch-{os.getpid()}@{host}-ab12_x9z",
+             f"vsearch-{dead}@other.host-ab12_x9z", "vsearch-ab12_x9z", "unrelated"]
     for name in names:
         (scratch / name).mkdir()
     assert sweep_scratch() == [scratch / names[0]]
