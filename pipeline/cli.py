@@ -33,7 +33,7 @@ class Cli(click.Group):
 
     def invoke(self, ctx):
         # By default SIGTERM ends Python at once: no temp folder deleted, no index closed.
-        main = threading.current_thread() is threading.main_thread()
+        main = threading.current_thread() is threading.main_thread()  # the only one that may set handlers
         previous = signal.signal(signal.SIGTERM, _terminate) if main else None
         try:
             return super().invoke(ctx)
