@@ -1,6 +1,6 @@
 """Pair the subtitle-only files in ../shared/media/subtitles with blank videos of their length.
 
-    python evals/make_carriers.py [--media ../shared/media]
+    python evals/make_carriers.py [--media-root ../shared/media]   (or VSEARCH_MEDIA_ROOT)
 
 evals/shared_media.jsonl asks about films whose subtitles are in the shared media but whose
 pictures are not (Sintel, Elephants Dream, a Mandarin dialogue). Each gets a black video in
@@ -9,6 +9,7 @@ every track is indexed as it would be for a real film; the frame signal sees onl
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -26,11 +27,12 @@ FILMS = {  # carrier name: (seconds, subtitle files)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--media", type=Path, default=HERE.parent.parent / "shared" / "media")
+    parser.add_argument("--media-root", "--media", dest="media", type=Path,
+                        default=os.environ.get("VSEARCH_MEDIA_ROOT") or HERE.parent.parent / "shared" / "media")
     args = parser.parse_args()
     subtitles = args.media.resolve() / "subtitles"
     if not subtitles.is_dir():
-        sys.exit(f"make_carriers: {subtitles} not found; pass --media PATH/TO/shared/media")
+        sys.exit(f"make_carriers: {subtitles} not found; pass --media-root PATH/TO/shared/media")
     out = HERE / "carriers"
     out.mkdir(exist_ok=True)
     for name, (seconds, files) in FILMS.items():

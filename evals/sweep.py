@@ -9,6 +9,7 @@ first with `vsearch eval` (same --home and --model).
 """
 
 import argparse
+import os
 import itertools
 from dataclasses import replace
 from pathlib import Path
@@ -46,6 +47,8 @@ def main() -> None:
     parser.add_argument("queries", nargs="+", type=Path)
     parser.add_argument("--home", required=True)
     parser.add_argument("--model")
+    parser.add_argument("--media-root", type=Path, default=os.environ.get("VSEARCH_MEDIA_ROOT"),
+                        help="folder that {media} video paths are under (VSEARCH_MEDIA_ROOT)")
     parser.add_argument("--grid", default=DEFAULT_GRID)
     args = parser.parse_args()
     settings = load_settings(flags={"home": args.home, "model": args.model})
@@ -55,7 +58,7 @@ def main() -> None:
     variants = {" ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.items()): variant(base, p)
                 for p in points}
     for path in args.queries:
-        report = evaluate(settings, load_queries(path), variants)
+        report = evaluate(settings, load_queries(path, args.media_root), variants)
         print(f"# {path} ({len(report.per_query)} queries, model {report.model})")
         print(f"{'settings':<60}" + "".join(f"{c:>9}" for c in COLUMNS))
         for name, metrics in sorted(report.metrics.items(), key=lambda kv: (-kv[1]["map"], -kv[1]["hit@1"])):

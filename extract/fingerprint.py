@@ -29,13 +29,17 @@ def quick_fingerprint(video: Path, subtitles: list[Path]) -> str:
     return f"{quick_stat(video)}{subs}#"
 
 
+def _contents(video: Path, subtitles: list[Path]) -> str:
+    # Subtitle files are small: hashed whole, so an edit anywhere in one is seen.
+    subs = "".join(f"|{s.name}={hashlib.sha256(s.read_bytes()).hexdigest()[:16]}" for s in sorted(subtitles))
+    return content_hash(video) + subs
+
+
 def fingerprint(video: Path, subtitles: list[Path]) -> str:
-    """Identity of a video and its subtitle files as they are now."""
-    return quick_fingerprint(video, subtitles) + content_hash(video)
+    """Identity of a video and its subtitle files as they are now: stat, then content."""
+    return quick_fingerprint(video, subtitles) + _contents(video, subtitles)
 
 
 def same_content(old: str, video: Path, subtitles: list[Path]) -> bool:
-    """True when only the video's mtime moved (touched, copied): same bytes, same subtitles."""
-    quick, _, digest = old.partition("#")
-    subs_now = quick_fingerprint(video, subtitles).rstrip("#").split("|")[1:]
-    return subs_now == quick.split("|")[1:] and digest == content_hash(video)
+    """True when only modification times moved (touched, copied): same bytes, same subtitle files."""
+    return old.partition("#")[2] == _contents(video, subtitles)

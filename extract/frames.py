@@ -16,6 +16,7 @@ import numpy as np
 
 from .clips import cut, locate, packet_times, skippable
 from .errors import MediaError
+from .paths import is_clean
 from .prefetch import Prefetch
 from .scratch import scratch_dir
 from .types import Frame
@@ -171,6 +172,9 @@ def open_reader(path: Path, spec: FrameSpec | None = None, threads: int = 0):
     original = path.absolute()
     source, tmp = original, scratch_dir()
     try:
+        if not is_clean(str(original)):  # decord takes only UTF-8 names: give it a link with one
+            source = original = Path(tmp.name) / "video"
+            original.symlink_to(path.absolute())
         if is_avi(original):
             try:
                 source = _from_avi(original, tmp.name)
@@ -193,7 +197,7 @@ def open_reader(path: Path, spec: FrameSpec | None = None, threads: int = 0):
     except BaseException:
         tmp.cleanup()
         raise
-    if source == original:
+    if source == path.absolute():
         tmp.cleanup()
         tmp = None
     return reader, source, tmp

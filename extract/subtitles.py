@@ -1,4 +1,4 @@
-"""Read subtitle files (WebVTT, SubRip) in any common encoding into `Cue`s."""
+"""Read subtitle files (WebVTT, SubRip, ASS/SSA) in any common encoding into `Cue`s."""
 
 import codecs
 import html
@@ -9,7 +9,7 @@ from pathlib import Path
 from .errors import SubtitleError
 from .types import Cue
 
-SUBTITLE_EXTENSIONS = (".vtt", ".srt")
+SUBTITLE_EXTENSIONS = (".vtt", ".srt", ".ass", ".ssa")
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -23,26 +23,59 @@ _TAG = re.compile(r"</?[^<>]*>")
 _ASS_OVERRIDE = re.compile(r"\{\\[^}]*\}")
 _SPACE = re.compile(r"\s+")
 _LANG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+# Control characters other than whitespace, and U+FFFD left by undecodable bytes: never stored.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+# Tags after the language in sidecar names (`x.en.forced.srt`, `x.English.SDH.srt`).
+_FLAGS = {"forced", "sdh", "cc", "default", "full", "signs", "songs", "hi"}
+# Language names people put in file names, and the common Chinese script tags.
+_NAMES = {
+    "english": "en", "chinese": "zh", "mandarin": "zh", "cantonese": "yue", "french": "fr", "german": "de",
+    "spanish": "es", "italian": "it", "portuguese": "pt", "brazilian": "pt-BR", "russian": "ru",
+    "japanese": "ja", "korean": "ko", "arabic": "ar", "hindi": "hi", "dutch": "nl", "swedish": "sv",
+    "norwegian": "no", "danish": "da", "finnish": "fi", "polish": "pl", "turkish": "tr", "greek": "el",
+    "hebrew": "he", "thai": "th", "vietnamese": "vi", "indonesian": "id", "czech": "cs",
+    "hungarian": "hu", "romanian": "ro", "ukrainian": "uk", "persian": "fa",
+    "chs": "zh-Hans", "sc": "zh-Hans", "cht": "zh-Hant", "tc": "zh-Hant",
+    "中文": "zh", "简体": "zh-Hans", "繁體": "zh-Hant", "繁体": "zh-Hant", "日本語": "ja", "한국어": "ko",
+}
 
 
-def decode_text(data: bytes, name: str = "", encoding: str = "auto") -> str:
-    """Decode subtitle bytes: BOM first, then UTF-16 without BOM, UTF-8, then detection."""
+def _damaged_utf8(data: bytes) -> int:
+    """Undecodable bytes of what is otherwise UTF-8 (more valid multibyte characters than bad
+    bytes, or no other high bytes at all), or 0 when the bytes look like another encoding."""
+    text = data.decode("utf-8", "surrogateescape")
+    bad = sum(1 for c in text if "\udc80" <= c <= "\udcff")
+    good = sum(1 for c in text if ord(c) > 127 and not "\udc80" <= c <= "\udcff")
+    if bad and good >= bad:
+        return bad
+    return 0
+
+
+def decode_text(data: bytes, name: str = "", encoding: str = "auto") -> tuple[str, str]:
+    """Decode subtitle bytes: BOM first, then UTF-16 without BOM, UTF-8, then detection.
+
+    Returns the text and a warning ("" when there is none): UTF-8 with a few damaged bytes keeps
+    the rest of its text rather than being read as some legacy encoding.
+    """
     if encoding != "auto":
         try:
-            return data.decode(encoding)
+            return data.decode(encoding), ""
         except (LookupError, UnicodeDecodeError) as exc:
             raise SubtitleError(f"{name}: cannot decode as {encoding} ({exc})") from None
     for bom, codec in _BOMS:
         if data.startswith(bom):
-            return data[len(bom) :].decode(codec, errors="replace")
+            return data[len(bom) :].decode(codec, errors="replace"), ""
     if len(data) >= 4 and data.count(0) > len(data) // 4:
         # UTF-16 without a BOM (NULs are valid UTF-8, so check first); little-endian puts them odd.
         odd_zeros = data[1::2].count(0)
-        return data.decode("utf-16-le" if odd_zeros >= data[0::2].count(0) else "utf-16-be", "replace")
+        return data.decode("utf-16-le" if odd_zeros >= data[0::2].count(0) else "utf-16-be", "replace"), ""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), ""
     except UnicodeDecodeError:
         pass
+    bad = _damaged_utf8(data)
+    if bad:
+        return data.decode("utf-8", "replace"), f"{name}: {bad} bytes are not valid UTF-8 and were dropped"
     from charset_normalizer import from_bytes
 
     best = from_bytes(data, cp_isolation=["gb18030", "big5", "cp1252", "shift_jis", "euc_kr", "cp1251", "latin_1"]).best()
@@ -50,7 +83,7 @@ def decode_text(data: bytes, name: str = "", encoding: str = "auto") -> str:
         raise SubtitleError(
             f"{name}: unknown text encoding; convert it to UTF-8 or set subtitle_encoding"
         )
-    return str(best)
+    return str(best), ""
 
 
 def clean_text(raw: str) -> tuple[str, str]:
@@ -58,7 +91,7 @@ def clean_text(raw: str) -> tuple[str, str]:
     voice = _VOICE.search(raw)
     speaker = voice.group(1).strip() if voice else ""
     text = _ASS_OVERRIDE.sub("", _TAG.sub("", raw))
-    return _SPACE.sub(" ", html.unescape(text)).strip(), speaker
+    return _SPACE.sub(" ", _CONTROL.sub("", html.unescape(text))).strip(), _CONTROL.sub("", speaker)
 
 
 def parse_subtitles(text: str, fmt: str, lang: str = "", source: str = "") -> list[Cue]:
@@ -86,20 +119,95 @@ def parse_subtitles(text: str, fmt: str, lang: str = "", source: str = "") -> li
     return cues
 
 
-def read_subtitles(path: Path, lang: str = "", encoding: str = "auto") -> list[Cue]:
-    """Read one .vtt or .srt file into cues."""
+def _ass_time(value: str) -> float:
+    hours, minutes, seconds = value.strip().split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def parse_ass(text: str, lang: str = "", source: str = "") -> list[Cue]:
+    """Parse the [Events] of an ASS/SSA script: Dialogue lines by their Format line."""
+    fields: list[str] = []
+    cues = []
+    in_events = False
+    for line in text.lstrip("\ufeff").splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            in_events = line.lower() == "[events]"
+            continue
+        key, _, value = line.partition(":")
+        if not in_events or not value:
+            continue
+        if key.lower() == "format":
+            fields = [f.strip().lower() for f in value.split(",")]
+        elif key.lower() == "dialogue" and "text" in fields:
+            parts = dict(zip(fields, value.split(",", len(fields) - 1)))
+            try:
+                start, end = _ass_time(parts["start"]), _ass_time(parts["end"])
+            except (KeyError, ValueError):
+                continue
+            raw = re.sub(r"\\[Nnh]", " ", parts.get("text", ""))
+            body, _ = clean_text(raw)
+            if body and end > start:
+                cues.append(Cue(start, end, body, lang, clean_text(parts.get("name", ""))[0], source))
+    if not fields:
+        raise SubtitleError(f"{source or 'subtitles'}: malformed ASS/SSA (no [Events] Format line)")
+    return cues
+
+
+def read_subtitles(path: Path, lang: str = "", encoding: str = "auto") -> tuple[list[Cue], list[str]]:
+    """Read one .vtt, .srt, .ass or .ssa file into cues, with warnings about damaged text."""
     fmt = path.suffix.lower().lstrip(".")
-    if fmt not in ("vtt", "srt"):
-        raise SubtitleError(f"{path}: unsupported subtitle format (use .vtt or .srt)")
+    if fmt not in ("vtt", "srt", "ass", "ssa"):
+        raise SubtitleError(f"{path}: unsupported subtitle format (use .vtt, .srt, .ass or .ssa)")
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SubtitleError(f"{path}: cannot read ({exc.strerror})") from None
-    text = decode_text(data, str(path), encoding)
+    text, note = decode_text(data, str(path), encoding)
+    warnings = [note] if note else []
+    if _CONTROL.search(text.replace("\ufffd", "")):
+        warnings.append(f"{path}: control characters removed from its text")
+    if fmt in ("ass", "ssa"):
+        return parse_ass(text, lang, str(path)), warnings
     cues = parse_subtitles(text, fmt, lang, str(path))
     if not cues and text.strip(" \ufeff\r\n").upper() not in ("", "WEBVTT"):
         raise SubtitleError(f"{path}: no readable cues; check its timing lines")
-    return cues
+    return cues, warnings
+
+
+def fit_to(cues: list[Cue], duration: float) -> tuple[list[Cue], list[str]]:
+    """Cues cut to the video's [0, duration]; those starting after it dropped, with a warning per
+    file that runs far past the video (probably the subtitles of another video)."""
+    if duration <= 0:
+        return cues, []
+    kept, late = [], {}
+    for cue in cues:
+        if cue.end > duration:
+            late[cue.source] = max(late.get(cue.source, 0.0), cue.end)
+        if cue.start < duration:
+            kept.append(cue if cue.end <= duration else Cue(cue.start, duration, cue.text, cue.lang,
+                                                            cue.speaker, cue.source))
+    warnings = [f"{source or 'subtitles'}: cues run to {last:.0f} s but the video lasts {duration:.0f} s; "
+                "probably the subtitles of another video (cues past the end were dropped)"
+                for source, last in late.items() if last > duration * 1.2 + 10]
+    return kept, warnings
+
+
+def language_tag(tag: str) -> str | None:
+    """The language a sidecar's name tag gives: `zh-Hans`, `English` -> "en", `en.forced` -> "en",
+    `forced` alone -> ""; None when the tag names no language (`talk.notes.srt`)."""
+    parts = [p for p in tag.split(".") if p]
+    langs = [p for p in parts if p.lower() not in _FLAGS]
+    if not langs and parts:  # only flags; a lone "hi" is Hindi
+        langs = [p for p in parts if p.lower() == "hi"]
+        return langs[0].lower() if langs else ""
+    if len(langs) != 1:
+        return None
+    word = langs[0]
+    named = _NAMES.get(word.lower()) or _NAMES.get(word)
+    if named:
+        return named
+    return word if _LANG.match(word) else None
 
 
 def sidecar_language(sub: Path, video: Path) -> str | None:
@@ -110,8 +218,7 @@ def sidecar_language(sub: Path, video: Path) -> str | None:
     if stem == video.stem:
         return ""
     if stem.startswith(video.stem + "."):
-        tag = stem[len(video.stem) + 1 :]
-        return tag if _LANG.match(tag) else None
+        return language_tag(stem[len(video.stem) + 1 :])
     return None
 
 

@@ -2,11 +2,11 @@
 
 from .encoders import Encoder, EncoderOptions, ModelError, PRESETS, load_encoder, register_encoder
 from .indexer import IndexOptions, IndexResult, index_video
-from .store import IndexBusy, IndexMismatch, Store, StoreConfig, StoreError, VideoRecord, video_id
+from .store import IndexBusy, IndexMismatch, NoIndex, Store, StoreConfig, StoreError, VideoRecord, video_id
 from .types import Hit
 
 __all__ = [
     "Encoder", "EncoderOptions", "Hit", "IndexBusy", "IndexMismatch", "IndexOptions", "IndexResult",
-    "ModelError", "PRESETS", "Store", "StoreConfig", "StoreError", "VideoRecord", "index_video",
+    "ModelError", "NoIndex", "PRESETS", "Store", "StoreConfig", "StoreError", "VideoRecord", "index_video",
     "load_encoder", "register_encoder", "video_id",
 ]

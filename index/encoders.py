@@ -151,12 +151,14 @@ class HFEncoder:
         self.device = _pick_device(options.device)
         self.dtype = _pick_dtype(options.dtype, self.device)
         self.batch_size = options.batch_size
+        # Where the hub cannot be reached, transformers retries for half a minute before failing.
+        offline = {} if Path(model_id).is_dir() or hub_reachable() else {"local_files_only": True}
         try:
-            self.model = AutoModel.from_pretrained(model_id, dtype=self.dtype).to(self.device).eval()
-            self.tokenizer = AutoTokenizer.from_pretrained(model_id)
-            processor = AutoImageProcessor.from_pretrained(model_id)
+            self.model = AutoModel.from_pretrained(model_id, dtype=self.dtype, **offline).to(self.device).eval()
+            self.tokenizer = AutoTokenizer.from_pretrained(model_id, **offline)
+            processor = AutoImageProcessor.from_pretrained(model_id, **offline)
         except (OSError, ValueError) as exc:
-            raise ModelError(_load_failure(model_id, exc)) from None
+            raise ModelError(_load_failure(model_id, exc, bool(offline))) from None
         if not hasattr(self.model, "get_image_features") or not hasattr(self.model, "get_text_features"):
             raise ModelError(f"{model_id} is not a CLIP-family model (no image and text towers)")
         if self.dtype == torch.float32:
@@ -271,13 +273,34 @@ def _class_token_forward(layer, hidden_states, attention_mask=None, **kwargs):
     return token + layer.mlp(layer.layer_norm2(token))
 
 
-def _load_failure(model_id: str, exc: Exception) -> str:
+@functools.cache
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers a TCP connection; False at once with HF_HUB_OFFLINE=1."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    url = urlsplit(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)),
+                                 timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _load_failure(model_id: str, exc: Exception, offline: bool = False) -> str:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if Path(model_id).is_dir():
         return f"cannot load model from {model_id}: {first}"
+    why = "the Hugging Face hub is unreachable and it is not in the local cache" if offline else first[:160]
     return (
-        f"cannot load model {model_id} ({first[:160]}); on a machine with internet run "
-        f"`hf download {model_id}` and copy the cache, or pass a local folder with --model"
+        f"cannot load model {model_id} ({why}); on a machine with internet run "
+        f"`hf download {model_id}` and copy the cache (HF_HUB_OFFLINE=1 then skips the hub), "
+        "or pass a local folder with --model"
     )
 
 

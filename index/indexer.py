@@ -12,7 +12,8 @@ from vsearch.extract.frames import check_file
 from vsearch.extract.prefetch import Prefetch
 from vsearch.extract.embedded import read_embedded
 from vsearch.extract.fingerprint import fingerprint
-from vsearch.extract.subtitles import find_sidecars, read_subtitles
+from vsearch.extract.probe import declared_duration
+from vsearch.extract.subtitles import find_sidecars, fit_to, read_subtitles
 
 from .encoders import Encoder
 from .store import Store, VideoRecord, video_id
@@ -56,6 +57,18 @@ class VideoVectors:
     cues: list[Cue]
     cue_vecs: np.ndarray
     warnings: list[str]
+    declared: float = 0.0
+
+
+def looks_truncated(decoded: float, declared: float) -> bool:
+    """Whether decodable frames stop well short of the duration the container declares."""
+    return declared - decoded > max(2.0, 0.02 * declared)
+
+
+def kept_subs(record: VideoRecord | None) -> list[Path]:
+    """The subtitle files `--subs` gave a video before that still exist: part of its record."""
+    named = ((record.info or {}).get("extra_subs", []) if record else [])
+    return [Path(p) for p in named if Path(p).is_file()]
 
 
 def thumbnail(pixels: np.ndarray, side: int = 16) -> np.ndarray:
@@ -81,7 +94,9 @@ def collect_cues(video: Path, extra: Iterable[Path], options: IndexOptions) -> t
     sidecars = find_sidecars(video) if options.sidecar_subs else []
     for sub, lang in named + [s for s in sidecars if s[0] not in {p for p, _ in named}]:
         try:
-            cues.extend(read_subtitles(sub, lang, options.subtitle_encoding))
+            found, notes = read_subtitles(sub, lang, options.subtitle_encoding)
+            cues.extend(found)
+            warnings.extend(notes)
             files.append(sub)
         except SubtitleError as exc:
             warnings.append(f"{exc}; video indexed without it")
@@ -129,10 +144,17 @@ def encode_video(
                 vecs.append(ref_vec)
             if progress:
                 progress(len(slots), len(stream))
+    duration = round(stream.duration, 3)
     cues, files, warnings = collect_cues(video, subs, options)
+    cues, misfits = fit_to(cues, duration)
+    warnings.extend(misfits)
+    declared = declared_duration(video)
+    if looks_truncated(duration, declared):
+        warnings.append(f"{video}: indexed {duration:.0f} s of {declared:.0f} s: the file looks truncated; "
+                        "it is indexed again when it changes")
     cue_vecs = encoder.encode_texts([c.text for c in cues]) if cues else np.zeros((0, encoder.dim), np.float32)
     frame_vecs = np.stack(vecs) if vecs else np.zeros((0, encoder.dim), np.float32)
-    return VideoVectors(stream.duration, slots, times, frame_vecs, encoded, cues, cue_vecs, warnings)
+    return VideoVectors(duration, slots, times, frame_vecs, encoded, cues, cue_vecs, warnings, declared)
 
 
 def index_video(
@@ -156,10 +178,12 @@ def index_video(
         store.create(encoder.model_id, encoder.dim)
         vid = video_id(str(path))
         old = store.get_video(vid) or VideoRecord(vid, str(path))
-        record = replace(
-            old, fingerprint=mark, duration=vectors.duration, fps=options.fps, model=encoder.model_id,
-            info={"subtitles": [str(s) for s in sub_files], "warnings": vectors.warnings},
-        )
+        info = {"subtitles": [str(s) for s in sub_files], "extra_subs": [str(s) for s in subs],
+                "warnings": vectors.warnings}
+        if looks_truncated(vectors.duration, vectors.declared):
+            info["declared_duration"] = round(vectors.declared, 3)
+        record = replace(old, fingerprint=mark, duration=vectors.duration, fps=options.fps,
+                         model=encoder.model_id, info=info)
         done = store.replace_rows(record, vectors.slots, vectors.times, vectors.frame_vecs,
                                   vectors.cues, vectors.cue_vecs)
     return IndexResult(done, time.monotonic() - began, vectors.encoded, vectors.warnings)

@@ -7,6 +7,8 @@ import hashlib
 import logging
 import os
 import random
+import shutil
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -15,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from vsearch.extract import Cue, VsearchError
+from vsearch.extract.paths import display, is_clean, raw_bytes
+from vsearch.extract.scratch import scratch_dir
 
 from .types import Hit
 
@@ -36,6 +40,10 @@ class IndexBusy(StoreError):
 
 class IndexMismatch(StoreError):
     """The index was written by another schema version or model."""
+
+
+class NoIndex(StoreError):
+    """A command that only reads found no index where it was told to look."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,33 @@ class VideoRecord:
     @classmethod
     def from_dict(cls, fields: dict) -> "VideoRecord":
         """A record from stored JSON, ignoring keys a newer vsearch may have added."""
+        fields = _unpack(fields)
         return cls(**{k: v for k, v in fields.items() if k in cls.__dataclass_fields__})
+
+
+_RAW = "$fsbytes"
+
+
+def _pack(value):
+    """JSON-ready: strings with undecodable file-name bytes become {"$fsbytes": hex}, losslessly."""
+    if isinstance(value, str):
+        return value if is_clean(value) else {_RAW: raw_bytes(value).hex()}
+    if isinstance(value, dict):
+        return {k: _pack(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_pack(v) for v in value]
+    return value
+
+
+def _unpack(value):
+    """The inverse of `_pack`."""
+    if isinstance(value, dict):
+        if set(value) == {_RAW}:
+            return bytes.fromhex(value[_RAW]).decode("utf-8", "surrogateescape")
+        return {k: _unpack(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unpack(v) for v in value]
+    return value
 
 
 def video_id(path: str) -> int:
@@ -94,6 +128,50 @@ def _ids(video_ids: Iterable[int] | None) -> str:
     if video_ids is None:
         return ""
     return f"video_id in [{', '.join(str(int(v)) for v in video_ids)}]"
+
+
+def _writable(folder: Path) -> OSError | None:
+    """None when a file can be created in `folder`, else why not (read-only mount, permissions)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return None
+    except OSError as exc:
+        return exc
+
+
+def _snapshot(index: Path, into: Path) -> Path:
+    """A private copy of a Milvus Lite folder that cannot be written, for reading it.
+
+    Milvus Lite opens its folder for writing (a lock file, a log). Data and index files are never
+    changed once written, so they are linked, not copied; the small files beside them are copied.
+    """
+    copy = into / "index.db"
+    for folder, dirs, files in os.walk(index):
+        here = copy / Path(folder).relative_to(index)
+        here.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            if name == "LOCK":
+                continue
+            source = Path(folder, name)
+            if name.endswith((".parquet", ".idx")):
+                (here / name).symlink_to(source)
+            else:
+                shutil.copy2(source, here / name)
+    return copy
+
+
+def _drop_half_created(index: Path, name: str) -> None:
+    """Remove what a run killed inside Milvus Lite's create_collection left: the collection's
+    folder without its schema.json, which Milvus Lite counts as no collection yet refuses to
+    create again ("File exists"), on every later run."""
+    folder = index / "collections" / name
+    if folder.is_dir() and not (folder / "schema.json").exists():
+        shutil.rmtree(folder)
+
+
+def _moved(stored: str, given: str) -> bool:
+    """Whether `stored`, the index's model, was a folder that is gone and `given` is a folder."""
+    return stored != given and Path(stored).is_absolute() and not Path(stored).exists() and Path(given).is_dir()
 
 
 def _lock_held(path: Path) -> bool:
@@ -115,11 +193,18 @@ def _lock_held(path: Path) -> bool:
 
 
 class Store:
-    """An open connection to the index; use as a context manager and keep it short."""
+    """An open connection to the index; use as a context manager and keep it short.
 
-    def __init__(self, config: StoreConfig):
+    `write=False` (searching, listing) never creates an index, and reads one on a read-only
+    mount through a private snapshot.
+    """
+
+    def __init__(self, config: StoreConfig, write: bool = True):
         self.config = config
+        self.write = write
         self._names = {k: f"{config.collection}_{k}" for k in ("meta", "videos", "frames", "cues")}
+        self._scratch = None
+        self._opened = config.uri
         self.client = self._connect()
         self.dim = 0
 
@@ -137,7 +222,9 @@ class Store:
             if self.config.is_lite:
                 from milvus_lite.server_manager import server_manager_instance
 
-                server_manager_instance.release_server(self.config.uri)
+                server_manager_instance.release_server(self._opened)
+            if self._scratch is not None:
+                self._scratch.cleanup()
 
     def _connect(self):
         from pymilvus import MilvusClient
@@ -163,11 +250,7 @@ class Store:
                 raise StoreError(
                     f"cannot reach Milvus at {self.config.uri}; start the server or fix --uri"
                 ) from None
-        path = Path(self.config.uri)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create index folder {path.parent} ({exc.strerror})") from None
+        path = self._lite_path(Path(self.config.uri))
         deadline = time.monotonic() + self.config.busy_timeout
         while True:
             try:
@@ -187,6 +270,37 @@ class Store:
                         "allows one); retry later, or serve it with `milvus-lite server` and use --uri"
                     ) from None
                 time.sleep(0.2 + random.random() * 0.3)
+
+    def _lite_path(self, path: Path) -> Path:
+        """The Milvus Lite folder to open: the index itself, or a snapshot of a read-only one."""
+        if path.parent.exists() and not path.parent.is_dir():
+            raise StoreError(f"{path.parent} is a file, not a folder: point --home (VSEARCH_HOME) at a folder")
+        if path.exists() and not path.is_dir():
+            raise StoreError(f"cannot open index {path}: it is a file, not a Milvus Lite folder; "
+                             "point --uri at a folder ending in .db")
+        if not self.write:
+            if not path.exists():
+                raise NoIndex(f"no index at {path}: nothing is indexed there yet "
+                              "(run `vsearch index VIDEO`, or check --home and --uri)")
+            if _writable(path) is None:
+                return path
+            self._scratch = scratch_dir()
+            try:
+                path = _snapshot(path, Path(self._scratch.name))
+            except OSError as exc:
+                self._scratch.cleanup()
+                raise StoreError(f"cannot read index {path} ({exc.strerror})") from None
+            self._opened = str(path)
+            return path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create index folder {path.parent} ({exc.strerror})") from None
+        problem = _writable(path if path.exists() else path.parent)
+        if problem is not None:
+            raise StoreError(f"index {path} cannot be written ({problem.strerror}): indexing needs "
+                             "write access there; searching and listing work without it")
+        return path
 
     def _call(self, what: str, fn, *args, **kwargs):
         """Run a pymilvus call, turning its errors into one-line StoreErrors."""
@@ -221,6 +335,9 @@ class Store:
                 f"index {where} has schema version {meta.get('schema')}, this vsearch reads "
                 f"{SCHEMA_VERSION}: re-index into a new --home (or --collection)"
             )
+        if model is not None and _moved(meta["model"], model) and dim in (None, meta["dim"]):
+            # The index's model folder moved, and the user names its new place.
+            meta = {**meta, "model": model, "moved_from": meta["model"]}
         if model is not None and (meta["model"] != model or (dim is not None and meta["dim"] != dim)):
             raise IndexMismatch(
                 f"index {where} holds {meta['model']} vectors (dim {meta['dim']}), not {model}: "
@@ -231,7 +348,11 @@ class Store:
 
     def create(self, model: str, dim: int) -> None:
         """Create the collections for `model` unless they exist; then check they match."""
-        if self.check(model, dim) is not None:
+        meta = self.check(model, dim)
+        if meta is not None:
+            if meta.get("moved_from"):
+                self._call("write", self.client.upsert, self._names["meta"],
+                           [{"id": 0, "info": {k: v for k, v in meta.items() if k != "moved_from"}, "pad": [1.0, 0.0]}])
             return
         from pymilvus import DataType, Function, FunctionType, MilvusClient
 
@@ -285,6 +406,8 @@ class Store:
         ]
         for name, schema_, params in plan:
             if not self._call("open", self.client.has_collection, name):
+                if self.config.is_lite:
+                    _drop_half_created(Path(self._opened), name)
                 self._call("create", self.client.create_collection, name, schema=schema_, index_params=params)
         info = {"schema": SCHEMA_VERSION, "model": model, "dim": dim, "created": int(time.time())}
         self._call("write", self.client.upsert, n["meta"], [{"id": 0, "info": info, "pad": [1.0, 0.0]}])
@@ -297,8 +420,9 @@ class Store:
 
     def put_video(self, record: VideoRecord) -> None:
         """Insert or replace a video's record."""
-        fields = asdict(replace(record, error=_clip(record.error, 2000)))
-        row = {"id": record.id, "path": _clip(record.path, _PATH_BYTES), "record": fields, "pad": [1.0, 0.0]}
+        fields = _pack(asdict(replace(record, error=_clip(record.error, 2000))))
+        row = {"id": record.id, "path": _clip(display(record.path), _PATH_BYTES), "record": fields,
+               "pad": [1.0, 0.0]}
         self._call("write", self.client.upsert, self._names["videos"], [row])
 
     def get_videos(self, ids: Iterable[int]) -> dict[int, VideoRecord]:

@@ -1,35 +1,46 @@
 """The library API the CLI is a thin layer over."""
 
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
-from vsearch.extract import VsearchError
+from vsearch.extract import MediaError, VsearchError
+from vsearch.extract.paths import display
 from vsearch.extract.scratch import sweep_scratch
 
 from .settings import Settings
 
 
-def store_opener(settings: Settings) -> Callable:
-    """A factory of short-lived index connections."""
+def store_opener(settings: Settings, write: bool = True) -> Callable:
+    """A factory of short-lived index connections; `write=False` never creates or changes one."""
     from vsearch.index import Store
 
     config = settings.store_config()
-    return lambda: Store(config)
+    return lambda: Store(config, write)
 
 
 def index_meta(settings: Settings) -> dict | None:
     """The index's schema, model and dimension, or None when nothing is indexed yet."""
-    with store_opener(settings)() as store:
-        return store.check()
+    from vsearch.index import NoIndex
+
+    try:
+        with store_opener(settings, write=False)() as store:
+            return store.check()
+    except NoIndex:
+        return None
 
 
 def load_model(settings: Settings, meta: dict | None):
     """The explicitly chosen model, else the index's own, else the default preset."""
-    from vsearch.index import load_encoder
+    from vsearch.index import ModelError, load_encoder
 
     name = settings["model"]
     if "model" not in settings.explicit and meta is not None:
         name = meta["model"]
+        if Path(name).is_absolute() and not Path(name).exists():
+            raise ModelError(f"the index was built with the model folder {name}, which is gone: "
+                             "pass --model with the folder's new place (the same model)")
     return load_encoder(name, settings.encoder_options())
 
 
@@ -38,46 +49,126 @@ def absolute(path: str | Path) -> Path:
     return Path(path).expanduser().resolve()
 
 
+def backoff(attempts: int, base: int, cap: int) -> int:
+    """Seconds before a video that failed `attempts` times is tried again."""
+    return min(cap, base * 2 ** max(0, attempts - 1))
+
+
+def record_failure(store, record, quick: str, error: str, settings: Settings) -> None:
+    """Note a failure with its retry time. An indexed video keeps its rows and stays searchable."""
+    attempts = record.attempts + 1
+    retry_at = int(time.time()) + backoff(attempts, settings["ingest.retry_base"], settings["ingest.retry_max"])
+    failed = replace(record, error=error, attempts=attempts, retry_at=retry_at,
+                     info={**(record.info or {}), "failed": quick})
+    if record.state != "done":
+        store.delete_rows(record.id)  # no half-written rows
+        failed = replace(failed, state="failed", fingerprint=quick)
+    store.put_video(failed)
+
+
+def _note_failure(settings: Settings, open_store: Callable, video: Path, subs: list[Path], error: str) -> None:
+    """Keep a failure of a file that exists in its record, so `vsearch status` shows it."""
+    from vsearch.extract.fingerprint import quick_fingerprint
+    from vsearch.index import VideoRecord, video_id
+    from vsearch.index.indexer import subtitle_files
+
+    if not video.is_file():
+        return  # a mistyped name gets no record
+    try:
+        quick = quick_fingerprint(video, subtitle_files(video, subs, settings.index_options()))
+    except OSError:
+        return
+    with open_store() as store:
+        vid = video_id(str(video))
+        record = store.get_video(vid) or VideoRecord(vid, str(video))
+        record_failure(store, record, quick, error, settings)
+
+
 def index_paths(
     settings: Settings, paths: Iterable[Path], subs: Iterable[Path] = (),
     on_result: Callable | None = None, progress_for: Callable | None = None,
 ) -> list:
-    """Index videos one by one; a failure is recorded and reported, never fatal to the rest."""
-    from vsearch.index import index_video
+    """Index videos one by one; a failure is recorded and reported, never fatal to the rest.
+
+    Without `subs`, a video keeps the subtitle files an earlier `--subs` gave it.
+    """
+    from vsearch.index import StoreError, index_video, video_id
+    from vsearch.index.indexer import kept_subs
 
     sweep_scratch()
     open_store = store_opener(settings)
     meta = index_meta(settings)
     encoder = load_model(settings, meta)
+    paths = list(paths)
     with open_store() as store:
-        store.check(encoder.model_id, encoder.dim)
+        store.create(encoder.model_id, encoder.dim)
+        known = store.get_videos(video_id(str(absolute(p))) for p in paths)
     options = settings.index_options()
+    subs = [absolute(s) for s in subs]
     outcomes = []
     for path in paths:
+        video = absolute(path)
         try:
             progress = progress_for(path) if progress_for else None
-            outcome = index_video(absolute(path), open_store, encoder, options, subs, progress)
+            extra = subs or kept_subs(known.get(video_id(str(video))))
+            outcome = index_video(video, open_store, encoder, options, extra, progress)
+        except StoreError:
+            raise  # the index is unusable: every other video would fail too
         except VsearchError as exc:
             outcome = exc
+            if isinstance(exc, MediaError):
+                _note_failure(settings, open_store, video, subs, str(exc))
         outcomes.append((path, outcome))
         if on_result:
             on_result(path, outcome)
     return outcomes
 
 
-def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: int | None = None):
-    """Ranked segments for a query, optionally within some videos."""
-    from dataclasses import replace
+def videos(settings: Settings) -> list:
+    """Every video record, for `list` and `status`; raises NoIndex where there is no index."""
+    with store_opener(settings, write=False)() as store:
+        return store.videos()
 
+
+def remove_paths(settings: Settings, paths: Iterable[str]) -> tuple[list[Path], list[str]]:
+    """Forget videos (their files are untouched); returns (removed, not indexed)."""
+    from vsearch.index import video_id
+
+    removed, missing = [], []
+    with store_opener(settings)() as store:
+        for path in paths:
+            vid = video_id(str(absolute(path)))
+            if store.get_video(vid) is None:
+                missing.append(path)
+                continue
+            store.remove(vid)
+            removed.append(absolute(path))
+    return removed, missing
+
+
+def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: int | None = None,
+           on_gone: Callable | None = None):
+    """Ranked segments for a query, optionally within some videos.
+
+    Videos whose files are gone are left out, each passed to `on_gone`.
+    """
     from vsearch.index import video_id
     from vsearch.query import find
 
     meta = index_meta(settings)
     if meta is None:
         raise VsearchError("the index is empty: run `vsearch index VIDEO` first")
-    encoder = load_model(settings, meta)
     options = settings.find_options()
     if top_k is not None:
         options = replace(options, top_k=top_k)
-    ids = [video_id(str(absolute(v))) for v in videos] or None
-    return find(store_opener(settings), encoder, query, options, ids)
+    ids = None
+    if videos:
+        wanted = {video_id(str(absolute(v))): v for v in videos}
+        with store_opener(settings, write=False)() as store:
+            known = store.get_videos(wanted)
+        unknown = [display(str(v)) for vid, v in wanted.items() if vid not in known]
+        if unknown:
+            raise VsearchError(f"not indexed: {', '.join(unknown)} (see `vsearch list`)")
+        ids = list(wanted)
+    encoder = load_model(settings, meta)
+    return find(store_opener(settings, write=False), encoder, query, options, ids, on_gone)

@@ -3,17 +3,16 @@
 import functools
 import json
 import os
-import shlex
 import signal
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import quote
 
 import click
 
 from vsearch import __version__
 from vsearch.extract import VsearchError
+from vsearch.extract.paths import display, escape_json, file_url, shell_quote
 
 from .settings import Settings, load_settings
 
@@ -46,6 +45,11 @@ class Cli(click.Group):
         except Terminated:
             click.echo("vsearch: terminated; what was indexed is kept, run it again to go on", err=True)
             sys.exit(128 + signal.SIGTERM)
+        except BrokenPipeError:
+            # The reader went away (`vsearch find ... | head -1`): normal shell use. Point stdout
+            # at /dev/null so that flushing it at exit raises nothing more.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
@@ -92,7 +96,12 @@ def hms(seconds: float) -> str:
 
 def fragment_url(path: str, start: float, end: float) -> str:
     """A media-fragment URL that browsers and players open at the segment."""
-    return f"file://{quote(path)}#t={start:g},{end:g}"
+    return f"{file_url(path)}#t={start:g},{end:g}"
+
+
+def echo_json(value) -> None:
+    """One JSON line on stdout; undecodable file-name bytes as \\udcNN escapes (valid UTF-8)."""
+    click.echo(escape_json(json.dumps(value, ensure_ascii=False)))
 
 
 def segment_json(seg) -> dict:
@@ -159,18 +168,17 @@ def index(settings: Settings, paths, subs, as_json):
         if isinstance(outcome, VsearchError):
             failed += 1
             if as_json:
-                click.echo(json.dumps({"path": str(path), "state": "failed", "error": str(outcome)}, ensure_ascii=False))
+                echo_json({"path": str(path), "state": "failed", "error": str(outcome)})
             click.echo(f"failed   {naming(path, str(outcome))}", err=True)
             return
         rec = outcome.record
         for warning in outcome.warnings:
-            click.echo(f"warning: {warning}", err=True)
+            click.echo(f"warning: {display(warning)}", err=True)
         if as_json:
-            click.echo(json.dumps({"path": rec.path, "state": rec.state, "frames": rec.frames,
-                                   "encoded": outcome.encoded, "cues": rec.cues,
-                                   "seconds": round(outcome.seconds, 2)}, ensure_ascii=False))
+            echo_json({"path": rec.path, "state": rec.state, "frames": rec.frames, "encoded": outcome.encoded,
+                       "cues": rec.cues, "seconds": round(outcome.seconds, 2), "warnings": outcome.warnings})
         else:
-            click.echo(f"indexed  {rec.path}  {rec.frames} frames ({outcome.encoded} encoded), "
+            click.echo(f"indexed  {display(rec.path)}  {rec.frames} frames ({outcome.encoded} encoded), "
                        f"{rec.cues} cues, {outcome.seconds:.1f}s")
 
     index_paths(settings, paths, subs, report, _progress_for)
@@ -190,41 +198,59 @@ def find(settings: Settings, query, top_k, videos, as_json):
 
     if not query.strip():
         raise VsearchError("the query is empty; say what you are looking for")
-    segments = search(settings, query, videos, top_k)
+    gone = []
+    segments = search(settings, query, videos, top_k, gone.append)
+    if gone:
+        names = ", ".join(display(r.path) for r in gone[:3]) + (" ..." if len(gone) > 3 else "")
+        click.echo(f"note: {len(gone)} indexed videos are gone from disk and were left out ({names}); "
+                   "`vsearch ingest --prune` or `vsearch remove` forgets them", err=True)
     if as_json:
         for seg in segments:
-            click.echo(json.dumps(segment_json(seg), ensure_ascii=False))
+            echo_json(segment_json(seg))
         return
     if not segments:
         click.echo("no matching moments", err=True)
         return
     for n, seg in enumerate(segments, 1):
         cue = f'  "{seg.cue[:70]}"' if seg.cue else ""
-        click.echo(f"{n:>2}. {Path(seg.video).name}  {hms(seg.start)}–{hms(seg.end)}  "
+        click.echo(f"{n:>2}. {display(Path(seg.video).name)}  {hms(seg.start)}–{hms(seg.end)}  "
                    f"score {seg.score:.3f}{cue}")
-        click.echo(f"    mpv --start={seg.seek:g} {shlex.quote(seg.video)}   |   "
-                   f"ffplay -ss {seg.seek:g} {shlex.quote(seg.video)}")
+        click.echo(f"    mpv --start={seg.seek:g} {shell_quote(seg.video)}   |   "
+                   f"ffplay -ss {seg.seek:g} {shell_quote(seg.video)}")
         click.echo(f"    {fragment_url(seg.video, seg.start, seg.end)}")
 
 
 def naming(path, message: str) -> str:
     """`message` about `path`, naming it once: the pipeline's errors already start with it."""
     if message.startswith((str(path), str(Path(path).resolve()))):
-        return message
-    return f"{path}: {message}"
+        return display(message)
+    return display(f"{path}: {message}")
 
 
 def _records(settings: Settings) -> list:
-    from vsearch.api import store_opener
+    """Every record; where there is no index, nothing, or an error when its place was named."""
+    from vsearch.api import videos
+    from vsearch.index import NoIndex
 
-    with store_opener(settings)() as store:
-        return store.videos()
+    try:
+        return videos(settings)
+    except NoIndex:
+        if {"home", "uri"} & settings.explicit:
+            raise
+        return []
+
+
+def shown_state(rec) -> str:
+    """A record's state, or "gone" for an indexed video whose file is no longer there."""
+    return "gone" if rec.state == "done" and not os.path.exists(rec.path) else rec.state
 
 
 def record_json(rec) -> dict:
     """The --json shape of a video record, for `list` and `status`."""
-    return {"path": rec.path, "state": rec.state, "duration": rec.duration, "frames": rec.frames,
-            "cues": rec.cues, "model": rec.model, "error": rec.error or None,
+    info = rec.info or {}
+    return {"path": rec.path, "state": shown_state(rec), "duration": round(rec.duration, 3),
+            "declared_duration": info.get("declared_duration"), "frames": rec.frames, "cues": rec.cues,
+            "model": rec.model, "error": rec.error or None, "warnings": info.get("warnings", []),
             "indexed_at": rec.indexed_at or None, "attempts": rec.attempts, "retry_at": rec.retry_at or None}
 
 
@@ -236,9 +262,10 @@ def list_videos(settings: Settings, as_json):
     records = _records(settings)
     for rec in records:
         if as_json:
-            click.echo(json.dumps(record_json(rec), ensure_ascii=False))
+            echo_json(record_json(rec))
         else:
-            click.echo(f"{rec.state:<9} {hms(rec.duration)}  {rec.frames:>6} frames  {rec.cues:>5} cues  {rec.path}")
+            click.echo(f"{shown_state(rec):<9} {hms(rec.duration)}  {rec.frames:>6} frames  {rec.cues:>5} cues  "
+                       f"{display(rec.path)}")
     if not as_json:
         click.echo(f"{len(records)} videos", err=True)
 
@@ -248,36 +275,29 @@ def list_videos(settings: Settings, as_json):
 @common_options
 def remove(settings: Settings, paths):
     """Remove videos and all their rows from the index (the files are not touched)."""
-    from vsearch.api import absolute, store_opener
-    from vsearch.index import video_id
+    from vsearch.api import remove_paths
 
-    with store_opener(settings)() as store:
-        missing = []
-        for path in paths:
-            vid = video_id(str(absolute(path)))
-            if store.get_video(vid) is None:
-                missing.append(path)
-                continue
-            store.remove(vid)
-            click.echo(f"removed  {absolute(path)}")
+    removed, missing = remove_paths(settings, paths)
+    for path in removed:
+        click.echo(f"removed  {display(str(path))}")
     if missing:
-        raise VsearchError(f"not in the index: {', '.join(missing)} (see `vsearch list`)")
+        raise VsearchError(f"not in the index: {', '.join(map(display, missing))} (see `vsearch list`)")
 
 
-def _shard(value: str) -> tuple[int, int]:
+def _shard(ctx, param, value: str) -> tuple[int, int]:
     try:
         i, n = (int(x) for x in value.split("/"))
         if 0 <= i < n:
             return i, n
     except ValueError:
         pass
-    raise click.BadParameter("use I/N with 0 <= I < N, e.g. 0/3")
+    raise click.BadParameter(f"{value!r}: use I/N with 0 <= I < N, e.g. 0/3", ctx, param)
 
 
 @cli.command()
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--prune", is_flag=True, help="Remove videos that are gone from the folder.")
-@click.option("--shard", default="0/1", help="I/N: index only the videos machine I of N owns.")
+@click.option("--shard", default="0/1", callback=_shard, help="I/N: index only the videos machine I of N owns.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
 @common_options
 def ingest(settings: Settings, folder, prune, shard, as_json):
@@ -290,25 +310,26 @@ def ingest(settings: Settings, folder, prune, shard, as_json):
 
     def report(o):
         if o.action == "indexed":
-            line = f"indexed  {o.path}  {o.frames} frames, {o.cues} cues, {o.seconds:.1f}s"
+            line = f"indexed  {display(o.path)}  {o.frames} frames, {o.cues} cues, {o.seconds:.1f}s"
         elif o.action == "skipped":
-            line = f"skipped  {o.path}  unchanged"
+            line = f"skipped  {display(o.path)}  unchanged"
         else:
-            line = f"{o.action:<8} " + (naming(o.path, o.error) if o.error else o.path)
+            line = f"{o.action:<8} " + (naming(o.path, o.error) if o.error else display(o.path))
         click.echo(line, err=as_json)
+        for warning in o.warnings:
+            click.echo(f"warning: {display(warning)}", err=True)
 
     try:
-        summary = run(settings, folder, prune, _shard(shard), report, _progress_for)
+        summary = run(settings, folder, prune, shard, report, _progress_for)
     except AlreadyRunning as exc:
         click.echo(f"vsearch: {exc}", err=True)
         return
     for problem in summary.problems:
-        click.echo(f"warning: {problem}", err=True)
+        click.echo(f"warning: {display(problem)}", err=True)
     counts = summary.counts()
     if as_json:
-        click.echo(json.dumps({"counts": counts, "problems": summary.problems,
-                               "seconds": round(summary.seconds, 2),
-                               "videos": [o.__dict__ for o in summary.outcomes]}, ensure_ascii=False))
+        echo_json({"counts": counts, "problems": summary.problems, "seconds": round(summary.seconds, 2),
+                   "videos": [o.__dict__ for o in summary.outcomes]})
     else:
         order = ["indexed", "skipped", "failed", "waiting", "backoff", "gone", "pruned"]
         parts = ", ".join(f"{counts.get(k, 0)} {k}" for k in order if counts.get(k) or k in order[:3])
@@ -328,13 +349,15 @@ def status(settings: Settings, as_json):
     records = _records(settings)
     for rec in records:
         if as_json:
-            click.echo(json.dumps(record_json(rec), ensure_ascii=False))
+            echo_json(record_json(rec))
             continue
         when = datetime.fromtimestamp(rec.indexed_at, timezone.utc).strftime("%Y-%m-%d %H:%M") if rec.indexed_at else "-"
         error = f"  error: {rec.error}" if rec.error else ""
-        click.echo(f"{rec.state:<9} {rec.frames:>6} frames {rec.cues:>5} cues  {when}  {rec.path}{error}")
+        warnings = "".join(f"  warning: {w}" for w in (rec.info or {}).get("warnings", []))
+        click.echo(display(f"{shown_state(rec):<9} {rec.frames:>6} frames {rec.cues:>5} cues  {when}  "
+                           f"{rec.path}{error}{warnings}"))
     if not as_json:
-        states = Counter(r.state for r in records)
+        states = Counter(shown_state(r) for r in records)
         errors = sum(1 for r in records if r.error)
         click.echo(f"{len(records)} videos: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
                    + f"; {sum(r.frames for r in records)} frames, {sum(r.cues for r in records)} cues, "
@@ -351,25 +374,27 @@ METRIC_COLUMNS = [("hit@1", "Hit@1"), ("hit@5", "Hit@5"), ("r@1@0.3", "R1@.3"), 
 @click.option("--top-k", "-k", type=click.IntRange(5, 1000), default=10, show_default=True,
               help="Segments ranked per query (mAP uses them all).")
 @click.option("--json", "as_json", is_flag=True, help="Every number as one JSON object on stdout.")
+@click.option("--media-root", type=click.Path(file_okay=False, path_type=Path), envvar="VSEARCH_MEDIA_ROOT",
+              help="Folder that video paths starting with {media} are under [VSEARCH_MEDIA_ROOT].")
 @common_options
-def evaluate(settings: Settings, queries_file, top_k, as_json):
+def evaluate(settings: Settings, queries_file, top_k, as_json, media_root):
     """Score `find` on labelled queries (JSONL: query, video, relevant_windows), per signal and fused.
 
     Videos not yet indexed, or changed, are indexed first. Use --home for a separate index.
     """
     from vsearch.evaluate import evaluate as run, load_queries, prepare
 
-    queries = load_queries(queries_file)
+    queries = load_queries(queries_file, media_root)
 
     def report(path, outcome):
         if not isinstance(outcome, VsearchError):
-            click.echo(f"indexed  {outcome.record.path}", err=True)
+            click.echo(f"indexed  {display(outcome.record.path)}", err=True)
 
     prepare(settings, queries, report, _progress_for)
     result = run(settings, queries, top_k=top_k)
     if as_json:
-        click.echo(json.dumps({"queries": len(queries), "model": result.model, "top_k": top_k,
-                               "metrics": result.metrics, "per_query": result.per_query}, ensure_ascii=False))
+        echo_json({"queries": len(queries), "model": result.model, "top_k": top_k,
+                   "metrics": result.metrics, "per_query": result.per_query})
         return
     click.echo(f"{'signal':<8}" + "".join(f"{title:>7}" for _, title in METRIC_COLUMNS))
     for name, metrics in result.metrics.items():

@@ -10,7 +10,7 @@ from pathlib import Path
 from vsearch.extract import VsearchError
 
 from .api import absolute, index_paths, load_model, store_opener
-from .ingest import decide
+from .ingest import freshness
 from .settings import Settings
 
 
@@ -40,8 +40,12 @@ def _windows(value, where: str) -> tuple[tuple[float, float], ...]:
     return spans
 
 
-def load_queries(path: Path) -> list[EvalQuery]:
-    """Parse QVHighlights-style JSONL; relative video paths resolve against the file's folder."""
+MEDIA = "{media}"
+
+
+def load_queries(path: Path, media_root: Path | None = None) -> list[EvalQuery]:
+    """Parse QVHighlights-style JSONL; relative video paths resolve against the file's folder,
+    and a path starting with `{media}` against `media_root` (`--media-root`)."""
     try:
         lines = Path(path).read_text("utf-8").splitlines()
     except OSError as exc:
@@ -61,7 +65,14 @@ def load_queries(path: Path) -> list[EvalQuery]:
             raise EvalFileError(f'{where}: needs a non-empty "query" string')
         if not isinstance(row.get("video"), str):
             raise EvalFileError(f'{where}: needs a "video" path')
-        video = absolute(Path(path).parent / Path(row["video"]).expanduser())
+        named = row["video"]
+        if named.startswith(MEDIA):
+            if media_root is None:
+                raise EvalFileError(f"{where}: video {named} is under the media folder: pass --media-root DIR "
+                                    "(or set VSEARCH_MEDIA_ROOT), e.g. the checkout's ../shared/media")
+            video = absolute(Path(media_root).expanduser() / named[len(MEDIA):].lstrip("/"))
+        else:
+            video = absolute(Path(path).parent / Path(named).expanduser())
         if not video.is_file():
             raise EvalFileError(f"{where}: video {row['video']} not found (looked at {video})")
         queries.append(EvalQuery(row["query"], video, _windows(row.get("relevant_windows"), where), n))
@@ -72,17 +83,20 @@ def load_queries(path: Path) -> list[EvalQuery]:
 
 def stale_videos(settings: Settings, videos: list[Path]) -> list[Path]:
     """Videos not indexed yet, or changed (video or subtitles) since they were."""
-    from vsearch.extract.fingerprint import quick_fingerprint
     from vsearch.index import video_id
-    from vsearch.index.indexer import subtitle_files
+    from vsearch.index.indexer import kept_subs, subtitle_files
 
     options = settings.index_options()
     ids = {video: video_id(str(video)) for video in videos}
     with store_opener(settings)() as store:
         records = store.get_videos(set(ids.values()))
     now = time.time()
-    return [video for video in videos
-            if decide(records.get(ids[video]), quick_fingerprint(video, subtitle_files(video, [], options)), now) != "skip"]
+    stale = []
+    for video in videos:
+        record = records.get(ids[video])
+        if freshness(record, video, subtitle_files(video, kept_subs(record), options), now)[0] not in ("skip", "touched"):
+            stale.append(video)
+    return stale
 
 
 def prepare(settings: Settings, queries: list[EvalQuery], on_result: Callable | None = None,

@@ -11,10 +11,13 @@ from pathlib import Path
 
 from vsearch.extract import FileChanged, VsearchError
 from vsearch.extract.fingerprint import quick_fingerprint, same_content
+from vsearch.extract.paths import display
 from vsearch.extract.scratch import sweep_scratch
 
-from .api import load_model, store_opener
+from .api import backoff, load_model, record_failure, store_opener
 from .settings import Settings
+
+__all__ = ["AlreadyRunning", "Outcome", "Summary", "backoff", "decide", "freshness", "ingest", "run_lock"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Outcome:
     frames: int = 0
     cues: int = 0
     error: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -54,9 +58,14 @@ class AlreadyRunning(VsearchError):
 @contextmanager
 def run_lock(home: Path) -> Iterator[None]:
     """One ingest at a time per index home. The kernel drops the lock when a run dies."""
-    home.mkdir(parents=True, exist_ok=True)
     path = home / "ingest.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        where = "is a file, not a folder" if home.exists() and not home.is_dir() else f"cannot be written ({exc.strerror})"
+        raise VsearchError(f"index folder {home} {where}: ingest needs a folder it can write "
+                           "(--home or VSEARCH_HOME); searching works read-only") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -80,8 +89,8 @@ def died_on(home: Path) -> str:
     """
     note = home / ATTEMPT_NOTE
     try:
-        path = note.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
+        path = os.fsdecode(note.read_bytes())  # bytes: file names need not be UTF-8
+    except OSError:
         return ""
     note.unlink(missing_ok=True)
     return path
@@ -91,7 +100,7 @@ def died_on(home: Path) -> str:
 def attempting(home: Path, path: str) -> Iterator[None]:
     """Name the video being indexed in a note that only a run that dies leaves behind."""
     note = home / ATTEMPT_NOTE
-    note.write_text(path, "utf-8")
+    note.write_bytes(os.fsencode(path))
     try:
         yield
     finally:
@@ -118,7 +127,11 @@ def walk_videos(root: Path, extensions: list[str], problems: list[str]) -> list[
         for name in sorted(files):
             # Dot-files are partial downloads and rsync temporaries.
             if not name.startswith(".") and os.path.splitext(name)[1].lower() in wanted:
-                found.append(Path(folder, name).resolve())
+                link = Path(folder, name)
+                if not link.exists():  # os.walk lists a dangling symlink among the files
+                    problems.append(f"{display(str(link))}: dangling symlink (to {display(os.readlink(link))}); skipped")
+                    continue
+                found.append(link.resolve())
     return sorted(set(found))
 
 
@@ -127,11 +140,6 @@ def shard_of(path: str, shards: int) -> int:
     from vsearch.index import video_id
 
     return video_id(path) % shards
-
-
-def backoff(attempts: int, base: int, cap: int) -> int:
-    """Seconds before a video that failed `attempts` times is tried again."""
-    return min(cap, base * 2 ** max(0, attempts - 1))
 
 
 def decide(record, quick: str, now: float) -> str:
@@ -145,16 +153,18 @@ def decide(record, quick: str, now: float) -> str:
     return "index"
 
 
-def record_failure(store, record, quick: str, error: str, settings: Settings) -> None:
-    """Note a failure with its retry time. An indexed video keeps its rows and stays searchable."""
-    attempts = record.attempts + 1
-    retry_at = int(time.time()) + backoff(attempts, settings["ingest.retry_base"], settings["ingest.retry_max"])
-    failed = replace(record, error=error, attempts=attempts, retry_at=retry_at,
-                     info={**(record.info or {}), "failed": quick})
-    if record.state != "done":
-        store.delete_rows(record.id)  # no half-written rows
-        failed = replace(failed, state="failed", fingerprint=quick)
-    store.put_video(failed)
+def freshness(record, video: Path, subs: list[Path], now: float) -> tuple[str, str]:
+    """The one judgement of whether a video needs indexing: (action, quick fingerprint).
+
+    Actions are those of `decide`, plus "touched": unchanged content under new modification
+    times, skipped once the record remembers the new times.
+    """
+    quick = quick_fingerprint(video, subs)
+    action = decide(record, quick, now)
+    if (action == "index" and record is not None and record.state == "done" and not record.error
+            and same_content(record.fingerprint, video, subs)):
+        return "touched", quick
+    return action, quick
 
 
 def ingest(
@@ -162,8 +172,8 @@ def ingest(
     report: Callable[[Outcome], None] | None = None, progress_for: Callable | None = None,
 ) -> Summary:
     """Bring the index in line with the videos under `root`."""
-    from vsearch.index import VideoRecord, index_video, video_id
-    from vsearch.index.indexer import subtitle_files
+    from vsearch.index import ModelError, StoreError, VideoRecord, index_video, video_id
+    from vsearch.index.indexer import kept_subs, subtitle_files
 
     began = time.monotonic()
     root = root.expanduser().resolve()
@@ -195,22 +205,25 @@ def ingest(
         for video in videos:
             path = str(video)
             record = known.get(path)
+            extra = kept_subs(record)
+            settle = settings["ingest.settle_seconds"]
             try:
-                subs = subtitle_files(video, [], options)
-                quick = quick_fingerprint(video, subs)
-                if now - max(os.stat(p).st_mtime for p in [video, *subs]) < settings["ingest.settle_seconds"]:
-                    note(Outcome(path, "waiting", error="modified recently; left for the next run"))
+                subs = subtitle_files(video, extra, options)
+                age = now - max(os.stat(p).st_mtime for p in [video, *subs])
+                if age < settle:
+                    note(Outcome(path, "waiting", error=(
+                        f"modified {max(0, age):.0f} s ago; indexed once it is {settle} s old, by a later run "
+                        "(ingest.settle_seconds)")))
                     continue
+                action, quick = freshness(record, video, subs, now)
             except OSError as exc:
                 note(Outcome(path, "waiting", error=f"vanished or unreadable ({exc.strerror})"))
                 continue
-            action = decide(record, quick, now)
             if action == "backoff":
                 note(Outcome(path, "backoff", error=record.error))
                 continue
-            if action == "skip" or (record is not None and record.state == "done" and not record.error
-                                    and same_content(record.fingerprint, video, subs)):
-                if action != "skip":  # touched, not changed: remember the new mtime only
+            if action in ("skip", "touched"):
+                if action == "touched":  # same content: remember the new times only
                     with open_store() as store:
                         store.put_video(replace(record, fingerprint=quick + record.fingerprint.partition("#")[2]))
                 note(Outcome(path, "skipped", frames=record.frames, cues=record.cues))
@@ -221,14 +234,13 @@ def ingest(
                     with open_store() as store:
                         store.create(encoder.model_id, encoder.dim)  # failures are recorded there too
                 with attempting(settings.home, path):
-                    result = index_video(video, open_store, encoder, options,
+                    result = index_video(video, open_store, encoder, options, extra,
                                          progress=progress_for(path) if progress_for else None)
-                note(Outcome(path, "indexed", result.seconds, result.record.frames, result.record.cues))
+                note(Outcome(path, "indexed", result.seconds, result.record.frames, result.record.cues,
+                             warnings=tuple(result.warnings)))
             except FileChanged as exc:
                 note(Outcome(path, "waiting", error=str(exc)))
             except VsearchError as exc:
-                from vsearch.index import ModelError, StoreError
-
                 if isinstance(exc, (StoreError, ModelError)):
                     raise  # the index or the model is unusable: every other video would fail too
                 with open_store() as store:

@@ -1,6 +1,8 @@
 """One settings object: flag > VSEARCH_* environment > --config TOML > configs/default.toml."""
 
+import codecs
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,11 +56,82 @@ def _coerce(key: str, value: Any, like: Any, origin: str) -> Any:
             return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
         if isinstance(like, (int, float)) and isinstance(value, bool):
             raise ValueError
+        if isinstance(like, int) and isinstance(value, float) and not value.is_integer():
+            raise ValueError  # int(1.5) would quietly be 1
         return type(like)(value)
     except (TypeError, ValueError):
         raise SettingsError(
             f"setting {key} from {origin} must be a {type(like).__name__}, not {value!r}"
         ) from None
+
+
+def _at_least(low: float, above: bool = False):
+    return (lambda v: v > low) if above else (lambda v: v >= low), f"{'above' if above else 'at least'} {low:g}"
+
+
+def _between(low: float, high: float):
+    return (lambda v: low <= v <= high), f"between {low:g} and {high:g}"
+
+
+def _one_of(*choices: str):
+    return (lambda v: v in choices), "one of " + ", ".join(choices)
+
+
+def _matches(pattern: str, what: str):
+    return (lambda v: re.fullmatch(pattern, v) is not None), what
+
+
+def _encoding(name: str) -> bool:
+    try:
+        return name == "auto" or bool(codecs.lookup(name))
+    except LookupError:
+        return False
+
+
+# The allowed values of every knob, checked at load; tests require one entry per key of default.toml.
+RULES = {
+    "home": (lambda v: "\0" not in v, "a folder path"),
+    "uri": (lambda v: "\0" not in v, "a Milvus URI or a path"),
+    "token": (lambda v: True, "any text"),
+    "collection": _matches(r"[A-Za-z_][A-Za-z0-9_]{0,200}", "letters, digits and _, not starting with a digit"),
+    "busy_timeout": _at_least(0),
+    "fast_lite": (lambda v: True, "true or false"),
+    "model": (lambda v: bool(v.strip()), "a preset, a Hugging Face id or a folder"),
+    "device": _matches(r"auto|cpu|mps|cuda(:\d+)?", "auto, cpu, mps, cuda or cuda:N"),
+    "dtype": _one_of("auto", "float32", "float16", "bfloat16"),
+    "batch_size": _between(1, 4096),
+    "extract.fps": _between(0.01, 60),
+    "extract.chunk": _between(1, 10000),
+    "extract.decode_threads": _between(0, 256),
+    "extract.decode_readers": _between(0, 256),
+    "extract.dedup_threshold": _between(0, 255),
+    "extract.sidecar_subs": (lambda v: True, "true or false"),
+    "extract.embedded_subs": (lambda v: True, "true or false"),
+    "extract.subtitle_encoding": (_encoding, "auto or a Python codec name (utf-8, gb18030, cp1252, ...)"),
+    "find.top_k": _between(1, 1000),
+    "find.candidates": _between(1, 16384),  # Milvus caps a search at 16384 hits
+    "find.fusion": _one_of("score", "rrf"),
+    "find.min_spread": _at_least(0, above=True),
+    "find.rrf_k": _at_least(0, above=True),
+    "find.weight_frames": _at_least(0),
+    "find.weight_cues": _at_least(0),
+    "find.weight_bm25": _at_least(0),
+    "find.rel_threshold": _between(0, 1),
+    "find.max_gap": _at_least(0),
+    "find.max_len": _at_least(0, above=True),
+    "find.pad": _at_least(0),
+    "ingest.extensions": (lambda v: bool(v) and all(re.fullmatch(r"\.?[A-Za-z0-9]+", e) for e in v),
+                          "a non-empty list of file extensions"),
+    "ingest.settle_seconds": _at_least(0),
+    "ingest.retry_base": _at_least(1),
+    "ingest.retry_max": _at_least(1),
+}
+
+
+def _check(key: str, value: Any, origin: str) -> None:
+    ok, allowed = RULES[key]
+    if not ok(value):
+        raise SettingsError(f"setting {key} from {origin} must be {allowed}, not {value!r}")
 
 
 def _defaults() -> dict[str, Any]:
@@ -122,6 +195,8 @@ def load_settings(
             layers.append((str(config_file), _flatten(tomllib.loads(Path(config_file).read_text("utf-8")))))
         except OSError as exc:
             raise SettingsError(f"cannot read config {config_file} ({exc.strerror})") from None
+        except UnicodeDecodeError as exc:
+            raise SettingsError(f"config {config_file} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config {config_file} is not valid TOML ({exc})") from None
     env = os.environ if environ is None else environ
@@ -132,5 +207,6 @@ def load_settings(
             if key not in values:
                 raise SettingsError(f"unknown setting {key!r} in {origin}; see configs/default.toml")
             values[key] = _coerce(key, value, values[key], origin)
+            _check(key, values[key], origin)
             explicit.add(key)
     return Settings(values, frozenset(explicit))

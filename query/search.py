@@ -1,5 +1,7 @@
 """Stage 3: answer a query with ranked segments."""
 
+import math
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -57,7 +59,13 @@ def rank_segments(
     fused = fuse(hits, weights, fps, options.fusion, options.rrf_k, options.min_spread)
     spans = []
     for vid, slots in fused.items():
-        totals = {slot: s.total for slot, s in slots.items()}
+        # Seconds past the end (cues of an index written before cues were cut to the video) are
+        # no moment to seek to.
+        duration = videos[vid].duration
+        last_slot = max(1, math.ceil(duration * fps[vid] - 1e-9)) if duration > 0 else math.inf
+        totals = {slot: s.total for slot, s in slots.items() if slot < last_slot}
+        if not totals:
+            continue
         max_len = max(1, round(options.max_len * fps[vid]))
         for first, last, seed in merge_slots(totals, options.rel_threshold, options.max_gap, max_len):
             spans.append((slots[seed], vid, first, last))
@@ -77,12 +85,14 @@ def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, best: 
     start, end = pad_span(content_start, content_end, pad, record.duration)
     frame, cue = _evidence(hits, content_start, content_end)
     seek = max(start, min(content_start, cue.start if cue else content_start))
+    # 0 <= start <= seek < end <= duration: seek is at most content_start, which lies before
+    # content_end <= end because only seconds inside the video are ranked.
     return Segment(
         video=record.path, video_id=record.id, start=round(start, 3), end=round(end, 3),
         seek=round(seek, 3), score=round(best.total, 6),
-        best_frame=frame.start if frame else None,
-        cue=cue.text if cue else None, cue_start=cue.start if cue else None,
-        cue_end=cue.end if cue else None,
+        best_frame=round(frame.start, 3) if frame else None,
+        cue=cue.text if cue else None, cue_start=round(cue.start, 3) if cue else None,
+        cue_end=round(min(cue.end, end), 3) if cue else None,
         signals={k: round(v, 6) for k, v in best.parts.items()},
     )
 
@@ -105,17 +115,21 @@ def gather_hits(
 
 def find(
     open_store: Callable[[], Store], encoder: Encoder, query: str, options: FindOptions,
-    video_ids: Iterable[int] | None = None,
+    video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
 ) -> list[Segment]:
     """Encode the query once, search every signal, and return ranked segments."""
-    return find_many(open_store, encoder, query, [options], video_ids)[0]
+    return find_many(open_store, encoder, query, [options], video_ids, on_gone)[0]
 
 
 def find_many(
     open_store: Callable[[], Store], encoder: Encoder, query: str, variants: Sequence[FindOptions],
-    video_ids: Iterable[int] | None = None,
+    video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
 ) -> list[list[Segment]]:
-    """Rank one query under several option sets (weights, merging), searching the index once."""
+    """Rank one query under several option sets (weights, merging), searching the index once.
+
+    Videos whose files are gone (a stat per video among the hits) are left out, each passed to
+    `on_gone`.
+    """
     weights = {name: max(v.signal_weights().get(name, 0.0) for v in variants) for name in SIGNALS}
     widest = replace(variants[0], weights=weights, candidates=max(v.candidates for v in variants))
     vector = encoder.encode_texts([query])[0]
@@ -124,7 +138,15 @@ def find_many(
             return [[] for _ in variants]
         hits = gather_hits(store, query, vector, widest, video_ids)
         found = store.get_videos({h.video_id for h in hits})
-    videos = {vid: rec for vid, rec in found.items() if rec.state == "done"}
+    videos = {}
+    for vid, rec in found.items():
+        if rec.state != "done":
+            continue
+        if not os.path.exists(rec.path):
+            if on_gone:
+                on_gone(rec)
+            continue
+        videos[vid] = rec
     hits = [h for h in hits if h.video_id in videos]
     return [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
             for options in variants]

@@ -36,6 +36,27 @@ def rgb_video(tmp_path_factory):
     return video
 
 
+@pytest.fixture
+def settled(env, monkeypatch):
+    """`env`, with files indexed however recently they were written."""
+    monkeypatch.setenv("VSEARCH_INGEST_SETTLE_SECONDS", "0")
+    return env
+
+
+def ingest_json(*args, code=0) -> dict:
+    """The JSON summary of `vsearch ingest --json ARGS`, which must exit with `code`."""
+    import json
+
+    result = run_cli("ingest", "--json", *args, ok=False)
+    assert result.exit_code == code, result.output + result.stderr
+    return json.loads(result.stdout)
+
+
+def actions(summary) -> dict:
+    """File name -> what the run did with it."""
+    return {os.path.basename(v["path"]): v["action"] for v in summary["videos"]}
+
+
 def run_cli(*args: str, ok: bool = True):
     """Run the real CLI in-process; returns click's Result."""
     from click.testing import CliRunner

@@ -9,28 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import actions, ingest_json, run_cli
 from media import colour_video, ffmpeg, write_vtt
 from vsearch.extract.scratch import scratch_dir, sweep_scratch
 from vsearch.index import Store, VideoRecord, video_id
 from vsearch.ingest import backoff, decide, run_lock
 from vsearch.settings import load_settings
-
-
-@pytest.fixture
-def settled(env, monkeypatch):
-    monkeypatch.setenv("VSEARCH_INGEST_SETTLE_SECONDS", "0")
-    return env
-
-
-def ingest_json(*args, code=0):
-    result = run_cli("ingest", "--json", *args, ok=False)
-    assert result.exit_code == code, result.output + result.stderr
-    return json.loads(result.stdout)
-
-
-def actions(summary):
-    return {os.path.basename(v["path"]): v["action"] for v in summary["videos"]}
 
 
 def rows(path):

@@ -46,9 +46,9 @@ def test_shared_eval_set_points_at_real_media_and_cue_times():
     sys.path.insert(0, str(evals))
     from make_carriers import FILMS
 
-    lengths = {f"../../shared/media/video/{n}": d for n, d in FILES + [("big_buck_bunny.mp4", 596.5)]}
+    lengths = {f"{{media}}/video/{n}": d for n, d in FILES + [("big_buck_bunny.mp4", 596.5)]}
     for name, (seconds, subs) in FILMS.items():
-        ends = [c.end for s in subs for c in read_subtitles(SHARED_MEDIA / "subtitles" / s)]
+        ends = [c.end for s in subs for c in read_subtitles(SHARED_MEDIA / "subtitles" / s)[0]]
         assert max(ends) <= seconds, name
         lengths[f"carriers/{name}.mp4"] = seconds
     rows = [json.loads(line) for line in (evals / "shared_media.jsonl").read_text("utf-8").splitlines()]

@@ -120,3 +120,12 @@ def test_unwritable_index_location(tmp_path):
     with pytest.raises(StoreError, match="cannot open index") as info:
         Store(StoreConfig(str(tmp_path / "idx.db"), busy_timeout=0.5))
     assert "\n" not in str(info.value)
+
+
+def test_a_collection_half_created_by_a_killed_run_is_created_again(tmp_path):
+    # Killed inside Milvus Lite's create_collection: its folder exists without schema.json, which
+    # Milvus Lite counts as no collection yet refuses to create again on every later run.
+    (tmp_path / "idx.db" / "collections" / "vsearch_videos").mkdir(parents=True)
+    with Store(StoreConfig(str(tmp_path / "idx.db"))) as store:
+        store.create("m", 4)
+        assert store.check("m", 4)["dim"] == 4 and store.videos() == []

@@ -7,8 +7,9 @@ from media import colour_video, ffmpeg, write_vtt
 from vsearch.extract import SubtitleError
 from vsearch.extract.embedded import parse_stream_list, read_embedded
 from vsearch.extract.subtitles import (
-    clean_text, decode_text, find_sidecars, parse_subtitles, read_subtitles, sidecar_language,
+    clean_text, decode_text, find_sidecars, fit_to, parse_ass, parse_subtitles, read_subtitles, sidecar_language,
 )
+from vsearch.extract.types import Cue
 
 SRT = "1\n00:00:01,500 --> 00:00:03,250\n{text}\n\n2\n00:00:04,000 --> 00:00:05,000\nsecond\n"
 CHINESE = "我们讲到向量数据库的部分"
@@ -23,13 +24,32 @@ FRENCH = "Il était une fois, à l'été"
     (SRT.format(text="no bom 你好").encode("utf-16-le"), SRT.format(text="no bom 你好")),
 ])
 def test_decode_text_boms_and_utf16(data, expected):
-    assert decode_text(data) == expected
+    assert decode_text(data) == (expected, "")
 
 
 @pytest.mark.parametrize("text,encoding", [(CHINESE, "gb18030"), (CHINESE, "gbk"), (FRENCH, "cp1252")])
 def test_decode_text_detects_legacy_encodings(text, encoding):
     body = SRT.format(text=text) * 3
-    assert text in decode_text(body.encode(encoding))
+    decoded, warning = decode_text(body.encode(encoding))
+    assert text in decoded and warning == ""
+
+
+def test_damaged_utf8_keeps_its_text_and_says_so(tmp_path):
+    """A few bad bytes in a UTF-8 file: the rest is kept as UTF-8, not read as a legacy encoding."""
+    body = SRT.format(text=CHINESE + " hel@@lo").encode().replace(b"@@", b"\xff\xfe")
+    path = tmp_path / "d.srt"
+    path.write_bytes(body)
+    cues, warnings = read_subtitles(path)
+    assert cues[0].text == CHINESE + " hello"
+    assert warnings == [f"{path}: 2 bytes are not valid UTF-8 and were dropped"]
+
+
+def test_control_characters_are_never_stored(tmp_path):
+    path = tmp_path / "c.srt"
+    path.write_bytes(SRT.format(text="bell\x07 and nul\x00 here").encode())
+    cues, warnings = read_subtitles(path)
+    assert cues[0].text == "bell and nul here"
+    assert warnings == [f"{path}: control characters removed from its text"]
 
 
 def test_explicit_encoding_errors_are_one_line():
@@ -77,13 +97,60 @@ def test_broken_files_give_one_line_errors(tmp_path, content, fmt, message):
 
 def test_empty_file_has_no_cues(tmp_path):
     (tmp_path / "e.srt").write_bytes(b"")
-    assert read_subtitles(tmp_path / "e.srt") == []
+    assert read_subtitles(tmp_path / "e.srt") == ([], [])
+
+
+ASS = """[Script Info]
+Title: test
+
+[V4+ Styles]
+Format: Name, Fontname, Fontsize
+Style: Default,Arial,20
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+Dialogue: 0,0:00:01.50,0:00:03.00,Default,Ann,0,0,0,,{\\i1}Hello,\\Nworld{\\i0}
+Comment: 0,0:00:04.00,0:00:05.00,Default,,0,0,0,,not shown
+Dialogue: 0,0:01:02.25,0:01:04.00,Default,,0,0,0,,讲到向量数据库
+"""
+
+
+def test_ass_and_ssa_files(tmp_path):
+    cues = parse_ass(ASS, "en", "a.ass")
+    assert [(c.start, c.end, c.text, c.speaker) for c in cues] == [
+        (1.5, 3.0, "Hello, world", "Ann"), (62.25, 64.0, "讲到向量数据库", "")]
+    (tmp_path / "b.ssa").write_text(ASS.replace("V4+", "V4"), encoding="utf-8")
+    assert len(read_subtitles(tmp_path / "b.ssa")[0]) == 2
+    (tmp_path / "c.ass").write_text("[Events]\nDialogue: nothing\n", encoding="utf-8")
+    with pytest.raises(SubtitleError, match="malformed ASS"):
+        read_subtitles(tmp_path / "c.ass")
+
+
+def cue(start, end, source="a.srt"):
+    return Cue(start, end, "x", source=source)
+
+
+@pytest.mark.parametrize("cues,duration,kept,warned", [
+    ([cue(1, 2), cue(3, 4)], 10, [(1, 2), (3, 4)], []),
+    ([cue(1, 2), cue(9, 12)], 10, [(1, 2), (9, 10)], []),                 # a cue over the end is cut
+    ([cue(1, 2), cue(40, 50), cue(290, 300)], 55, [(1, 2), (40, 50)], ["a.srt"]),  # another video's
+    ([cue(1, 2, "a.srt"), cue(90, 95, "b.srt")], 55, [(1, 2)], ["b.srt"]),
+    ([cue(1, 2)], 0, [(1, 2)], []),                                         # duration unknown
+])
+def test_cues_are_fitted_to_the_video(cues, duration, kept, warned):
+    fitted, warnings = fit_to(cues, duration)
+    assert [(c.start, c.end) for c in fitted] == kept
+    assert [w.split(":")[0] for w in warnings] == warned
+    assert all("probably the subtitles of another video" in w for w in warnings)
 
 
 @pytest.mark.parametrize("name,lang", [
     ("talk.vtt", ""), ("talk.srt", ""), ("talk.zh.vtt", "zh"), ("talk.en.srt", "en"),
     ("talk.zh-TW.vtt", "zh-TW"), ("talk.pt_BR.srt", "pt_BR"), ("talk.txt", None),
     ("talks.vtt", None), ("talk.director commentary.vtt", None), ("other.vtt", None),
+    ("talk.English.srt", "en"), ("talk.en.forced.srt", "en"), ("talk.zh-Hans.vtt", "zh-Hans"),
+    ("talk.ass", ""), ("talk.ja.ssa", "ja"), ("talk.Chinese.SDH.srt", "zh"), ("talk.forced.srt", ""),
+    ("talk.chs.srt", "zh-Hans"), ("talk.en.hi.srt", "en"), ("talk.notes.srt", None),
 ])
 def test_sidecar_language(tmp_path, name, lang):
     assert sidecar_language(tmp_path / name, tmp_path / "talk.mp4") == lang
@@ -135,7 +202,7 @@ EDGE = SHARED_MEDIA / "subtitles" / "edge"
     ("cue_tags.vtt", 3, "When the moon hits your eye"),
 ])
 def test_real_edge_files(name, count, fragment):
-    cues = read_subtitles(EDGE / name)
+    cues, _ = read_subtitles(EDGE / name)
     assert len(cues) == count
     assert any(fragment in c.text for c in cues)
 

@@ -1,0 +1,56 @@
+"""File names that are not valid UTF-8 (old Samba shares, zip extracts), shown and stored losslessly.
+
+Python hands such names over with each undecodable byte as a lone surrogate (PEP 383), which
+no UTF-8 stream, JSON field or C library accepts. Every place that shows or stores a path goes
+through these, so the real file is still the one opened, played and found.
+"""
+
+import re
+import shlex
+from urllib.parse import quote
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def is_clean(text: str) -> bool:
+    """Whether `text` encodes as UTF-8 (no undecodable bytes from a file name)."""
+    return not _SURROGATE.search(text)
+
+
+def raw_bytes(text: str) -> bytes:
+    """The bytes a file name really has."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def display(text: str) -> str:
+    r"""Printable form: each undecodable byte as \xNN (`caf\xe9.mp4`)."""
+    return raw_bytes(text).decode("utf-8", "backslashreplace") if not is_clean(text) else text
+
+
+def shell_quote(path: str) -> str:
+    r"""A shell word for `path`: shlex quoting, or bash/zsh's $'...' when it has undecodable bytes."""
+    if is_clean(path):
+        return shlex.quote(path)
+    out = []
+    for char in path:
+        if _SURROGATE.fullmatch(char):
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        elif char in "\\'":
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "$'" + "".join(out) + "'"
+
+
+def file_url(path: str) -> str:
+    """A file:// URL of the real bytes (percent-encoded)."""
+    return "file://" + quote(raw_bytes(path))
+
+
+def escape_json(text: str) -> str:
+    r"""JSON text (from json.dumps with ensure_ascii=False) with lone surrogates as \udcNN escapes.
+
+    Valid UTF-8, and a JSON reader gets the same surrogates back, which os.fsencode turns into the
+    file's real bytes.
+    """
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -1,0 +1,19 @@
+"""What a container says about itself, read with PyAV rather than parsed from ffmpeg's banner."""
+
+from pathlib import Path
+
+
+def declared_duration(path: Path) -> float:
+    """Seconds the container says its first video stream lasts (its own duration if the stream
+    says none); 0.0 when it says nothing or cannot be read."""
+    import av
+
+    try:
+        # A file object, since PyAV takes names as UTF-8 and some file names are not.
+        with open(path, "rb") as fh, av.open(fh) as container:
+            video = next(iter(container.streams.video), None)
+            if video is not None and video.duration and video.time_base:
+                return float(video.duration * video.time_base)
+            return container.duration / 1e6 if container.duration else 0.0
+    except (OSError, av.FFmpegError, ValueError):
+        return 0.0
