@@ -13,7 +13,8 @@ import pytest
 
 from conftest import actions, find_json, ingest_json, run_cli
 from media import colour_video, ffmpeg, write_vtt
-from vsearch.settings import RULES, SettingsError, _defaults, load_settings
+from vsearch import settings
+from vsearch.settings import SettingsError, load_settings
 
 
 def segments_are_sane(segments, durations):
@@ -202,7 +203,7 @@ def test_every_knob_is_range_checked_at_load(env, rgb_video, tmp_path, content, 
 
 
 def test_every_default_has_a_rule_and_passes_it():
-    assert set(RULES) == set(_defaults())
+    assert set(settings.RULES) == set(settings._defaults())
     load_settings(environ={})
 
 
