@@ -5,10 +5,7 @@ Filters only ever contain integers we compute (video ids), never user strings.
 
 import hashlib
 import logging
-import os
 import random
-import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -20,6 +17,7 @@ from vsearch.extract import Cue, VsearchError
 from vsearch.extract.paths import display, is_clean, raw_bytes
 from vsearch.extract.scratch import scratch_dir
 
+from . import lite_files
 from .types import Hit
 
 SCHEMA_VERSION = 1
@@ -130,66 +128,9 @@ def _ids(video_ids: Iterable[int] | None) -> str:
     return f"video_id in [{', '.join(str(int(v)) for v in video_ids)}]"
 
 
-def _writable(folder: Path) -> OSError | None:
-    """None when a file can be created in `folder`, else why not (read-only mount, permissions)."""
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            return None
-    except OSError as exc:
-        return exc
-
-
-def _snapshot(index: Path, into: Path) -> Path:
-    """A private copy of a Milvus Lite folder that cannot be written, for reading it.
-
-    Milvus Lite opens its folder for writing (a lock file, a log). Data and index files are never
-    changed once written, so they are linked, not copied; the small files beside them are copied.
-    """
-    copy = into / "index.db"
-    for folder, dirs, files in os.walk(index):
-        here = copy / Path(folder).relative_to(index)
-        here.mkdir(parents=True, exist_ok=True)
-        for name in files:
-            if name == "LOCK":
-                continue
-            source = Path(folder, name)
-            if name.endswith((".parquet", ".idx")):
-                (here / name).symlink_to(source)
-            else:
-                shutil.copy2(source, here / name)
-    return copy
-
-
-def _drop_half_created(index: Path, name: str) -> None:
-    """Remove what a run killed inside Milvus Lite's create_collection left: the collection's
-    folder without its schema.json, which Milvus Lite counts as no collection yet refuses to
-    create again ("File exists"), on every later run."""
-    folder = index / "collections" / name
-    if folder.is_dir() and not (folder / "schema.json").exists():
-        shutil.rmtree(folder)
-
-
 def _moved(stored: str, given: str) -> bool:
     """Whether `stored`, the index's model, was a folder that is gone and `given` is a folder."""
     return stored != given and Path(stored).is_absolute() and not Path(stored).exists() and Path(given).is_dir()
-
-
-def _lock_held(path: Path) -> bool:
-    """True when another process holds Milvus Lite's lock on `path`."""
-    import fcntl
-
-    lock = path / "LOCK"
-    if not lock.exists():
-        return False
-    fd = os.open(lock, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
 
 
 class Store:
@@ -257,7 +198,7 @@ class Store:
                 return MilvusClient(str(path))
             except MilvusException:
                 try:
-                    busy = _lock_held(path)
+                    busy = lite_files.lock_held(path)
                 except OSError as exc:
                     raise StoreError(f"cannot open index {path} ({exc.strerror})") from None
                 if not busy:
@@ -282,11 +223,11 @@ class Store:
             if not path.exists():
                 raise NoIndex(f"no index at {path}: nothing is indexed there yet "
                               "(run `vsearch index VIDEO`, or check --home and --uri)")
-            if _writable(path) is None:
+            if lite_files.writable(path) is None:
                 return path
             self._scratch = scratch_dir()
             try:
-                path = _snapshot(path, Path(self._scratch.name))
+                path = lite_files.snapshot(path, Path(self._scratch.name))
             except OSError as exc:
                 self._scratch.cleanup()
                 raise StoreError(f"cannot read index {path} ({exc.strerror})") from None
@@ -296,7 +237,7 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create index folder {path.parent} ({exc.strerror})") from None
-        problem = _writable(path if path.exists() else path.parent)
+        problem = lite_files.writable(path if path.exists() else path.parent)
         if problem is not None:
             raise StoreError(f"index {path} cannot be written ({problem.strerror}): indexing needs "
                              "write access there; searching and listing work without it")
@@ -407,7 +348,7 @@ class Store:
         for name, schema_, params in plan:
             if not self._call("open", self.client.has_collection, name):
                 if self.config.is_lite:
-                    _drop_half_created(Path(self._opened), name)
+                    lite_files.drop_half_created(Path(self._opened), name)
                 self._call("create", self.client.create_collection, name, schema=schema_, index_params=params)
         info = {"schema": SCHEMA_VERSION, "model": model, "dim": dim, "created": int(time.time())}
         self._call("write", self.client.upsert, n["meta"], [{"id": 0, "info": info, "pad": [1.0, 0.0]}])
