@@ -4,6 +4,7 @@ import codecs
 import html
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import SubtitleError
@@ -115,7 +116,7 @@ def parse_subtitles(text: str, fmt: str, lang: str = "", source: str = "") -> li
         start = caption.start_time.in_milliseconds() / 1000
         end = caption.end_time.in_milliseconds() / 1000
         if body and end > start:
-            cues.append(Cue(float(start), float(end), body, lang, speaker, source))
+            cues.append(Cue(float(start), float(end), body, lang, speaker, origin=source))
     return cues
 
 
@@ -148,7 +149,7 @@ def parse_ass(text: str, lang: str = "", source: str = "") -> list[Cue]:
             raw = re.sub(r"\\[Nnh]", " ", parts.get("text", ""))
             body, _ = clean_text(raw)
             if body and end > start:
-                cues.append(Cue(start, end, body, lang, clean_text(parts.get("name", ""))[0], source))
+                cues.append(Cue(start, end, body, lang, clean_text(parts.get("name", ""))[0], origin=source))
     if not fields:
         raise SubtitleError(f"{source or 'subtitles'}: malformed ASS/SSA (no [Events] Format line)")
     return cues
@@ -183,13 +184,12 @@ def fit_to(cues: list[Cue], duration: float) -> tuple[list[Cue], list[str]]:
     kept, late = [], {}
     for cue in cues:
         if cue.end > duration:
-            late[cue.source] = max(late.get(cue.source, 0.0), cue.end)
+            late[cue.origin] = max(late.get(cue.origin, 0.0), cue.end)
         if cue.start < duration:
-            kept.append(cue if cue.end <= duration else Cue(cue.start, duration, cue.text, cue.lang,
-                                                            cue.speaker, cue.source))
-    warnings = [f"{source or 'subtitles'}: cues run to {last:.0f} s but the video lasts {duration:.0f} s; "
+            kept.append(cue if cue.end <= duration else replace(cue, end=duration))
+    warnings = [f"{origin or 'subtitles'}: cues run to {last:.0f} s but the video lasts {duration:.0f} s; "
                 "probably the subtitles of another video (cues past the end were dropped)"
-                for source, last in late.items() if last > duration * 1.2 + 10]
+                for origin, last in late.items() if last > duration * 1.2 + 10]
     return kept, warnings
 
 
@@ -234,3 +234,22 @@ def find_sidecars(video: Path) -> list[tuple[Path, str]]:
         if lang is not None and sub.is_file():
             found.append((sub, lang))
     return found
+
+
+def _stamp(seconds: float, sep: str) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
+
+
+def write_subtitles(cues: list[Cue], fmt: str) -> str:
+    """Cues as a WebVTT ("vtt") or SubRip ("srt") file; text that looks like markup stays text."""
+    blocks = []
+    for n, cue in enumerate(cues, 1):
+        # "-->" would end a cue's timing line, a blank line the cue; "<" and "&" start markup in VTT.
+        text = _SPACE.sub(" ", cue.text).replace("-->", "->").strip()
+        if fmt == "vtt":
+            text = html.escape(text, quote=False)
+            blocks.append(f"{_stamp(cue.start, '.')} --> {_stamp(cue.end, '.')}\n{text}\n")
+        else:
+            blocks.append(f"{n}\n{_stamp(cue.start, ',')} --> {_stamp(cue.end, ',')}\n{text}\n")
+    return ("WEBVTT\n\n" if fmt == "vtt" else "") + "\n".join(blocks)

@@ -16,11 +16,20 @@ class Frame:
 
 @dataclass(frozen=True)
 class Cue:
-    """One subtitle cue, markup stripped, lines joined."""
+    """Timed text: a subtitle cue, a piece of transcript or text read off the screen.
+
+    `source` is "subtitle", "asr" or "ocr"; `origin` names the file it was read from, for
+    messages. `words` holds (character offset, start time) of
+    each word where the reader timed words (speech); `lang_prob` is how sure speech recognition
+    was of `lang`.
+    """
 
     start: float
     end: float
     text: str
     lang: str = ""
     speaker: str = ""
-    source: str = ""
+    source: str = "subtitle"
+    origin: str = ""
+    words: tuple[tuple[int, float], ...] = ()
+    lang_prob: float = 0.0

@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from vsearch.extract import FrameSpec, VsearchError
+from vsearch.extract.hub import hub_reachable
 
 
 class ModelError(VsearchError):
@@ -274,24 +275,6 @@ def _class_token_forward(layer, hidden_states, attention_mask=None, **kwargs):
 
 
 @functools.cache
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the Hugging Face hub answers a TCP connection; False at once with HF_HUB_OFFLINE=1."""
-    import socket
-    from urllib.parse import urlsplit
-
-    from huggingface_hub import constants
-
-    if constants.HF_HUB_OFFLINE:
-        return False
-    url = urlsplit(constants.ENDPOINT)
-    try:
-        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)),
-                                 timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
 def _load_failure(model_id: str, exc: Exception, offline: bool = False) -> str:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if Path(model_id).is_dir():

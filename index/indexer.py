@@ -1,7 +1,9 @@
 """Stage 2: turn one video into vectors and write them, holding the index only to write."""
 
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -10,9 +12,13 @@ import numpy as np
 from vsearch.extract import Cue, FileChanged, FrameStream, MediaError, SubtitleError
 from vsearch.extract.frames import check_file
 from vsearch.extract.prefetch import Prefetch
+from vsearch.extract.cache import CueCache
 from vsearch.extract.embedded import read_embedded
 from vsearch.extract.fingerprint import fingerprint
+from vsearch.extract.ocr import OcrOptions, ScreenPlan, ScreenReader
+from vsearch.extract.paths import display
 from vsearch.extract.probe import declared_duration
+from vsearch.extract.speech import Speech, SpeechOptions, transcribe
 from vsearch.extract.subtitles import find_sidecars, fit_to, read_subtitles
 
 from .encoders import Encoder
@@ -23,7 +29,10 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class IndexOptions:
-    """How a video is sampled and which subtitles are read."""
+    """How a video is sampled, which subtitles are read, and how speech and screen text are read.
+
+    `cache` is the folder of transcripts and screen text kept by content (None keeps none).
+    """
 
     fps: float = 1.0
     chunk: int = 96
@@ -33,6 +42,9 @@ class IndexOptions:
     sidecar_subs: bool = True
     embedded_subs: bool = True
     subtitle_encoding: str = "auto"
+    asr: SpeechOptions = field(default_factory=SpeechOptions)
+    ocr: OcrOptions = field(default_factory=OcrOptions)
+    cache: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ class VideoVectors:
     cue_vecs: np.ndarray
     warnings: list[str]
     declared: float = 0.0
+    senses: dict = field(default_factory=dict)
 
 
 def looks_truncated(decoded: float, declared: float) -> bool:
@@ -112,13 +125,78 @@ def subtitle_files(video: Path, extra: list[Path], options: IndexOptions) -> lis
     return extra + [p for p, _ in find_sidecars(video)] if options.sidecar_subs else list(extra)
 
 
+def _speech(video: Path, options: IndexOptions, langs: set[str], cache: CueCache, stop: threading.Event) -> Speech:
+    """Transcribe in the background; a failure is a warning, never a failed video."""
+    from vsearch.extract import VsearchError
+
+    try:
+        return transcribe(video, options.asr, langs, cache, stop)
+    except (VsearchError, OSError) as exc:
+        return Speech(skipped="failed", warnings=[f"{display(str(video))}: speech not transcribed ({exc}); "
+                                                  "frames and subtitles are indexed"])
+
+
+def _sense_notes(speech: Speech, ocr_cues: list[Cue], ocr_state: str) -> dict:
+    """What the record keeps of how speech and screen text were read."""
+    asr = ({"skipped": speech.skipped} if speech.skipped else
+           {"model": speech.model, "language": speech.language, "probability": round(speech.probability, 3),
+            "cues": len(speech.cues), "cached": speech.cached})
+    return {"asr": asr, "ocr": {"state": ocr_state, "cues": len(ocr_cues)}}
+
+
 def encode_video(
     video: Path, encoder: Encoder, options: IndexOptions, subs: Iterable[Path] = (),
     progress: Progress | None = None,
 ) -> VideoVectors:
-    """Decode, sample and encode a video and its cues; touches no index."""
-    stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads,
-                         options.decode_readers)
+    """Decode, sample and encode a video and its cues; touches no index.
+
+    Speech is transcribed on a thread beside the frame loop, and frames whose picture changed
+    are read for text on another, so a lecture takes about as long as the slowest of the three.
+    """
+    cues, files, warnings = collect_cues(video, subs, options)
+    cache = CueCache(options.cache)
+    stop = threading.Event()
+    ocr = options.ocr
+    ocr_key = cache.key(video, "ocr", *(str(v) for v in (ocr.mode, ocr.max_side, ocr.min_score, ocr.change,
+                                                          ocr.settle, options.fps))) if ocr.mode != "off" else ""
+    ocr_hit = cache.get(ocr_key) if ocr_key else None
+    reader = ScreenReader(video, ocr, 1.0 / options.fps) if ocr_key and ocr_hit is None else None
+    plan = ScreenPlan(ocr)
+    with ThreadPoolExecutor(1, thread_name_prefix="vsearch-asr") as pool:
+        heard = pool.submit(_speech, video, options, {c.lang for c in cues}, cache, stop)
+        try:
+            stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads,
+                                 options.decode_readers)
+            slots, times, vecs, encoded = _encode_frames(stream, encoder, options, plan, reader, progress)
+        except BaseException:
+            stop.set()
+            if reader:
+                reader.stop()
+            raise
+        ocr_cues, ocr_error = reader.finish() if reader else ((ocr_hit or ([], {}))[0], "")
+        speech = heard.result()
+    if reader and not ocr_error:
+        cache.put(ocr_key, ocr_cues, {"reads": reader.reads})
+    ocr_state = "off" if not ocr_key else "failed" if ocr_error else "cached" if ocr_hit else "read"
+    if ocr_error:
+        warnings.append(f"{display(str(video))}: on-screen text not read ({ocr_error}); frames are indexed")
+    warnings.extend(speech.warnings)
+    duration = round(stream.duration, 3)
+    cues, misfits = fit_to(cues + speech.cues + ocr_cues, duration)
+    warnings.extend(misfits)
+    declared = declared_duration(video)
+    if looks_truncated(duration, declared):
+        warnings.append(f"{video}: indexed {duration:.0f} s of {declared:.0f} s: the file looks truncated; "
+                        "it is indexed again when it changes")
+    cue_vecs = encoder.encode_texts([c.text for c in cues]) if cues else np.zeros((0, encoder.dim), np.float32)
+    frame_vecs = np.stack(vecs) if vecs else np.zeros((0, encoder.dim), np.float32)
+    return VideoVectors(duration, slots, times, frame_vecs, encoded, cues, cue_vecs, warnings, declared,
+                        _sense_notes(speech, ocr_cues, ocr_state))
+
+
+def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions, plan: ScreenPlan,
+                   reader: ScreenReader | None, progress: Progress | None):
+    """Encode changed frames (static ones reuse the last vector) and queue frames to read for text."""
     slots: list[int] = []
     times: list[float] = []
     vecs: list[np.ndarray] = []
@@ -129,6 +207,12 @@ def encode_video(
             fresh = []
             for i, frame in enumerate(chunk):
                 thumb = thumbnail(frame.pixels)
+                if reader:
+                    action, since = plan.decide(thumb, frame.t)
+                    if action == "read":
+                        reader.read(since, frame.t)
+                    else:
+                        getattr(reader, action)(frame.t)
                 # Compare with the last encoded frame, not the previous one, so slow fades still re-encode.
                 if (options.dedup_threshold <= 0 or ref_thumb is None
                         or float(np.abs(thumb - ref_thumb).mean()) > options.dedup_threshold):
@@ -144,17 +228,7 @@ def encode_video(
                 vecs.append(ref_vec)
             if progress:
                 progress(len(slots), len(stream))
-    duration = round(stream.duration, 3)
-    cues, files, warnings = collect_cues(video, subs, options)
-    cues, misfits = fit_to(cues, duration)
-    warnings.extend(misfits)
-    declared = declared_duration(video)
-    if looks_truncated(duration, declared):
-        warnings.append(f"{video}: indexed {duration:.0f} s of {declared:.0f} s: the file looks truncated; "
-                        "it is indexed again when it changes")
-    cue_vecs = encoder.encode_texts([c.text for c in cues]) if cues else np.zeros((0, encoder.dim), np.float32)
-    frame_vecs = np.stack(vecs) if vecs else np.zeros((0, encoder.dim), np.float32)
-    return VideoVectors(duration, slots, times, frame_vecs, encoded, cues, cue_vecs, warnings, declared)
+    return slots, times, vecs, encoded
 
 
 def index_video(
@@ -179,7 +253,7 @@ def index_video(
         vid = video_id(str(path))
         old = store.get_video(vid) or VideoRecord(vid, str(path))
         info = {"subtitles": [str(s) for s in sub_files], "extra_subs": [str(s) for s in subs],
-                "warnings": vectors.warnings}
+                "warnings": vectors.warnings, **vectors.senses}
         if looks_truncated(vectors.duration, vectors.declared):
             info["declared_duration"] = round(vectors.declared, 3)
         record = replace(old, fingerprint=mark, duration=vectors.duration, fps=options.fps,

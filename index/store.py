@@ -16,11 +16,15 @@ import numpy as np
 from vsearch.extract import Cue, VsearchError
 from vsearch.extract.paths import display, is_clean, raw_bytes
 from vsearch.extract.scratch import scratch_dir
+from vsearch.extract.textfold import fold
 
 from . import lite_files
 from .types import Hit
 
-SCHEMA_VERSION = 1
+# 2: cues keep their source (subtitle, asr, ocr) and, in `extra`, their original text, word
+# times and language probability; their `text` is folded for matching. Version 1 indexes are
+# migrated when first opened for writing, and read as they are until then.
+SCHEMA_VERSION = 2
 _INSERT_BATCH = 512
 _TEXT_BYTES = 8000
 _PATH_BYTES = 4096
@@ -122,6 +126,18 @@ def _clip(text: str, limit: int) -> str:
     return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
+def _cue_extra(cue: Cue) -> dict:
+    """What a cue row keeps beside its folded text: the text as written, word times, certainty."""
+    extra = {}
+    if fold(cue.text) != cue.text or len(cue.text.encode("utf-8", "surrogateescape")) > _TEXT_BYTES:
+        extra["shown"] = _clip(cue.text, _TEXT_BYTES)
+    if cue.words:
+        extra["words"] = [[int(o), float(t)] for o, t in cue.words]
+    if cue.lang_prob:
+        extra["p"] = cue.lang_prob
+    return extra
+
+
 def _ids(video_ids: Iterable[int] | None) -> str:
     if video_ids is None:
         return ""
@@ -143,7 +159,9 @@ class Store:
     def __init__(self, config: StoreConfig, write: bool = True):
         self.config = config
         self.write = write
-        self._names = {k: f"{config.collection}_{k}" for k in ("meta", "videos", "frames", "cues")}
+        self._names = {k: f"{config.collection}_{k}" for k in ("meta", "videos", "frames")}
+        self._names["cues"] = f"{config.collection}_cues2"
+        self._legacy = False  # reading a version 1 index that could not be migrated (read-only)
         self._scratch = None
         self._opened = config.uri
         self.client = self._connect()
@@ -259,9 +277,11 @@ class Store:
         name = self._names["meta"]
         if not self._call("open", self.client.has_collection, name):
             return None
-        # Milvus Lite reopens collections released; searching needs them loaded.
-        for collection in self._names.values():
-            self._call("open", self.client.load_collection, collection)
+        # Milvus Lite reopens collections released; searching needs them loaded. A version 1
+        # index has no cues collection of version 2 yet (check() migrates it or reads the old one).
+        for kind, collection in self._names.items():
+            if kind != "cues" or self._call("open", self.client.has_collection, collection):
+                self._call("open", self.client.load_collection, collection)
         rows = self._call("read", self.client.query, name, ids=[0], output_fields=["info"])
         return rows[0]["info"] if rows else None
 
@@ -271,6 +291,8 @@ class Store:
         if meta is None:
             return None
         where = self.config.uri if self.config.is_lite else f"{self.config.uri} ({self.config.collection})"
+        if meta.get("schema") == 1:
+            meta = self._migrate(meta) if self.write else self._read_legacy(meta)
         if meta.get("schema") != SCHEMA_VERSION:
             raise IndexMismatch(
                 f"index {where} has schema version {meta.get('schema')}, this vsearch reads "
@@ -295,64 +317,95 @@ class Store:
                 self._call("write", self.client.upsert, self._names["meta"],
                            [{"id": 0, "info": {k: v for k, v in meta.items() if k != "moved_from"}, "pad": [1.0, 0.0]}])
             return
+        # Meta goes last: its presence means the others exist. A run killed before it leaves
+        # some of them behind, which the next run keeps and completes.
+        for kind in ("frames", "cues", "videos", "meta"):
+            name = self._names[kind]
+            if not self._call("open", self.client.has_collection, name):
+                self._create_collection(kind, dim)
+        info = {"schema": SCHEMA_VERSION, "model": model, "dim": dim, "created": int(time.time())}
+        self._call("write", self.client.upsert, self._names["meta"], [{"id": 0, "info": info, "pad": [1.0, 0.0]}])
+        self.dim = dim
+
+    def _create_collection(self, kind: str, dim: int) -> None:
+        """Create one collection of the current schema."""
         from pymilvus import DataType, Function, FunctionType, MilvusClient
 
-        def schema(auto_id: bool):
-            s = MilvusClient.create_schema(auto_id=auto_id, enable_dynamic_field=False)
-            s.add_field("id", DataType.INT64, is_primary=True)
-            return s
+        s = MilvusClient.create_schema(auto_id=kind in ("frames", "cues"), enable_dynamic_field=False)
+        s.add_field("id", DataType.INT64, is_primary=True)
+        params = self.client.prepare_index_params()
+        if kind == "frames":
+            s.add_field("video_id", DataType.INT64)
+            s.add_field("slot", DataType.INT64)
+            s.add_field("t", DataType.DOUBLE)
+        elif kind == "cues":
+            s.add_field("video_id", DataType.INT64)
+            s.add_field("start", DataType.DOUBLE)
+            s.add_field("end", DataType.DOUBLE)
+            s.add_field("lang", DataType.VARCHAR, max_length=64)
+            s.add_field("speaker", DataType.VARCHAR, max_length=512)
+            s.add_field("source", DataType.VARCHAR, max_length=16)
+            s.add_field("text", DataType.VARCHAR, max_length=_TEXT_BYTES + 16, enable_analyzer=True,
+                        analyzer_params={"tokenizer": "jieba", "filter": ["lowercase"]})
+            s.add_field("extra", DataType.JSON)
+            s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+            s.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
+                                    input_field_names=["text"], output_field_names=["sparse"]))
+            params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        elif kind == "videos":
+            s.add_field("path", DataType.VARCHAR, max_length=_PATH_BYTES + 16)
+            s.add_field("record", DataType.JSON)
+        else:
+            s.add_field("info", DataType.JSON)
+        # Milvus wants a vector in every collection: videos and meta get a 2-d pad.
+        vec = "vec" if kind in ("frames", "cues") else "pad"
+        s.add_field(vec, DataType.FLOAT_VECTOR, dim=dim if vec == "vec" else 2)
+        params.add_index(vec, index_type="AUTOINDEX", metric_type="IP")
+        name = self._names[kind]
+        if self.config.is_lite:
+            lite_files.drop_half_created(Path(self._opened), name)
+        self._call("create", self.client.create_collection, name, schema=s, index_params=params)
 
-        def indexed(*fields: tuple[str, str, str]):
-            params = self.client.prepare_index_params()
-            for field, kind, metric in fields:
-                params.add_index(field, index_type=kind, metric_type=metric)
-            return params
+    def _migrate(self, meta: dict) -> dict:
+        """Rewrite a version 1 index's cues into the version 2 collection, video by video.
 
-        frames = schema(True)
-        frames.add_field("video_id", DataType.INT64)
-        frames.add_field("slot", DataType.INT64)
-        frames.add_field("t", DataType.DOUBLE)
-        frames.add_field("vec", DataType.FLOAT_VECTOR, dim=dim)
-        cues = schema(True)
-        cues.add_field("video_id", DataType.INT64)
-        cues.add_field("start", DataType.DOUBLE)
-        cues.add_field("end", DataType.DOUBLE)
-        cues.add_field("lang", DataType.VARCHAR, max_length=64)
-        cues.add_field("speaker", DataType.VARCHAR, max_length=512)
-        cues.add_field(
-            "text", DataType.VARCHAR, max_length=_TEXT_BYTES + 16, enable_analyzer=True,
-            analyzer_params={"tokenizer": "jieba", "filter": ["lowercase"]},
-        )
-        cues.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        cues.add_field("vec", DataType.FLOAT_VECTOR, dim=dim)
-        cues.add_function(Function(
-            name="text_bm25", function_type=FunctionType.BM25,
-            input_field_names=["text"], output_field_names=["sparse"],
-        ))
-        videos = schema(False)
-        videos.add_field("path", DataType.VARCHAR, max_length=_PATH_BYTES + 16)
-        videos.add_field("record", DataType.JSON)
-        videos.add_field("pad", DataType.FLOAT_VECTOR, dim=2)
-        meta = schema(False)
-        meta.add_field("info", DataType.JSON)
-        meta.add_field("pad", DataType.FLOAT_VECTOR, dim=2)
-        n = self._names
-        plan = [
-            (n["frames"], frames, indexed(("vec", "AUTOINDEX", "IP"))),
-            (n["cues"], cues, indexed(("vec", "AUTOINDEX", "IP"), ("sparse", "SPARSE_INVERTED_INDEX", "BM25"))),
-            (n["videos"], videos, indexed(("pad", "AUTOINDEX", "IP"))),
-            # Meta goes last: its presence means the others exist. A run killed before it
-            # leaves some of them behind, which the next run keeps and completes.
-            (n["meta"], meta, indexed(("pad", "AUTOINDEX", "IP"))),
+        The meta row is the commit: a run killed before it leaves the old cues in place and a
+        partial new collection, which the next run drops and writes again.
+        """
+        legacy, name = f"{self.config.collection}_cues", self._names["cues"]
+        if self._call("open", self.client.has_collection, name):
+            self._call("write", self.client.drop_collection, name)
+        self._create_collection("cues", int(meta["dim"]))
+        self._call("open", self.client.load_collection, legacy)
+        self.dim = int(meta["dim"])  # videos() below must not check (and migrate) again
+        fields = ["video_id", "start", "end", "lang", "speaker", "text", "vec"]
+        for record in self.videos():
+            rows = self._call("read", self.client.query, legacy, filter=f"video_id == {int(record.id)}",
+                              output_fields=fields, limit=16384)
+            cues = [Cue(r["start"], r["end"], r["text"], r["lang"], r["speaker"]) for r in rows]
+            self._insert_cues(record.id, cues, [r["vec"] for r in rows])
+        self._call("write", self.client.flush, name)
+        meta = {**meta, "schema": SCHEMA_VERSION}
+        self._call("write", self.client.upsert, self._names["meta"], [{"id": 0, "info": meta, "pad": [1.0, 0.0]}])
+        self._call("write", self.client.drop_collection, legacy)
+        return meta
+
+    def _read_legacy(self, meta: dict) -> dict:
+        """Read a version 1 index that cannot be written: its cues collection, without sources."""
+        self._names["cues"] = f"{self.config.collection}_cues"
+        self._legacy = True
+        self._call("open", self.client.load_collection, self._names["cues"])
+        return {**meta, "schema": SCHEMA_VERSION}
+
+    def _insert_cues(self, vid: int, cues: Sequence[Cue], vecs) -> None:
+        rows = [
+            {"video_id": vid, "start": c.start, "end": c.end, "lang": _clip(c.lang, 60),
+             "speaker": _clip(c.speaker, 500), "source": c.source[:16], "text": _clip(fold(c.text), _TEXT_BYTES),
+             "extra": _cue_extra(c), "vec": [float(x) for x in v]}
+            for c, v in zip(cues, vecs)
         ]
-        for name, schema_, params in plan:
-            if not self._call("open", self.client.has_collection, name):
-                if self.config.is_lite:
-                    lite_files.drop_half_created(Path(self._opened), name)
-                self._call("create", self.client.create_collection, name, schema=schema_, index_params=params)
-        info = {"schema": SCHEMA_VERSION, "model": model, "dim": dim, "created": int(time.time())}
-        self._call("write", self.client.upsert, n["meta"], [{"id": 0, "info": info, "pad": [1.0, 0.0]}])
-        self.dim = dim
+        for lo in range(0, len(rows), _INSERT_BATCH):
+            self._call("write", self.client.insert, self._names["cues"], rows[lo : lo + _INSERT_BATCH])
 
     # --- videos ---------------------------------------------------------------------------
 
@@ -412,18 +465,14 @@ class Store:
             {"video_id": vid, "slot": int(s), "t": float(t), "vec": v.tolist()}
             for s, t, v in zip(slots, times, frame_vecs)
         ]
-        cue_rows = [
-            {"video_id": vid, "start": c.start, "end": c.end, "lang": _clip(c.lang, 60),
-             "speaker": _clip(c.speaker, 500), "text": _clip(c.text, _TEXT_BYTES), "vec": v.tolist()}
-            for c, v in zip(cues, cue_vecs)
-        ]
-        for name, rows in ((self._names["frames"], frame_rows), (self._names["cues"], cue_rows)):
-            for lo in range(0, len(rows), _INSERT_BATCH):
-                self._call("write", self.client.insert, name, rows[lo : lo + _INSERT_BATCH])
-            # Persist the rows before the record says "done": a kill in between must leave the
-            # video "indexing" (redone by the next run), never "done" with rows missing.
-            self._call("write", self.client.flush, name)
-        done = replace(record, state="done", frames=len(frame_rows), cues=len(cue_rows),
+        for lo in range(0, len(frame_rows), _INSERT_BATCH):
+            self._call("write", self.client.insert, self._names["frames"], frame_rows[lo : lo + _INSERT_BATCH])
+        self._insert_cues(vid, cues, cue_vecs)
+        # Persist the rows before the record says "done": a kill in between must leave the
+        # video "indexing" (redone by the next run), never "done" with rows missing.
+        for kind in ("frames", "cues"):
+            self._call("write", self.client.flush, self._names[kind])
+        done = replace(record, state="done", frames=len(frame_rows), cues=len(cues),
                        error="", attempts=0, retry_at=0, indexed_at=int(time.time()))
         self.put_video(done)
         return done
@@ -470,7 +519,8 @@ class Store:
         if not self._ready():
             return []
         bm25 = isinstance(query, str)
-        fields = ["video_id", "start", "end", "text", "lang", "speaker"]
+        fields = ["video_id", "start", "end", "text", "lang", "speaker"] + ([] if self._legacy else ["source", "extra"])
+        query = fold(query) if bm25 and not self._legacy else query  # version 1 text is not folded
         try:
             res = self._call(
                 "search", self.client.search, self._names["cues"],
@@ -485,8 +535,25 @@ class Store:
         signal = "bm25" if bm25 else "cues"
         return [
             Hit(signal, int(e["video_id"]), rank, abs(float(h["distance"])) if bm25 else float(h["distance"]),
-                float(e["start"]), float(e["end"]), text=e["text"], lang=e["lang"], speaker=e["speaker"])
+                float(e["start"]), float(e["end"]), text=extra.get("shown", e["text"]), lang=e["lang"],
+                speaker=e["speaker"], source=e.get("source") or "subtitle",
+                words=tuple(tuple(w) for w in extra.get("words", ())))
             for rank, h in enumerate(res[0])
             for e in [h["entity"]]
+            for extra in [e.get("extra") or {}]
         ]
+
+    def cues_of(self, vid: int, source: str) -> list[Cue]:
+        """A video's cues of one source ("subtitle", "asr", "ocr"), in time order."""
+        if not self._ready() or self._legacy:
+            return []
+        if source not in ("subtitle", "asr", "ocr"):
+            raise ValueError(f"unknown cue source {source!r}")
+        rows = self._call("read", self.client.query, self._names["cues"],
+                          filter=f'video_id == {int(vid)} and source == "{source}"',
+                          output_fields=["start", "end", "text", "lang", "speaker", "extra"], limit=16384)
+        cues = [Cue(r["start"], r["end"], (r["extra"] or {}).get("shown", r["text"]), r["lang"], r["speaker"],
+                    source, words=tuple(tuple(w) for w in (r["extra"] or {}).get("words", ())),
+                    lang_prob=(r["extra"] or {}).get("p", 0.0)) for r in rows]
+        return sorted(cues, key=lambda c: (c.start, c.end))
 

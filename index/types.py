@@ -5,7 +5,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result of one signal: a frame (`frames`) or a cue (`cues`, `bm25`)."""
+    """One search result of one signal: a frame (`frames`) or a cue (`cues`, `bm25`).
+
+    A cue's `source` is subtitle, asr or ocr; `words` are its (character offset, start time)
+    pairs where speech recognition timed its words; `seek`, set by the query stage, is when
+    the words that matched the query begin.
+    """
 
     signal: str
     video_id: int
@@ -17,3 +22,6 @@ class Hit:
     text: str | None = None
     lang: str = ""
     speaker: str = ""
+    source: str = ""
+    words: tuple[tuple[int, float], ...] = ()
+    seek: float | None = None

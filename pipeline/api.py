@@ -146,6 +146,17 @@ def remove_paths(settings: Settings, paths: Iterable[str]) -> tuple[list[Path], 
     return removed, missing
 
 
+def transcript(settings: Settings, video: str | Path, source: str = "asr") -> list:
+    """The cues of one source ("asr", "ocr", "subtitle") stored for an indexed video, in time order."""
+    from vsearch.index import video_id
+
+    path = absolute(video)
+    with store_opener(settings, write=False)() as store:
+        if store.get_video(video_id(str(path))) is None:
+            raise VsearchError(f"not indexed: {display(str(video))} (see `vsearch list`)")
+        return store.cues_of(video_id(str(path)), source)
+
+
 def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: int | None = None,
            on_gone: Callable | None = None):
     """Ranked segments for a query, optionally within some videos.

@@ -104,11 +104,14 @@ def echo_json(value) -> None:
     click.echo(escape_json(json.dumps(value, ensure_ascii=False)))
 
 
+SENSES = {"asr": "said", "ocr": "shown", "subtitle": "subtitle"}
+
+
 def segment_json(seg) -> dict:
     """The --json shape of a segment."""
     return {
         "video": seg.video, "start": seg.start, "end": seg.end, "seek": seg.seek, "score": seg.score,
-        "cue": seg.cue, "cue_start": seg.cue_start, "cue_end": seg.cue_end,
+        "cue": seg.cue, "source": seg.source, "cue_start": seg.cue_start, "cue_end": seg.cue_end,
         "best_frame": seg.best_frame, "signals": seg.signals,
         "url": fragment_url(seg.video, seg.start, seg.end),
     }
@@ -212,7 +215,8 @@ def find(settings: Settings, query, top_k, videos, as_json):
         click.echo("no matching moments", err=True)
         return
     for n, seg in enumerate(segments, 1):
-        cue = f'  "{seg.cue[:70]}"' if seg.cue else ""
+        # which sense matched: said (speech), shown (screen text), subtitle, or seen (frames)
+        cue = f'  {SENSES.get(seg.source, seg.source)}: "{seg.cue[:70]}"' if seg.cue else "  seen"
         click.echo(f"{n:>2}. {display(Path(seg.video).name)}  {hms(seg.start)}–{hms(seg.end)}  "
                    f"score {seg.score:.3f}{cue}")
         click.echo(f"    mpv --start={seg.seek:g} {shell_quote(seg.video)}   |   "
@@ -251,7 +255,32 @@ def record_json(rec) -> dict:
     return {"path": rec.path, "state": shown_state(rec), "duration": round(rec.duration, 3),
             "declared_duration": info.get("declared_duration"), "frames": rec.frames, "cues": rec.cues,
             "model": rec.model, "error": rec.error or None, "warnings": info.get("warnings", []),
+            "asr": info.get("asr"), "ocr": info.get("ocr"),
             "indexed_at": rec.indexed_at or None, "attempts": rec.attempts, "retry_at": rec.retry_at or None}
+
+
+@cli.command()
+@click.argument("video", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["vtt", "srt", "json"]), default="vtt", show_default=True,
+              help="WebVTT or SubRip (a subtitle file for a player), or one JSON object per cue.")
+@click.option("--source", type=click.Choice(["asr", "ocr", "subtitle"]), default="asr", show_default=True,
+              help="What was said (asr), shown on screen (ocr), or the subtitles read.")
+@common_options
+def transcript(settings: Settings, video, fmt, source):
+    """Print the stored transcript of VIDEO (what was said), e.g. as subtitles for a player."""
+    from vsearch.api import transcript as stored
+    from vsearch.extract.subtitles import write_subtitles
+
+    cues = stored(settings, video, source)
+    if not cues:
+        click.echo(f"no {source} cues for {display(str(video))}: see `vsearch status` for why", err=True)
+        return
+    if fmt == "json":
+        for cue in cues:
+            echo_json({"start": cue.start, "end": cue.end, "text": cue.text, "lang": cue.lang,
+                       "lang_prob": cue.lang_prob, "words": [t for _, t in cue.words]})
+        return
+    click.echo(write_subtitles(cues, fmt), nl=False)
 
 
 @cli.command(name="list")

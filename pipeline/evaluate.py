@@ -112,12 +112,20 @@ def prepare(settings: Settings, queries: list[EvalQuery], on_result: Callable | 
         raise VsearchError("cannot evaluate, indexing failed for " + "; ".join(failed))
 
 
+SOURCES = ("subtitle", "asr", "ocr")
+
+
 def signal_variants(settings: Settings) -> dict[str, object]:
     """Each signal alone, then the configured fusion: one FindOptions per row of the report."""
     from vsearch.query.fusion import SIGNALS
 
     base = settings.find_options()
     variants = {name: replace(base, weights={s: float(s == name) for s in SIGNALS}) for name in SIGNALS}
+    # Each source of text alone, with both text signals at their weights: what subtitles, speech
+    # and screen text each find.
+    text_only = {s: (0.0 if s == "frames" else w) for s, w in base.signal_weights().items()}
+    for source in SOURCES:
+        variants[source] = replace(base, weights=text_only, sources=(source,))
     variants["fused"] = base
     return variants
 

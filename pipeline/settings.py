@@ -108,6 +108,20 @@ RULES = {
     "extract.sidecar_subs": (lambda v: True, "true or false"),
     "extract.embedded_subs": (lambda v: True, "true or false"),
     "extract.subtitle_encoding": (_encoding, "auto or a Python codec name (utf-8, gb18030, cp1252, ...)"),
+    "asr.mode": _one_of("auto", "on", "off"),
+    "asr.model": (lambda v: bool(v.strip()), "auto, a faster-whisper size, a Hugging Face id or a folder"),
+    "asr.compute_type": _one_of("auto", "int8", "int8_float16", "int8_float32", "float16", "bfloat16", "float32"),
+    "asr.threads": _between(0, 256),
+    "asr.language": _matches(r"|[a-z]{2,3}", "empty (detect) or a language code such as en or zh"),
+    "asr.beam_size": _between(1, 20),
+    "asr.cue_seconds": _between(1, 60),
+    "asr.window": _between(30, 3600),
+    "ocr.mode": _one_of("auto", "on", "off"),
+    "ocr.max_side": _between(320, 4096),
+    "ocr.min_score": _between(0, 1),
+    "ocr.change": _between(0, 255),
+    "ocr.settle": _between(0, 255),
+    "ocr.threads": _between(0, 256),
     "find.top_k": _between(1, 1000),
     "find.candidates": _between(1, 16384),  # Milvus caps a search at 16384 hits
     "find.fusion": _one_of("score", "rrf"),
@@ -171,8 +185,14 @@ class Settings:
     def index_options(self):
         from vsearch.index import IndexOptions
 
-        e = {k.split(".", 1)[1]: v for k, v in self.values.items() if k.startswith("extract.")}
-        return IndexOptions(**e)
+        from vsearch.extract.ocr import OcrOptions
+        from vsearch.extract.speech import SpeechOptions
+
+        def section(name: str) -> dict:
+            return {k.split(".", 1)[1]: v for k, v in self.values.items() if k.startswith(name + ".")}
+
+        return IndexOptions(**section("extract"), asr=SpeechOptions(device=self["device"], **section("asr")),
+                            ocr=OcrOptions(**section("ocr")), cache=self.home / "cache")
 
     def find_options(self):
         from vsearch.query import FindOptions

@@ -11,6 +11,7 @@ from vsearch.index import Encoder, Hit, Store, VideoRecord
 from .fusion import SIGNALS, fuse
 from .segments import merge_slots, pad_span
 from .types import Segment, SlotScore
+from .words import matched_at, query_terms
 
 # what configs/default.toml sets; README "Choosing the defaults" has the numbers behind them
 DEFAULT_WEIGHTS = {"frames": 0.5, "cues": 0.5, "bm25": 1.0}
@@ -30,6 +31,8 @@ class FindOptions:
     max_gap: int = 2
     max_len: float = 60.0
     pad: float = 0.0
+    # Cue sources searched ("subtitle", "asr", "ocr"); empty searches them all.
+    sources: tuple[str, ...] = ()
 
     def signal_weights(self) -> dict[str, float]:
         return dict(self.weights)
@@ -54,7 +57,8 @@ def rank_segments(
     """Fuse hits, merge seconds into segments, pad them and rank the best `top_k`."""
     weights = options.signal_weights()
     # a signal weighted 0 neither scores nor shows up as a segment's evidence
-    hits = [h for h in hits if weights.get(h.signal, 0) > 0]
+    hits = [h for h in hits if weights.get(h.signal, 0) > 0
+            and (not options.sources or h.slot is not None or h.source in options.sources)]
     fps = {vid: rec.fps for vid, rec in videos.items()}
     fused = fuse(hits, weights, fps, options.fusion, options.rrf_k, options.min_spread)
     spans = []
@@ -84,14 +88,18 @@ def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, best: 
     content_start, content_end = first * step, min((last + 1) * step, record.duration or 1e18)
     start, end = pad_span(content_start, content_end, pad, record.duration)
     frame, cue = _evidence(hits, content_start, content_end)
-    seek = max(start, min(content_start, cue.start if cue else content_start))
-    # 0 <= start <= seek < end <= duration: seek is at most content_start, which lies before
-    # content_end <= end because only seconds inside the video are ranked.
+    if cue is not None and cue.seek is not None:  # the words that matched, inside the segment
+        seek = min(max(content_start, cue.seek), content_end - 1e-3)
+    else:
+        seek = max(start, min(content_start, cue.start if cue else content_start))
+    # 0 <= start <= seek < end <= duration: seek lies in [start, content_end), and content_end
+    # <= end because only seconds inside the video are ranked.
     return Segment(
         video=record.path, video_id=record.id, start=round(start, 3), end=round(end, 3),
         seek=round(seek, 3), score=round(best.total, 6),
         best_frame=round(frame.start, 3) if frame else None,
-        cue=cue.text if cue else None, cue_start=round(cue.start, 3) if cue else None,
+        cue=cue.text if cue else None, source=cue.source if cue else ("frames" if frame else None),
+        cue_start=round(cue.start, 3) if cue else None,
         cue_end=round(min(cue.end, end), 3) if cue else None,
         signals={k: round(v, 6) for k, v in best.parts.items()},
     )
@@ -147,6 +155,8 @@ def find_many(
                 on_gone(rec)
             continue
         videos[vid] = rec
-    hits = [h for h in hits if h.video_id in videos]
+    terms = query_terms(query)
+    hits = [replace(h, seek=matched_at(h.text, h.words, terms)) if h.words else h
+            for h in hits if h.video_id in videos]
     return [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
             for options in variants]

@@ -13,7 +13,10 @@ class SlotScore:
 
 @dataclass(frozen=True)
 class Segment:
-    """A ranked moment: where to cut, where to seek, and the evidence behind it."""
+    """A ranked moment: where to cut, where to seek, and the evidence behind it.
+
+    `source` says what matched: "subtitle", "asr" or "ocr" for text, "frames" for the picture.
+    """
 
     video: str
     video_id: int
@@ -23,6 +26,7 @@ class Segment:
     score: float
     best_frame: float | None = None
     cue: str | None = None
+    source: str | None = None
     cue_start: float | None = None
     cue_end: float | None = None
     signals: dict[str, float] = field(default_factory=dict)

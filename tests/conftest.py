@@ -22,6 +22,9 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("VSEARCH_PLUGINS", "color_encoder")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.setenv("VSEARCH_BUSY_TIMEOUT", "3")
+    # Speech and screen text have their own tests (test_senses.py); elsewhere they only cost time.
+    monkeypatch.setenv("VSEARCH_ASR_MODE", "off")
+    monkeypatch.setenv("VSEARCH_OCR_MODE", "off")
     return home
 
 

@@ -54,3 +54,53 @@ def write_vtt(path: Path, cues: list[tuple[float, float, str]]) -> Path:
     body = "".join(f"{ts(a)} --> {ts(b)}\n{text}\n\n" for a, b, text in cues)
     path.write_text("WEBVTT\n\n" + body, encoding="utf-8")
     return path
+
+
+CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+
+
+def speak(path: Path, text: str, voice: str = "en-us", speed: int = 140) -> Path:
+    """Synthesised speech (espeak-ng) as a WAV file."""
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True,
+                   capture_output=True)
+    return path
+
+
+def slide(lines: list[str], size: tuple[int, int], colour=(250, 250, 240)):
+    """A slide: dark text lines on a plain background, as RGB pixels (needs fonts-noto-cjk)."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", size, colour)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(CJK_FONT, max(16, size[1] // 14))
+    for i, line in enumerate(lines):
+        draw.text((size[0] // 12, size[1] // 8 + i * size[1] // 7), line, font=font, fill=(20, 20, 30))
+    return np.asarray(image)
+
+
+def lecture_video(path: Path, slides: list[tuple[float, list[str], str]], size=(960, 540)) -> Path:
+    """Slides held for their seconds, each narrated from its start (espeak-ng), as one MP4.
+
+    `slides` is (seconds, text lines on the slide, narration); narration "" is silence.
+    """
+    from PIL import Image
+
+    work = path.parent / f".{path.stem}-parts"
+    work.mkdir(exist_ok=True)
+    inputs, graph = [], []
+    for i, (seconds, lines, narration) in enumerate(slides):
+        png = work / f"s{i}.png"
+        Image.fromarray(slide(lines, size, (250 - 8 * (i % 4), 248, 235 + 5 * (i % 3)))).save(png)
+        inputs += ["-loop", "1", "-t", str(seconds), "-framerate", "25", "-i", str(png)]
+        if narration:
+            inputs += ["-i", str(speak(work / f"s{i}.wav", narration))]
+        else:
+            inputs += ["-f", "lavfi", "-t", str(seconds), "-i", "anullsrc=r=22050:cl=mono"]
+        graph.append(f"[{2 * i}:v]format=yuv420p,setsar=1[v{i}];[{2 * i + 1}:a]aresample=22050,"
+                     f"apad,atrim=0:{seconds},asetpts=N/SR/TB[a{i}]")
+    joined = "".join(f"[v{i}][a{i}]" for i in range(len(slides)))
+    ffmpeg(*inputs, "-filter_complex", ";".join(graph) + f";{joined}concat=n={len(slides)}:v=1:a=1[v][a]",
+           "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast", "-r", "25",
+           "-c:a", "aac", str(path))
+    return path

@@ -83,7 +83,7 @@ def test_eval_indexes_then_scores_each_signal(env, eval_set):
     again = run_cli("eval", str(eval_set))
     assert "indexed" not in again.stderr                 # unchanged videos are not indexed again
     assert again.stdout.splitlines()[0].split()[:3] == ["signal", "Hit@1", "Hit@5"]
-    assert [line.split()[0] for line in again.stdout.splitlines()[1:]] == ["frames", "cues", "bm25", "fused"]
+    assert [line.split()[0] for line in again.stdout.splitlines()[1:]] == ["frames", "cues", "bm25", "subtitle", "asr", "ocr", "fused"]
 
 
 @pytest.mark.parametrize("text,message", [

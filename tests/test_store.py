@@ -129,3 +129,68 @@ def test_a_collection_half_created_by_a_killed_run_is_created_again(tmp_path):
     with Store(StoreConfig(str(tmp_path / "idx.db"))) as store:
         store.create("m", 4)
         assert store.check("m", 4)["dim"] == 4 and store.videos() == []
+
+
+def v1_index(uri: str) -> None:
+    """An index as vsearch wrote it before cues had sources (schema 1), built with pymilvus."""
+    from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+    client = MilvusClient(uri)
+
+    def make(name, fields, vec_dim, bm25=False, auto_id=True):
+        s = MilvusClient.create_schema(auto_id=auto_id, enable_dynamic_field=False)
+        s.add_field("id", DataType.INT64, is_primary=True)
+        for field, kind, kw in fields:
+            s.add_field(field, kind, **kw)
+        params = client.prepare_index_params()
+        params.add_index("vec" if vec_dim != 2 else "pad", index_type="AUTOINDEX", metric_type="IP")
+        if bm25:
+            s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+            s.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
+                                    input_field_names=["text"], output_field_names=["sparse"]))
+            params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        s.add_field("vec" if vec_dim != 2 else "pad", DataType.FLOAT_VECTOR, dim=vec_dim)
+        client.create_collection(name, schema=s, index_params=params)
+
+    make("vsearch_frames", [("video_id", DataType.INT64, {}), ("slot", DataType.INT64, {}),
+                            ("t", DataType.DOUBLE, {})], 4)
+    make("vsearch_cues", [("video_id", DataType.INT64, {}), ("start", DataType.DOUBLE, {}),
+                          ("end", DataType.DOUBLE, {}), ("lang", DataType.VARCHAR, {"max_length": 64}),
+                          ("speaker", DataType.VARCHAR, {"max_length": 512}),
+                          ("text", DataType.VARCHAR, {"max_length": 8016, "enable_analyzer": True,
+                                                      "analyzer_params": {"tokenizer": "jieba", "filter": ["lowercase"]}})],
+         4, bm25=True)
+    make("vsearch_videos", [("path", DataType.VARCHAR, {"max_length": 4112}),
+                            ("record", DataType.JSON, {})], 2, auto_id=False)
+    make("vsearch_meta", [("info", DataType.JSON, {})], 2, auto_id=False)
+    vid = video_id("/v/old.mp4")
+    record = {"id": vid, "path": "/v/old.mp4", "duration": 3.0, "model": "m", "state": "done", "frames": 3, "cues": 1}
+    client.insert("vsearch_videos", [{"id": vid, "path": "/v/old.mp4", "record": record, "pad": [1.0, 0.0]}])
+    client.insert("vsearch_frames", [{"video_id": vid, "slot": i, "t": i + 0.5, "vec": v.tolist()}
+                                     for i, v in enumerate(vecs(3))])
+    client.insert("vsearch_cues", [{"video_id": vid, "start": 0.5, "end": 2.0, "lang": "zh", "speaker": "",
+                                    "text": "我們討論資料庫", "vec": vecs(1, seed=1)[0].tolist()}])
+    client.insert("vsearch_meta", [{"id": 0, "info": {"schema": 1, "model": "m", "dim": 4}, "pad": [1.0, 0.0]}])
+    for name in ("vsearch_frames", "vsearch_cues", "vsearch_videos", "vsearch_meta"):
+        client.flush(name)
+    client.close()
+
+
+def test_a_schema_1_index_is_read_as_it_is_and_migrated_when_written(config, tmp_path):
+    v1_index(config.uri)
+    vid = video_id("/v/old.mp4")
+    with Store(config, write=False) as store:  # reading never rewrites an index
+        store.check("m", 4)
+        hit = store.search_cues("資料庫", 5)[0]
+        assert (hit.text, hit.source) == ("我們討論資料庫", "subtitle")
+    with Store(config) as store:
+        assert store.check("m", 4)["schema"] == 2
+        assert store.count_rows(vid) == (3, 1)
+        assert not store.client.has_collection("vsearch_cues")
+        for query in ("资料库", "資料庫"):  # Simplified and Traditional both find it, now folded
+            hit = store.search_cues(query, 5)[0]
+            assert (hit.video_id, hit.text, hit.source, hit.lang) == (vid, "我們討論資料庫", "subtitle", "zh")
+        assert store.search_cues(vecs(1, seed=1)[0], 1)[0].text == "我們討論資料庫"
+        write(store, "/v/new.mp4", 2, [Cue(0, 1, "fresh", source="asr", words=((0, 0.2),), lang_prob=0.5)])
+        assert [(c.text, c.words, c.lang_prob) for c in store.cues_of(video_id("/v/new.mp4"), "asr")] == [
+            ("fresh", ((0, 0.2),), 0.5)]

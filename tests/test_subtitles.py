@@ -126,8 +126,8 @@ def test_ass_and_ssa_files(tmp_path):
         read_subtitles(tmp_path / "c.ass")
 
 
-def cue(start, end, source="a.srt"):
-    return Cue(start, end, "x", source=source)
+def cue(start, end, origin="a.srt"):
+    return Cue(start, end, "x", origin=origin)
 
 
 @pytest.mark.parametrize("cues,duration,kept,warned", [
