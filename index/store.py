@@ -19,15 +19,10 @@ from vsearch.extract.scratch import scratch_dir
 from vsearch.extract.textfold import fold
 
 from . import lite_files
+from .schema import PATH_BYTES, SCHEMA_VERSION, TEXT_BYTES, create_collection, migrate_v1, read_v1
 from .types import Hit
 
-# 2: cues keep their source (subtitle, asr, ocr) and, in `extra`, their original text, word
-# times and language probability; their `text` is folded for matching. Version 1 indexes are
-# migrated when first opened for writing, and read as they are until then.
-SCHEMA_VERSION = 2
 _INSERT_BATCH = 512
-_TEXT_BYTES = 8000
-_PATH_BYTES = 4096
 
 
 class StoreError(VsearchError):
@@ -129,8 +124,8 @@ def _clip(text: str, limit: int) -> str:
 def _cue_extra(cue: Cue) -> dict:
     """What a cue row keeps beside its folded text: the text as written, word times, certainty."""
     extra = {}
-    if fold(cue.text) != cue.text or len(cue.text.encode("utf-8", "surrogateescape")) > _TEXT_BYTES:
-        extra["shown"] = _clip(cue.text, _TEXT_BYTES)
+    if fold(cue.text) != cue.text or len(cue.text.encode("utf-8", "surrogateescape")) > TEXT_BYTES:
+        extra["shown"] = _clip(cue.text, TEXT_BYTES)
     if cue.words:
         extra["words"] = [[int(o), float(t)] for o, t in cue.words]
     if cue.lang_prob:
@@ -153,17 +148,19 @@ class Store:
     """An open connection to the index; use as a context manager and keep it short.
 
     `write=False` (searching, listing) never creates an index, and reads one on a read-only
-    mount through a private snapshot.
+    mount through a private snapshot. `names` maps each kind (meta, videos, frames, cues) to its
+    collection, `opened` is the Milvus Lite folder open, and `legacy` says a version 1 index is
+    being read as it is (index/schema.py).
     """
 
     def __init__(self, config: StoreConfig, write: bool = True):
         self.config = config
         self.write = write
-        self._names = {k: f"{config.collection}_{k}" for k in ("meta", "videos", "frames")}
-        self._names["cues"] = f"{config.collection}_cues2"
-        self._legacy = False  # reading a version 1 index that could not be migrated (read-only)
+        self.names = {k: f"{config.collection}_{k}" for k in ("meta", "videos", "frames")}
+        self.names["cues"] = f"{config.collection}_cues2"
+        self.legacy = False  # reading a version 1 index that could not be migrated (read-only)
         self._scratch = None
-        self._opened = config.uri
+        self.opened = config.uri
         self.client = self._connect()
         self.dim = 0
 
@@ -181,7 +178,7 @@ class Store:
             if self.config.is_lite:
                 from milvus_lite.server_manager import server_manager_instance
 
-                server_manager_instance.release_server(self._opened)
+                server_manager_instance.release_server(self.opened)
             if self._scratch is not None:
                 self._scratch.cleanup()
 
@@ -249,7 +246,7 @@ class Store:
             except OSError as exc:
                 self._scratch.cleanup()
                 raise StoreError(f"cannot read index {path} ({exc.strerror})") from None
-            self._opened = str(path)
+            self.opened = str(path)
             return path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -261,7 +258,7 @@ class Store:
                              "write access there; searching and listing work without it")
         return path
 
-    def _call(self, what: str, fn, *args, **kwargs):
+    def call(self, what: str, fn, *args, **kwargs):
         """Run a pymilvus call, turning its errors into one-line StoreErrors."""
         from pymilvus.exceptions import MilvusException
 
@@ -274,15 +271,15 @@ class Store:
 
     def meta(self) -> dict | None:
         """Schema version, model and dimension this index was created with; None if empty."""
-        name = self._names["meta"]
-        if not self._call("open", self.client.has_collection, name):
+        name = self.names["meta"]
+        if not self.call("open", self.client.has_collection, name):
             return None
         # Milvus Lite reopens collections released; searching needs them loaded. A version 1
         # index has no cues collection of version 2 yet (check() migrates it or reads the old one).
-        for kind, collection in self._names.items():
-            if kind != "cues" or self._call("open", self.client.has_collection, collection):
-                self._call("open", self.client.load_collection, collection)
-        rows = self._call("read", self.client.query, name, ids=[0], output_fields=["info"])
+        for kind, collection in self.names.items():
+            if kind != "cues" or self.call("open", self.client.has_collection, collection):
+                self.call("open", self.client.load_collection, collection)
+        rows = self.call("read", self.client.query, name, ids=[0], output_fields=["info"])
         return rows[0]["info"] if rows else None
 
     def check(self, model: str | None = None, dim: int | None = None) -> dict | None:
@@ -292,7 +289,7 @@ class Store:
             return None
         where = self.config.uri if self.config.is_lite else f"{self.config.uri} ({self.config.collection})"
         if meta.get("schema") == 1:
-            meta = self._migrate(meta) if self.write else self._read_legacy(meta)
+            meta = migrate_v1(self, meta) if self.write else read_v1(self, meta)
         if meta.get("schema") != SCHEMA_VERSION:
             raise IndexMismatch(
                 f"index {where} has schema version {meta.get('schema')}, this vsearch reads "
@@ -314,98 +311,29 @@ class Store:
         meta = self.check(model, dim)
         if meta is not None:
             if meta.get("moved_from"):
-                self._call("write", self.client.upsert, self._names["meta"],
+                self.call("write", self.client.upsert, self.names["meta"],
                            [{"id": 0, "info": {k: v for k, v in meta.items() if k != "moved_from"}, "pad": [1.0, 0.0]}])
             return
         # Meta goes last: its presence means the others exist. A run killed before it leaves
         # some of them behind, which the next run keeps and completes.
         for kind in ("frames", "cues", "videos", "meta"):
-            name = self._names[kind]
-            if not self._call("open", self.client.has_collection, name):
-                self._create_collection(kind, dim)
+            name = self.names[kind]
+            if not self.call("open", self.client.has_collection, name):
+                create_collection(self, kind, dim)
         info = {"schema": SCHEMA_VERSION, "model": model, "dim": dim, "created": int(time.time())}
-        self._call("write", self.client.upsert, self._names["meta"], [{"id": 0, "info": info, "pad": [1.0, 0.0]}])
+        self.call("write", self.client.upsert, self.names["meta"], [{"id": 0, "info": info, "pad": [1.0, 0.0]}])
         self.dim = dim
 
-    def _create_collection(self, kind: str, dim: int) -> None:
-        """Create one collection of the current schema."""
-        from pymilvus import DataType, Function, FunctionType, MilvusClient
-
-        s = MilvusClient.create_schema(auto_id=kind in ("frames", "cues"), enable_dynamic_field=False)
-        s.add_field("id", DataType.INT64, is_primary=True)
-        params = self.client.prepare_index_params()
-        if kind == "frames":
-            s.add_field("video_id", DataType.INT64)
-            s.add_field("slot", DataType.INT64)
-            s.add_field("t", DataType.DOUBLE)
-        elif kind == "cues":
-            s.add_field("video_id", DataType.INT64)
-            s.add_field("start", DataType.DOUBLE)
-            s.add_field("end", DataType.DOUBLE)
-            s.add_field("lang", DataType.VARCHAR, max_length=64)
-            s.add_field("speaker", DataType.VARCHAR, max_length=512)
-            s.add_field("source", DataType.VARCHAR, max_length=16)
-            s.add_field("text", DataType.VARCHAR, max_length=_TEXT_BYTES + 16, enable_analyzer=True,
-                        analyzer_params={"tokenizer": "jieba", "filter": ["lowercase"]})
-            s.add_field("extra", DataType.JSON)
-            s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-            s.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
-                                    input_field_names=["text"], output_field_names=["sparse"]))
-            params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-        elif kind == "videos":
-            s.add_field("path", DataType.VARCHAR, max_length=_PATH_BYTES + 16)
-            s.add_field("record", DataType.JSON)
-        else:
-            s.add_field("info", DataType.JSON)
-        # Milvus wants a vector in every collection: videos and meta get a 2-d pad.
-        vec = "vec" if kind in ("frames", "cues") else "pad"
-        s.add_field(vec, DataType.FLOAT_VECTOR, dim=dim if vec == "vec" else 2)
-        params.add_index(vec, index_type="AUTOINDEX", metric_type="IP")
-        name = self._names[kind]
-        if self.config.is_lite:
-            lite_files.drop_half_created(Path(self._opened), name)
-        self._call("create", self.client.create_collection, name, schema=s, index_params=params)
-
-    def _migrate(self, meta: dict) -> dict:
-        """Rewrite a version 1 index's cues into the version 2 collection, video by video.
-
-        The meta row is the commit: a run killed before it leaves the old cues in place and a
-        partial new collection, which the next run drops and writes again.
-        """
-        legacy, name = f"{self.config.collection}_cues", self._names["cues"]
-        if self._call("open", self.client.has_collection, name):
-            self._call("write", self.client.drop_collection, name)
-        self._create_collection("cues", int(meta["dim"]))
-        self._call("open", self.client.load_collection, legacy)
-        self.dim = int(meta["dim"])  # videos() below must not check (and migrate) again
-        fields = ["video_id", "start", "end", "lang", "speaker", "text", "vec"]
-        for record in self.videos():
-            rows = self._call("read", self.client.query, legacy, filter=f"video_id == {int(record.id)}",
-                              output_fields=fields, limit=16384)
-            cues = [Cue(r["start"], r["end"], r["text"], r["lang"], r["speaker"]) for r in rows]
-            self._insert_cues(record.id, cues, [r["vec"] for r in rows])
-        self._call("write", self.client.flush, name)
-        meta = {**meta, "schema": SCHEMA_VERSION}
-        self._call("write", self.client.upsert, self._names["meta"], [{"id": 0, "info": meta, "pad": [1.0, 0.0]}])
-        self._call("write", self.client.drop_collection, legacy)
-        return meta
-
-    def _read_legacy(self, meta: dict) -> dict:
-        """Read a version 1 index that cannot be written: its cues collection, without sources."""
-        self._names["cues"] = f"{self.config.collection}_cues"
-        self._legacy = True
-        self._call("open", self.client.load_collection, self._names["cues"])
-        return {**meta, "schema": SCHEMA_VERSION}
-
-    def _insert_cues(self, vid: int, cues: Sequence[Cue], vecs) -> None:
+    def insert_cues(self, vid: int, cues: Sequence[Cue], vecs) -> None:
+        """Write cue rows (text folded for matching, the original kept in `extra`)."""
         rows = [
             {"video_id": vid, "start": c.start, "end": c.end, "lang": _clip(c.lang, 60),
-             "speaker": _clip(c.speaker, 500), "source": c.source[:16], "text": _clip(fold(c.text), _TEXT_BYTES),
+             "speaker": _clip(c.speaker, 500), "source": c.source[:16], "text": _clip(fold(c.text), TEXT_BYTES),
              "extra": _cue_extra(c), "vec": [float(x) for x in v]}
             for c, v in zip(cues, vecs)
         ]
         for lo in range(0, len(rows), _INSERT_BATCH):
-            self._call("write", self.client.insert, self._names["cues"], rows[lo : lo + _INSERT_BATCH])
+            self.call("write", self.client.insert, self.names["cues"], rows[lo : lo + _INSERT_BATCH])
 
     # --- videos ---------------------------------------------------------------------------
 
@@ -415,16 +343,16 @@ class Store:
     def put_video(self, record: VideoRecord) -> None:
         """Insert or replace a video's record."""
         fields = _pack(asdict(replace(record, error=_clip(record.error, 2000))))
-        row = {"id": record.id, "path": _clip(display(record.path), _PATH_BYTES), "record": fields,
+        row = {"id": record.id, "path": _clip(display(record.path), PATH_BYTES), "record": fields,
                "pad": [1.0, 0.0]}
-        self._call("write", self.client.upsert, self._names["videos"], [row])
+        self.call("write", self.client.upsert, self.names["videos"], [row])
 
     def get_videos(self, ids: Iterable[int]) -> dict[int, VideoRecord]:
         """Records of the given video ids that exist."""
         ids = [int(i) for i in ids]
         if not ids or not self._ready():
             return {}
-        rows = self._call("read", self.client.query, self._names["videos"], ids=ids, output_fields=["record"])
+        rows = self.call("read", self.client.query, self.names["videos"], ids=ids, output_fields=["record"])
         return {int(r["id"]): VideoRecord.from_dict(r["record"]) for r in rows}
 
     def get_video(self, vid: int) -> VideoRecord | None:
@@ -435,8 +363,8 @@ class Store:
         """Every video record, in path order."""
         if not self._ready():
             return []
-        name, page = self._names["videos"], 16000  # Milvus caps one query's window at 16384
-        rows = self._call("read", self.client.query, name, filter="", output_fields=["count(*)"])
+        name, page = self.names["videos"], 16000  # Milvus caps one query's window at 16384
+        rows = self.call("read", self.client.query, name, filter="", output_fields=["count(*)"])
         total = int(rows[0]["count(*)"]) if rows else 0
         # Ids are uniform 63-bit hashes, so equal id ranges hold about equal numbers of videos.
         buckets = max(1, -(-total * 2 // page))
@@ -444,7 +372,7 @@ class Store:
         found = []
         for b in range(buckets):
             where = f"id >= {b * width} and id < {(b + 1) * width}" if buckets > 1 else "id >= 0"
-            batch = self._call("read", self.client.query, name, filter=where,
+            batch = self.call("read", self.client.query, name, filter=where,
                                output_fields=["record"], limit=page)
             found.extend(VideoRecord.from_dict(row["record"]) for row in batch)
         return sorted(found, key=lambda r: r.path)
@@ -466,12 +394,12 @@ class Store:
             for s, t, v in zip(slots, times, frame_vecs)
         ]
         for lo in range(0, len(frame_rows), _INSERT_BATCH):
-            self._call("write", self.client.insert, self._names["frames"], frame_rows[lo : lo + _INSERT_BATCH])
-        self._insert_cues(vid, cues, cue_vecs)
+            self.call("write", self.client.insert, self.names["frames"], frame_rows[lo : lo + _INSERT_BATCH])
+        self.insert_cues(vid, cues, cue_vecs)
         # Persist the rows before the record says "done": a kill in between must leave the
         # video "indexing" (redone by the next run), never "done" with rows missing.
         for kind in ("frames", "cues"):
-            self._call("write", self.client.flush, self._names[kind])
+            self.call("write", self.client.flush, self.names[kind])
         done = replace(record, state="done", frames=len(frame_rows), cues=len(cues),
                        error="", attempts=0, retry_at=0, indexed_at=int(time.time()))
         self.put_video(done)
@@ -480,12 +408,12 @@ class Store:
     def delete_rows(self, vid: int) -> None:
         """Delete a video's frame and cue rows, keeping its record."""
         for kind in ("frames", "cues"):
-            self._call("write", self.client.delete, self._names[kind], filter=f"video_id == {int(vid)}")
+            self.call("write", self.client.delete, self.names[kind], filter=f"video_id == {int(vid)}")
 
     def remove(self, vid: int) -> None:
         """Forget a video entirely."""
         self.delete_rows(vid)
-        self._call("write", self.client.delete, self._names["videos"], ids=[int(vid)])
+        self.call("write", self.client.delete, self.names["videos"], ids=[int(vid)])
 
     def count_rows(self, vid: int) -> tuple[int, int]:
         """(frames, cues) rows stored for a video."""
@@ -493,7 +421,7 @@ class Store:
             return 0, 0
         counts = []
         for kind in ("frames", "cues"):
-            rows = self._call("read", self.client.query, self._names[kind],
+            rows = self.call("read", self.client.query, self.names[kind],
                               filter=f"video_id == {int(vid)}", output_fields=["count(*)"])
             counts.append(int(rows[0]["count(*)"]) if rows else 0)
         return counts[0], counts[1]
@@ -504,7 +432,7 @@ class Store:
         """Frames nearest the query vector."""
         if not self._ready():
             return []
-        res = self._call("search", self.client.search, self._names["frames"], data=[vec.tolist()],
+        res = self.call("search", self.client.search, self.names["frames"], data=[vec.tolist()],
                          anns_field="vec", limit=limit, filter=_ids(video_ids),
                          output_fields=["video_id", "slot", "t"], search_params={"metric_type": "IP"})
         return [
@@ -519,11 +447,11 @@ class Store:
         if not self._ready():
             return []
         bm25 = isinstance(query, str)
-        fields = ["video_id", "start", "end", "text", "lang", "speaker"] + ([] if self._legacy else ["source", "extra"])
-        query = fold(query) if bm25 and not self._legacy else query  # version 1 text is not folded
+        fields = ["video_id", "start", "end", "text", "lang", "speaker"] + ([] if self.legacy else ["source", "extra"])
+        query = fold(query) if bm25 and not self.legacy else query  # version 1 text is not folded
         try:
-            res = self._call(
-                "search", self.client.search, self._names["cues"],
+            res = self.call(
+                "search", self.client.search, self.names["cues"],
                 data=[query if bm25 else query.tolist()], anns_field="sparse" if bm25 else "vec",
                 limit=limit, filter=_ids(video_ids), output_fields=fields,
                 search_params={"metric_type": "BM25" if bm25 else "IP"},
@@ -545,11 +473,11 @@ class Store:
 
     def cues_of(self, vid: int, source: str) -> list[Cue]:
         """A video's cues of one source ("subtitle", "asr", "ocr"), in time order."""
-        if not self._ready() or self._legacy:
+        if not self._ready() or self.legacy:
             return []
         if source not in ("subtitle", "asr", "ocr"):
             raise ValueError(f"unknown cue source {source!r}")
-        rows = self._call("read", self.client.query, self._names["cues"],
+        rows = self.call("read", self.client.query, self.names["cues"],
                           filter=f'video_id == {int(vid)} and source == "{source}"',
                           output_fields=["start", "end", "text", "lang", "speaker", "extra"], limit=16384)
         cues = [Cue(r["start"], r["end"], (r["extra"] or {}).get("shown", r["text"]), r["lang"], r["speaker"],

@@ -425,9 +425,9 @@ def evaluate(settings: Settings, queries_file, top_k, as_json, media_root):
         echo_json({"queries": len(queries), "model": result.model, "top_k": top_k,
                    "metrics": result.metrics, "per_query": result.per_query})
         return
-    click.echo(f"{'signal':<8}" + "".join(f"{title:>7}" for _, title in METRIC_COLUMNS))
+    click.echo(f"{'signal':<12}" + "".join(f"{title:>7}" for _, title in METRIC_COLUMNS))
     for name, metrics in result.metrics.items():
-        click.echo(f"{name:<8}" + "".join(f"{metrics[key]:>7.3f}" for key, _ in METRIC_COLUMNS))
+        click.echo(f"{name:<12}" + "".join(f"{metrics[key]:>7.3f}" for key, _ in METRIC_COLUMNS))
     click.echo(f"{len(queries)} queries, model {result.model}; Hit: seek within a window ±1 s; "
                "R@k at temporal IoU; mAP over IoU 0.5-0.95", err=True)
 

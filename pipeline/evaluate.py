@@ -22,12 +22,14 @@ class EvalFileError(VsearchError):
 
 @dataclass(frozen=True)
 class EvalQuery:
-    """One labelled query: the text, the video it is about, and its relevant windows."""
+    """One labelled query: the text, the video it is about, its relevant windows, and optionally
+    its kind (such as "said" or "shown"), which gets a row of its own in the report."""
 
     query: str
     video: Path
     windows: tuple[tuple[float, float], ...]
     line: int = 0
+    kind: str = ""
 
 
 def _windows(value, where: str) -> tuple[tuple[float, float], ...]:
@@ -75,7 +77,10 @@ def load_queries(path: Path, media_root: Path | None = None) -> list[EvalQuery]:
             video = absolute(Path(path).parent / Path(named).expanduser())
         if not video.is_file():
             raise EvalFileError(f"{where}: video {row['video']} not found (looked at {video})")
-        queries.append(EvalQuery(row["query"], video, _windows(row.get("relevant_windows"), where), n))
+        kind = row.get("kind", "")
+        if not isinstance(kind, str):
+            raise EvalFileError(f'{where}: "kind" must be a string such as "said" or "shown"')
+        queries.append(EvalQuery(row["query"], video, _windows(row.get("relevant_windows"), where), n, kind))
     if not queries:
         raise EvalFileError(f"{path} holds no queries")
     return queries
@@ -155,7 +160,7 @@ def evaluate(settings: Settings, queries: list[EvalQuery], variants: Mapping[str
         encoder = load_model(settings, meta)
         for q in queries:
             rankings = find_many(lambda: nullcontext(store), encoder, q.query, options)
-            row = {"query": q.query, "video": str(q.video), "line": q.line, "metrics": {}}
+            row = {"query": q.query, "video": str(q.video), "line": q.line, "kind": q.kind, "metrics": {}}
             for name, segments in zip(variants, rankings):
                 ranked = [(s.start, s.end, s.seek) if s.video == str(q.video) else None for s in segments]
                 metrics = score_ranking(ranked, q.windows)
@@ -164,4 +169,8 @@ def evaluate(settings: Settings, queries: list[EvalQuery], variants: Mapping[str
             row["top"] = [{"video": s.video, "start": s.start, "end": s.end, "seek": s.seek}
                           for s in rankings[-1][:5]]
             per_query.append(row)
-    return EvalReport(encoder.model_id, {name: mean_scores(rows) for name, rows in scores.items()}, per_query)
+    metrics = {name: mean_scores(rows) for name, rows in scores.items()}
+    last = list(variants)[-1]
+    for kind in sorted({q.kind for q in queries} - {""}):
+        metrics[f"{last}:{kind}"] = mean_scores([m for q, m in zip(queries, scores[last]) if q.kind == kind])
+    return EvalReport(encoder.model_id, metrics, per_query)

@@ -86,8 +86,10 @@ def lecture_video(path: Path, slides: list[tuple[float, list[str], str]], size=(
     """
     from PIL import Image
 
-    work = path.parent / f".{path.stem}-parts"
-    work.mkdir(exist_ok=True)
+    import shutil
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix="lecture-"))
     inputs, graph = [], []
     for i, (seconds, lines, narration) in enumerate(slides):
         png = work / f"s{i}.png"
@@ -103,4 +105,5 @@ def lecture_video(path: Path, slides: list[tuple[float, list[str], str]], size=(
     ffmpeg(*inputs, "-filter_complex", ";".join(graph) + f";{joined}concat=n={len(slides)}:v=1:a=1[v][a]",
            "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast", "-r", "25",
            "-c:a", "aac", str(path))
+    shutil.rmtree(work)
     return path

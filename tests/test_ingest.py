@@ -61,7 +61,7 @@ def test_recent_files_wait(env, tmp_path):
 def test_bad_inputs_fail_alone_and_back_off(settled, tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()
-    good = colour_video(lib / "good one.mp4", [("red", 2), ("cyan", 2)])
+    colour_video(lib / "good one.mp4", [("red", 2), ("cyan", 2)])
     (lib / "zero.mp4").write_bytes(b"")
     (lib / "text.mp4").write_text("just text")
     full = colour_video(tmp_path / "full.mp4", [("red", 3), ("blue", 3)], size="320x240").read_bytes()

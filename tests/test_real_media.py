@@ -71,3 +71,18 @@ def test_divx_avi_gives_the_frames_ffmpeg_decodes_at_each_second():
     frames = [f for chunk in stream for f in chunk]
     assert len(decoded) == 270 and len(frames) == 11 and stream.clipped == 3
     assert all(np.array_equal(f.pixels, decoded[index]) for f, (_, index) in zip(frames, stream.plan))
+
+
+def test_real_dialogue_is_transcribed_and_found_by_a_paraphrase(env, tmp_path, monkeypatch):
+    """friday.mp4 without its captions: tiny.en hears the dialogue, and a query that shares a word
+    with the line finds it, seeking to that word rather than to the line's start."""
+    from test_senses import tiny_en
+
+    monkeypatch.setenv("VSEARCH_ASR_MODE", "on")
+    monkeypatch.setenv("VSEARCH_ASR_MODEL", tiny_en())
+    video = tmp_path / "friday.mp4"
+    shutil.copy(VIDEOS / "friday.mp4", video)
+    run_cli("index", str(video))
+    [hit] = find_json("who took the jewels of the crown", "-k", "1")
+    assert hit["source"] == "asr" and "stolen the crown" in hit["cue"].lower()  # tiny.en: "crown, Jewell."
+    assert hit["cue_start"] < hit["seek"] < 6.0  # on "crown", inside the caption's 4.3-6.0 s
