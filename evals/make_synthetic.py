@@ -8,7 +8,10 @@ Each video is a run of solid-colour scenes (4-15 s, neighbours may share a colou
 subtitles talk about a topic, in English or Chinese; some scenes are silent. A query names a
 scene's colour and topic ("the red part about the volcano", "讲火山的红色画面"): a colour alone
 or a topic alone matches several scenes, so only fusing what is seen with what is said finds
-the one labelled. Paraphrased topic-only queries test the subtitles alone. With the
+the one labelled. Paraphrased topic-only queries test the subtitles alone. A video of colours no
+other has, under cues of function words only, gets queries only the picture answers ("the white
+part", kind "picture"), and topics no video mentions get queries whose right answer is nothing
+(empty windows, kind "no answer"). With the
 deterministic `test-colors` encoder (tests/color_encoder.py) frames and colour words map to the
 same vectors, so the frame signal is meaningful offline.
 """
@@ -40,6 +43,12 @@ SAID = {
     "zh": ["现在我们来谈谈{t}以及它为什么重要。", "关于{t}，你应该知道这些。", "这张{c}的幻灯片讲的是{t}。"],
 }
 ASK_BOTH = {"en": "the {c} part about the {t}", "zh": "讲{t}的{c}画面"}
+# Cues that share only function words with any query: the picture alone answers "the white part".
+FILLER = ["It is what it is, and that is that.", "So, then, here we are again.", "这是我们的，那是他们的。",
+          "And then it was over, as it had to be."]
+PICTURE = [("white", "the white part", "白色的画面"), ("black", "the black part", "黑色的画面")]
+# Topics no video talks about: the right answer is nothing.
+ABSENT = {"kangaroo": "袋鼠", "volleyball": "排球", "submarine cable": "海底电缆", "pottery": "陶艺"}
 ASK_SAID = {"en": "where they explain the {t}", "zh": "解释{t}的地方"}
 
 
@@ -77,6 +86,11 @@ def main() -> None:
                 cues.append((s["start"] + 0.5, s["end"] - 0.5, rng.choice(SAID[lang]).format(c=c, t=t)))
         write_vtt(args.out / name.replace(".mp4", f".{lang}.vtt"), cues)
         catalogue += [dict(s, video=name, lang=lang) for s in scenes]
+    # One video of colours no other video has, under cues of function words only.
+    picture = [(colour, 6) for colour, _, _ in PICTURE] + [("yellow", 6)]
+    colour_video(args.out / "pictures.mp4", picture, size="64x48")
+    write_vtt(args.out / "pictures.en.vtt", [(6 * i + 0.5, 6 * i + 5.5, FILLER[i % len(FILLER)])
+                                              for i in range(len(picture))])
     pairs = [(s["colour"], s["topic"]) for s in catalogue]
     topics = [s["topic"] for s in catalogue]
     queries = []
@@ -90,6 +104,13 @@ def main() -> None:
             queries.append({"query": ASK_BOTH[lang].format(c=c, t=t), "video": s["video"], "relevant_windows": window})
         if topics.count(s["topic"]) == 1:
             queries.append({"query": ASK_SAID[lang].format(t=t), "video": s["video"], "relevant_windows": window})
+    for i, (_, en, zh) in enumerate(PICTURE):
+        for query in (en, zh):
+            queries.append({"query": query, "video": "pictures.mp4", "relevant_windows": [[6 * i, 6 * i + 6]],
+                            "kind": "picture"})
+    for en, zh in ABSENT.items():
+        for query in (ASK_SAID["en"].format(t=en), ASK_SAID["zh"].format(t=zh)):
+            queries.append({"query": query, "video": "pictures.mp4", "relevant_windows": [], "kind": "no answer"})
     with open(args.out / "queries.jsonl", "w", encoding="utf-8") as fh:
         for q in queries:
             fh.write(json.dumps(q, ensure_ascii=False) + "\n")

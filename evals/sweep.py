@@ -60,9 +60,11 @@ def main() -> None:
     for path in args.queries:
         report = evaluate(settings, load_queries(path, args.media_root), variants)
         print(f"# {path} ({len(report.per_query)} queries, model {report.model})")
-        print(f"{'settings':<60}" + "".join(f"{c:>9}" for c in COLUMNS))
-        for name, metrics in sorted(report.metrics.items(), key=lambda kv: (-kv[1]["map"], -kv[1]["hit@1"])):
-            print(f"{name:<60}" + "".join(f"{metrics[c]:>9.3f}" for c in COLUMNS))
+        rows = {name: m for name, m in report.metrics.items() if name in variants}
+        columns = COLUMNS + (("no_result",) if any("no_result" in m for m in rows.values()) else ())
+        print(f"{'settings':<60}" + "".join(f"{c:>10}" for c in columns))
+        for name, metrics in sorted(rows.items(), key=lambda kv: (-kv[1]["map"], -kv[1]["hit@1"])):
+            print(f"{name:<60}" + "".join(f"{metrics[c]:>10.3f}" for c in columns))
 
 
 if __name__ == "__main__":

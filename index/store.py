@@ -19,7 +19,7 @@ from vsearch.extract.scratch import scratch_dir
 from vsearch.extract.textfold import fold
 
 from . import lite_files
-from .schema import PATH_BYTES, SCHEMA_VERSION, TEXT_BYTES, create_collection, migrate_v1, read_v1
+from .schema import PATH_BYTES, SCHEMA_VERSION, TEXT_BYTES, create_collection, exact_search, migrate_v1, read_v1
 from .types import Hit
 
 _INSERT_BATCH = 512
@@ -288,8 +288,11 @@ class Store:
         if meta is None:
             return None
         where = self.config.uri if self.config.is_lite else f"{self.config.uri} ({self.config.collection})"
+        first = not self.dim  # the first check of this connection
         if meta.get("schema") == 1:
             meta = migrate_v1(self, meta) if self.write else read_v1(self, meta)
+        if first and self.write and self.config.is_lite:
+            exact_search(self)
         if meta.get("schema") != SCHEMA_VERSION:
             raise IndexMismatch(
                 f"index {where} has schema version {meta.get('schema')}, this vsearch reads "
@@ -470,6 +473,13 @@ class Store:
             for e in [h["entity"]]
             for extra in [e.get("extra") or {}]
         ]
+
+    def cue_count(self) -> int:
+        """Cue rows in the index, for the query words' IDF."""
+        if not self._ready():
+            return 0
+        rows = self.call("read", self.client.query, self.names["cues"], filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"]) if rows else 0
 
     def cues_of(self, vid: int, source: str) -> list[Cue]:
         """A video's cues of one source ("subtitle", "asr", "ocr"), in time order."""

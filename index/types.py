@@ -8,8 +8,8 @@ class Hit:
     """One search result of one signal: a frame (`frames`) or a cue (`cues`, `bm25`).
 
     A cue's `source` is subtitle, asr or ocr; `words` are its (character offset, start time)
-    pairs where speech recognition timed its words; `seek`, set by the query stage, is when
-    the words that matched the query begin.
+    pairs where speech recognition timed its words; `seek` and `coverage`, set by the query
+    stage, are when the words that matched the query begin and how much of the query it holds.
     """
 
     signal: str
@@ -25,3 +25,4 @@ class Hit:
     source: str = ""
     words: tuple[tuple[int, float], ...] = ()
     seek: float | None = None
+    coverage: float = 1.0

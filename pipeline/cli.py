@@ -425,11 +425,14 @@ def evaluate(settings: Settings, queries_file, top_k, as_json, media_root):
         echo_json({"queries": len(queries), "model": result.model, "top_k": top_k,
                    "metrics": result.metrics, "per_query": result.per_query})
         return
-    click.echo(f"{'signal':<12}" + "".join(f"{title:>7}" for _, title in METRIC_COLUMNS))
+    columns = METRIC_COLUMNS + ([("no_result", "NoAns")] if any("no_result" in m for m in result.metrics.values()) else [])
+    click.echo(f"{'signal':<16}" + "".join(f"{title:>7}" for _, title in columns))
     for name, metrics in result.metrics.items():
-        click.echo(f"{name:<12}" + "".join(f"{metrics[key]:>7.3f}" for key, _ in METRIC_COLUMNS))
+        click.echo(f"{name:<16}" + "".join(f"{metrics[key]:>7.3f}" if key in metrics else f"{'-':>7}"
+                                           for key, _ in columns))
     click.echo(f"{len(queries)} queries, model {result.model}; Hit: seek within a window ±1 s; "
-               "R@k at temporal IoU; mAP over IoU 0.5-0.95", err=True)
+               "R@k at temporal IoU; mAP over IoU 0.5-0.95; NoAns: share of queries with no right answer "
+               "that got none", err=True)
 
 
 def main() -> None:

@@ -22,8 +22,9 @@ class EvalFileError(VsearchError):
 
 @dataclass(frozen=True)
 class EvalQuery:
-    """One labelled query: the text, the video it is about, its relevant windows, and optionally
-    its kind (such as "said" or "shown"), which gets a row of its own in the report."""
+    """One labelled query: the text, the video it is about, its relevant windows (none: the right
+    answer is nothing), and optionally its kind (such as "said" or "shown"), which gets a row of
+    its own in the report."""
 
     query: str
     video: Path
@@ -37,8 +38,9 @@ def _windows(value, where: str) -> tuple[tuple[float, float], ...]:
         spans = tuple((float(a), float(b)) for a, b in value)
     except (TypeError, ValueError):
         spans = ()
-    if not spans or any(not 0 <= a < b for a, b in spans):
-        raise EvalFileError(f"{where}: relevant_windows must be a non-empty list of [start, end] with start < end")
+    if value is None or (value and not spans) or any(not 0 <= a < b for a, b in spans):
+        raise EvalFileError(f"{where}: relevant_windows must be a list of [start, end] with start < end "
+                            "([] for a query whose right answer is nothing)")
     return spans
 
 
@@ -163,14 +165,21 @@ def evaluate(settings: Settings, queries: list[EvalQuery], variants: Mapping[str
             row = {"query": q.query, "video": str(q.video), "line": q.line, "kind": q.kind, "metrics": {}}
             for name, segments in zip(variants, rankings):
                 ranked = [(s.start, s.end, s.seek) if s.video == str(q.video) else None for s in segments]
-                metrics = score_ranking(ranked, q.windows)
+                metrics = score_ranking(ranked, q.windows) if q.windows else {"no_result": float(not segments)}
                 scores[name].append(metrics)
                 row["metrics"][name] = metrics
             row["top"] = [{"video": s.video, "start": s.start, "end": s.end, "seek": s.seek}
                           for s in rankings[-1][:5]]
             per_query.append(row)
-    metrics = {name: mean_scores(rows) for name, rows in scores.items()}
+    def mean(rows: list[dict], among: list[EvalQuery]) -> dict:
+        # Ranking metrics over the answerable queries, and the share of the others answered with nothing.
+        found = mean_scores([m for q, m in zip(among, rows) if q.windows])
+        nothing = [m["no_result"] for q, m in zip(among, rows) if not q.windows]
+        return {**found, "no_result": sum(nothing) / len(nothing)} if nothing else found
+
+    metrics = {name: mean(rows, queries) for name, rows in scores.items()}
     last = list(variants)[-1]
     for kind in sorted({q.kind for q in queries} - {""}):
-        metrics[f"{last}:{kind}"] = mean_scores([m for q, m in zip(queries, scores[last]) if q.kind == kind])
+        chosen = [(q, m) for q, m in zip(queries, scores[last]) if q.kind == kind]
+        metrics[f"{last}:{kind}"] = mean([m for _, m in chosen], [q for q, _ in chosen])
     return EvalReport(encoder.model_id, metrics, per_query)

@@ -23,10 +23,12 @@ def hit_slots(hit: Hit, fps: float) -> range:
 def contributions(hits: list[Hit], method: str, rrf_k: float, min_spread: float = 0.05) -> list[float]:
     """Each hit's share in [0, 1] within its signal.
 
-    `rrf`: reciprocal rank, equal scores sharing the better rank. `score`: BM25 divided by the
-    best BM25 (zero means no term matched); vector scores min-max scaled over a range of at least
-    `min_spread`, so a signal whose hits barely differ (it found nothing that stands out)
-    contributes next to nothing instead of a full 0-1 spread.
+    `rrf`: reciprocal rank, equal scores sharing the better rank. `score`: a BM25 hit's coverage
+    of the query (the IDF of the query words it holds over the IDF of all of them: what the best
+    attainable match would score), so a cue sharing only "a" or "的" adds nothing however it ranks;
+    vector scores min-max scaled over a range of at least `min_spread`, so a signal whose hits
+    barely differ (it found nothing that stands out) contributes next to nothing instead of a
+    full 0-1 spread.
     """
     scores = [h.score for h in hits]
     if method == "rrf":
@@ -35,9 +37,10 @@ def contributions(hits: list[Hit], method: str, rrf_k: float, min_spread: float 
         return [(rrf_k + 1) / (rrf_k + r + 1) for r in ranks]
     if method != "score":
         raise ValueError(f"unknown fusion method {method!r}: use rrf or score")
-    lo, hi = min(scores, default=0.0), max(scores, default=0.0)
     if hits and hits[0].signal == "bm25":
-        return [s / hi if hi > 0 else 0.0 for s in scores]
+        best = max((h.coverage for h in hits), default=0.0)
+        return [h.coverage / best if best > 0 else 0.0 for h in hits]
+    lo, hi = min(scores, default=0.0), max(scores, default=0.0)
     spread = max(hi - lo, min_spread, 1e-12)
     return [(s - lo) / spread for s in scores]
 

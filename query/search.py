@@ -11,7 +11,7 @@ from vsearch.index import Encoder, Hit, Store, VideoRecord
 from .fusion import SIGNALS, fuse
 from .segments import merge_slots, pad_span
 from .types import Segment, SlotScore
-from .words import matched_at, query_terms
+from .words import coverage, matched_at, query_terms, term_weights
 
 # what configs/default.toml sets; README "Choosing the defaults" has the numbers behind them
 DEFAULT_WEIGHTS = {"frames": 0.5, "cues": 0.5, "bm25": 1.0}
@@ -33,21 +33,31 @@ class FindOptions:
     pad: float = 0.0
     # Cue sources searched ("subtitle", "asr", "ocr"); empty searches them all.
     sources: tuple[str, ...] = ()
+    min_score: float = 0.0
 
     def signal_weights(self) -> dict[str, float]:
         return dict(self.weights)
 
 
-def _evidence(hits: list[Hit], first_t: float, last_t: float) -> tuple[Hit | None, Hit | None]:
-    """The best frame and best cue among one video's hits inside [first_t, last_t]."""
+def _evidence(hits: list[Hit], first_t: float, last_t: float, seed: tuple[float, float]) -> tuple[Hit | None, Hit | None]:
+    """The best frame and best cue among one video's hits inside [first_t, last_t].
+
+    The cue said during the segment's best second (`seed`, its span) comes first (that second is why it ranks), then
+    the one holding most of the query's words, then rank.
+    """
     frame = cue = None
+
+    def key(h: Hit):
+        said_then = h.start < seed[1] and h.end > seed[0]
+        return (not said_then, -(h.coverage if h.signal == "bm25" else 0.0), h.signal, h.rank)
+
     for hit in hits:
         if hit.end < first_t or hit.start > last_t:
             continue
         if hit.slot is not None:
             frame = frame if frame is not None and frame.score >= hit.score else hit
-        elif cue is None or (hit.signal, hit.rank) < (cue.signal, cue.rank):
-            cue = hit  # a cue-vector match beats BM25 at equal rank: it read the meaning
+        elif cue is None or key(hit) < key(cue):
+            cue = hit
     return frame, cue
 
 
@@ -67,27 +77,28 @@ def rank_segments(
         # no moment to seek to.
         duration = videos[vid].duration
         last_slot = max(1, math.ceil(duration * fps[vid] - 1e-9)) if duration > 0 else math.inf
-        totals = {slot: s.total for slot, s in slots.items() if slot < last_slot}
+        totals = {slot: s.total for slot, s in slots.items() if slot < last_slot and s.total >= options.min_score}
         if not totals:
             continue
         max_len = max(1, round(options.max_len * fps[vid]))
         for first, last, seed in merge_slots(totals, options.rel_threshold, options.max_gap, max_len):
-            spans.append((slots[seed], vid, first, last))
+            spans.append((slots[seed], vid, first, last, seed))
     spans.sort(key=lambda s: (-s[0].total, videos[s[1]].path, s[2]))
     by_video: dict[int, list[Hit]] = defaultdict(list)
     for hit in hits:
         by_video[hit.video_id].append(hit)
     # evidence and padding only for the segments returned: a query can yield thousands of spans
-    return [_segment(videos[vid], by_video[vid], first, last, best, options.pad)
-            for best, vid, first, last in spans[: options.top_k]]
+    return [_segment(videos[vid], by_video[vid], first, last, seed, best, options.pad)
+            for best, vid, first, last, seed in spans[: options.top_k]]
 
 
-def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, best: SlotScore, pad: float) -> Segment:
+def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, seed: int, best: SlotScore,
+             pad: float) -> Segment:
     """A slot run as a padded segment with its seek offset and evidence."""
     step = 1.0 / record.fps
     content_start, content_end = first * step, min((last + 1) * step, record.duration or 1e18)
     start, end = pad_span(content_start, content_end, pad, record.duration)
-    frame, cue = _evidence(hits, content_start, content_end)
+    frame, cue = _evidence(hits, content_start, content_end, (seed * step, (seed + 1) * step))
     if cue is not None and cue.seek is not None:  # the words that matched, inside the segment
         seek = min(max(content_start, cue.seek), content_end - 1e-3)
     else:
@@ -121,6 +132,15 @@ def gather_hits(
     return hits
 
 
+def _read(hit: Hit, terms: list[str], weights: dict[str, float]) -> Hit:
+    """A cue hit with where its matched words are said and, for BM25, how much of the query it holds."""
+    if hit.slot is not None:
+        return hit
+    seek = matched_at(hit.text, hit.words, terms) if hit.words else None
+    share = coverage(hit.text, terms, weights) if hit.signal == "bm25" else hit.coverage
+    return replace(hit, seek=seek, coverage=share)
+
+
 def find(
     open_store: Callable[[], Store], encoder: Encoder, query: str, options: FindOptions,
     video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
@@ -146,6 +166,7 @@ def find_many(
             return [[] for _ in variants]
         hits = gather_hits(store, query, vector, widest, video_ids)
         found = store.get_videos({h.video_id for h in hits})
+        cue_total = store.cue_count() if any(h.signal == "bm25" for h in hits) else 0
     videos = {}
     for vid, rec in found.items():
         if rec.state != "done":
@@ -156,7 +177,8 @@ def find_many(
             continue
         videos[vid] = rec
     terms = query_terms(query)
-    hits = [replace(h, seek=matched_at(h.text, h.words, terms)) if h.words else h
-            for h in hits if h.video_id in videos]
+    lexical = [h.text for h in hits if h.signal == "bm25"]
+    weights = term_weights(lexical, terms, cue_total) if lexical else {}
+    hits = [_read(h, terms, weights) for h in hits if h.video_id in videos]
     return [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
             for options in variants]

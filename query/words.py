@@ -1,29 +1,90 @@
-"""Where in a timed cue the query's words are said (pure functions)."""
+"""The query's distinctive words: how much of them a cue holds, and where it says them (pure functions)."""
 
+import math
 import re
 
 from vsearch.extract.textfold import fold
 
-# Words too common to say where a match is; seeking to the first "the" helps no one.
-_COMMON = frozenset(
-    "a an and are as at be but by for from has have how i in is it its of on or our so that the their "
-    "them then there these they this to was we were what when where which who why will with you your "
-    "的 了 是 在 和 与 也 就 都 而 及 着 吗 呢 吧 啊 这 那 我 你 他 她 它 们 部分 讲 讲到 说 关于".split()
+# Function words of English and Chinese, and the words people frame a query with ("the part
+# that talks about", "讲到…的部分"): a cue sharing only these with a query shares nothing with it.
+STOP_WORDS = frozenset(
+    # English function words
+    "a about above after again against all am an and any are as at be because been before being below "
+    "between both but by can could did do does doing down during each few for from further had has have "
+    "having he her here hers herself him himself his how i if in into is it its itself just me more most "
+    "my myself no nor not now of off on once only or other our ours ourselves out over own same she should "
+    "so some such than that the their theirs them themselves then there these they this those through to "
+    "too under until up very was we were what when where which while who whom why will with would you "
+    "your yours yourself yourselves i'm it's he's she's that's there's what's let's don't isn't "
+    # how people frame a query
+    "part parts moment moments scene scenes section bit clip video videos segment where's talk talks "
+    "talking said says mention mentions mentioned discuss discusses discussed show shows shown "
+    # Chinese function words and framing
+    "的 了 是 在 和 与 也 就 都 而 及 着 吗 呢 吧 啊 呀 这 那 这个 那个 这里 那里 我 你 他 她 它 我们 你们 他们 "
+    "们 有 没有 一个 一 把 被 让 给 对 从 到 向 以 为 之 所 其 或 还 又 很 不 要 会 能 可以 "
+    "部分 讲 讲到 说 说到 提到 谈到 关于 片段 那段 这段 地方 时候 画面 视频".split()
 )
-_LATIN = re.compile(r"[0-9a-z]+(?:['’][a-z]+)?")
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]+")
+# Scripts written without spaces (Han, kana) are cut by jieba and matched as substrings; the
+# rest are words between spaces and punctuation, in any alphabet.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+_HAN = re.compile(f"[{_CJK}]+")
+_LATIN = re.compile(f"(?:(?![{_CJK}])[^\\W_])+(?:['’](?:(?![{_CJK}])[^\\W_])+)?")
+
+
+def _stem(word: str) -> str:
+    # Plurals only: "databases" finds "database"; anything bolder needs a language's stemmer.
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def query_terms(query: str) -> list[str]:
-    """The query's distinctive words, folded and lower-cased: Latin words and Chinese words."""
+    """The query's distinctive words, folded and lower-cased: words of spaced scripts, and jieba's
+    search-mode words of Chinese and Japanese runs (手机号码 also gives 手机 and 号码)."""
     text = fold(query).lower()
     terms = [w for w in _LATIN.findall(text) if len(w) > 1]
     han = _HAN.findall(text)
     if han:
         import jieba
 
-        terms += [w for run in han for w in jieba.lcut(run)]
-    return [t for t in dict.fromkeys(terms) if t not in _COMMON]
+        terms += [w for run in han for w in jieba.lcut_for_search(run)]
+    return [t for t in dict.fromkeys(terms) if t not in STOP_WORDS]
+
+
+def _found(folded: str, latin: set[str], term: str) -> bool:
+    if _HAN.match(term):
+        return term in folded
+    return _stem(term) in latin
+
+
+def _present(text: str, terms: list[str]) -> list[bool]:
+    folded = fold(text).lower()
+    latin = {_stem(w) for w in _LATIN.findall(folded)}
+    return [_found(folded, latin, t) for t in terms]
+
+
+def term_weights(texts: list[str], terms: list[str], total: int) -> dict[str, float]:
+    """Each query word's IDF over `total` cues, its document frequency counted in `texts`.
+
+    `texts` are the cues BM25 returned for the query, which hold every cue containing a query
+    word as long as fewer than the candidate limit do; a word found in none gets the highest
+    weight. Milvus Lite keeps BM25 statistics per segment, so its own scores are not comparable
+    between videos indexed at different times; these weights are the same for every cue.
+    """
+    found = [_present(text, terms) for text in texts]
+    n = max(total, len(texts), 1)
+    weights = {}
+    for i, term in enumerate(terms):
+        df = sum(row[i] for row in found)
+        weights[term] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+    return weights
+
+
+def coverage(text: str, terms: list[str], weights: dict[str, float]) -> float:
+    """How much of the query `text` says: the IDF of the query words it holds over that of all of
+    them (1.0 holds every word; a cue sharing only stop words with the query holds 0)."""
+    total = sum(weights[t] for t in terms)
+    if total <= 0:
+        return 0.0
+    return sum(weights[t] for t, hit in zip(terms, _present(text, terms)) if hit) / total
 
 
 def matched_at(text: str, words: tuple[tuple[int, float], ...], terms: list[str]) -> float | None:

@@ -73,6 +73,14 @@ def run_cli(*args: str, ok: bool = True):
 
 
 def find_json(*args: str) -> list[dict]:
+    """`vsearch find --json ARGS`, each segment checked: 0 <= start <= seek < end <= duration."""
     import json
 
-    return [json.loads(line) for line in run_cli("find", "--json", *args).stdout.splitlines()]
+    found = [json.loads(line) for line in run_cli("find", "--json", *args).stdout.splitlines()]
+    if found:
+        where = [x for i, a in enumerate(args) if a in ("--home", "--uri", "--collection")
+                 for x in (a, args[i + 1])]  # list the index that was searched
+        known = {v["path"]: v["duration"] for v in map(json.loads, run_cli("list", "--json", *where).stdout.splitlines())}
+        for seg in found:
+            assert 0 <= seg["start"] <= seg["seek"] < seg["end"] <= known[seg["video"]], seg
+    return found

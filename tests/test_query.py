@@ -73,13 +73,46 @@ def test_hit_slots(hit, fps, expected):
     ("score", "frames", [0.3, 0.3], [0.0, 0.0]),       # all equal: the signal tells nothing
     ("score", "frames", [0.3001, 0.3], [0.002, 0.0]),  # noise is not stretched to 0-1
     ("score", "frames", [0.3, 0.29, 0.2], [1.0, 0.9, 0.0]),
-    ("score", "bm25", [4.0, 2.0], [1.0, 0.5]),
-    ("score", "bm25", [4.0], [1.0]),                   # one BM25 match is a match
     ("rrf", "frames", [0.3, 0.3, 0.1], [1.0, 1.0, 61 / 63]),  # ties share a rank
 ])
 def test_contributions(method, signal, values, expected):
     hits = [Hit(signal, 1, i, v, 0, 0, slot=0) for i, v in enumerate(values)]
     assert contributions(hits, method, 60.0) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("scores,coverages,expected", [
+    ([4.0, 2.0], [0.8, 0.4], [1.0, 0.5]),
+    ([9.0, 2.0], [0.2, 0.8], [0.25, 1.0]),   # BM25's own order does not decide: what it holds does
+    ([4.0], [0.3], [1.0]),                   # one match is a match
+    ([7.0, 5.0], [0.0, 0.0], [0.0, 0.0]),    # only function words shared: nothing
+])
+def test_bm25_contributions_follow_query_coverage(scores, coverages, expected):
+    hits = [Hit("bm25", 1, i, s, 0, 0, text="x", coverage=c) for i, (s, c) in enumerate(zip(scores, coverages))]
+    assert contributions(hits, "score", 60.0) == pytest.approx(expected)
+
+
+def lexical(query: str, cues: list[str], total: int = 1000) -> list[Hit]:
+    """BM25 hits as Milvus ranks them (the given order), read the way `find` reads them."""
+    from vsearch.query.words import coverage, query_terms, term_weights
+
+    terms = query_terms(query)
+    weights = term_weights(cues, terms, total)
+    return [Hit("bm25", 1, i, 10.0 - i, 2.0 * i, 2.0 * i + 1.5, text=c, coverage=coverage(c, terms, weights))
+            for i, c in enumerate(cues)]
+
+
+@pytest.mark.parametrize("query,cues,first", [
+    ("a red car driving at night", ["A dragon.", "This blade has a dark past.", "The red car drove into the night."],
+     "The red car drove into the night."),
+    ("a red car driving at night", ["A dragon.", "This blade has a dark past."], None),
+    ("讲到向量数据库的部分", ["这是我的朋友的家", "他说的是真的", "今天讲向量数据库的原理"], "今天讲向量数据库的原理"),
+    ("讲到向量数据库的部分", ["这是我的朋友的家", "他说的是真的"], None),
+    ("the part about vector databases", ["What brings you to the land of the gatekeepers?"], None),
+    ("someone greets Hildy", ["I'm searching for someone.", "Someone very dear?", "Hildy!"], "Hildy!"),  # rarer word
+])
+def test_function_words_never_rank_a_cue_first(query, cues, first):
+    segments = rank_segments(lexical(query, cues), {1: record(1)}, FindOptions(top_k=3))
+    assert (segments[0].cue if segments else None) == first
 
 
 def test_fuse_weights_and_best_per_signal():
