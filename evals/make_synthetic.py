@@ -2,7 +2,7 @@
 
     python evals/make_synthetic.py /tmp/vsearch-synth [--videos 8] [--seed 0]
     PYTHONPATH=tests VSEARCH_PLUGINS=color_encoder \\
-        vsearch eval /tmp/vsearch-synth/queries.jsonl --model test-colors --home /tmp/vsearch-synth/index
+        vsearch eval /tmp/vsearch-synth/queries.jsonl --model test-colors --text-model image --home /tmp/vsearch-synth/index
 
 Each video is a run of solid-colour scenes (4-15 s, neighbours may share a colour) whose
 subtitles talk about a topic, in English or Chinese; some scenes are silent. A query names a

@@ -22,6 +22,7 @@ from vsearch.extract.speech import Speech, SpeechOptions, transcribe
 from vsearch.extract.subtitles import find_sidecars, fit_to, read_subtitles
 
 from .encoders import Encoder
+from .text_encoders import TowerText
 from .store import Store, VideoRecord, video_id
 
 Progress = Callable[[int, int], None]
@@ -144,9 +145,12 @@ def _sense_notes(speech: Speech, ocr_cues: list[Cue], ocr_state: str) -> dict:
 
 def encode_video(
     video: Path, encoder: Encoder, options: IndexOptions, subs: Iterable[Path] = (),
-    progress: Progress | None = None,
+    progress: Progress | None = None, text=None,
 ) -> VideoVectors:
     """Decode, sample and encode a video and its cues; touches no index.
+
+    Cue vectors come from `text` (a text model, index/text_encoders.py), by default the image
+    model's own text tower.
 
     Speech is transcribed on a thread beside the frame loop, and frames whose picture changed
     are read for text on another, so a lecture takes about as long as the slowest of the three.
@@ -186,7 +190,8 @@ def encode_video(
     if looks_truncated(duration, declared):
         warnings.append(f"{video}: indexed {duration:.0f} s of {declared:.0f} s: the file looks truncated; "
                         "it is indexed again when it changes")
-    cue_vecs = encoder.encode_texts([c.text for c in cues]) if cues else np.zeros((0, encoder.dim), np.float32)
+    text = text or TowerText(encoder)
+    cue_vecs = text.encode_passages([c.text for c in cues]) if cues else np.zeros((0, text.dim), np.float32)
     frame_vecs = np.stack(vecs) if vecs else np.zeros((0, encoder.dim), np.float32)
     return VideoVectors(duration, slots, times, frame_vecs, encoded, cues, cue_vecs, warnings, declared,
                         _sense_notes(speech, ocr_cues, ocr_state))
@@ -231,7 +236,7 @@ def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions,
 
 def index_video(
     video: Path, open_store: Callable[[], Store], encoder: Encoder, options: IndexOptions,
-    subs: Iterable[Path] = (), progress: Progress | None = None,
+    subs: Iterable[Path] = (), progress: Progress | None = None, text=None,
 ) -> IndexResult:
     """Index one video, replacing any rows it had; the index is opened only to write."""
     began = time.monotonic()
@@ -241,13 +246,14 @@ def index_video(
     try:
         check_file(path)
         mark = fingerprint(path, sub_files)
-        vectors = encode_video(path, encoder, options, subs, progress)
+        text = text or TowerText(encoder)
+        vectors = encode_video(path, encoder, options, subs, progress, text)
         if fingerprint(path, sub_files) != mark:
             raise FileChanged(f"{path}: changed while being indexed; it will be indexed once it is stable")
     except OSError as exc:
         raise MediaError(f"{path}: {exc.strerror or exc}") from None
     with open_store() as store:
-        store.create(encoder.model_id, encoder.dim)
+        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim)
         vid = video_id(str(path))
         old = store.get_video(vid) or VideoRecord(vid, str(path))
         info = {"subtitles": [str(s) for s in sub_files], "extra_subs": [str(s) for s in subs],

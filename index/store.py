@@ -282,8 +282,12 @@ class Store:
         rows = self.call("read", self.client.query, name, ids=[0], output_fields=["info"])
         return rows[0]["info"] if rows else None
 
-    def check(self, model: str | None = None, dim: int | None = None) -> dict | None:
-        """Refuse an index written by another schema version or another model."""
+    def check(self, model: str | None = None, dim: int | None = None, text_model: str | None = None,
+              text_dim: int | None = None) -> dict | None:
+        """Refuse an index written by another schema version, image model or text model.
+
+        An index made before text models holds cue vectors of the image model's tower ("image").
+        """
         meta = self.meta()
         if meta is None:
             return None
@@ -306,12 +310,21 @@ class Store:
                 f"index {where} holds {meta['model']} vectors (dim {meta['dim']}), not {model}: "
                 f"use --model {meta['model']}, or a separate index with --home DIR or --collection NAME"
             )
+        meta = {"text_model": "image", "text_dim": meta["dim"], **meta}
+        if text_model is not None and (meta["text_model"] != text_model
+                                       or (text_dim is not None and meta["text_dim"] != text_dim)):
+            raise IndexMismatch(
+                f"index {where} holds cue vectors of the text model {meta['text_model']} (dim "
+                f"{meta['text_dim']}), not {text_model}: use --text-model {meta['text_model']}, or a "
+                "separate index with --home DIR or --collection NAME"
+            )
         self.dim = int(meta["dim"])
         return meta
 
-    def create(self, model: str, dim: int) -> None:
-        """Create the collections for `model` unless they exist; then check they match."""
-        meta = self.check(model, dim)
+    def create(self, model: str, dim: int, text_model: str = "image", text_dim: int | None = None) -> None:
+        """Create the collections for `model` and `text_model` unless they exist; then check they match."""
+        text_dim = dim if text_dim is None else text_dim
+        meta = self.check(model, dim, text_model, text_dim)
         if meta is not None:
             if meta.get("moved_from"):
                 self.call("write", self.client.upsert, self.names["meta"],
@@ -322,8 +335,9 @@ class Store:
         for kind in ("frames", "cues", "videos", "meta"):
             name = self.names[kind]
             if not self.call("open", self.client.has_collection, name):
-                create_collection(self, kind, dim)
-        info = {"schema": SCHEMA_VERSION, "model": model, "dim": dim, "created": int(time.time())}
+                create_collection(self, kind, text_dim if kind == "cues" else dim)
+        info = {"schema": SCHEMA_VERSION, "model": model, "dim": dim, "text_model": text_model, "text_dim": text_dim,
+                "created": int(time.time())}
         self.call("write", self.client.upsert, self.names["meta"], [{"id": 0, "info": info, "pad": [1.0, 0.0]}])
         self.dim = dim
 

@@ -31,17 +31,23 @@ def index_meta(settings: Settings) -> dict | None:
         return None
 
 
-def load_model(settings: Settings, meta: dict | None):
-    """The explicitly chosen model, else the index's own, else the default preset."""
-    from vsearch.index import ModelError, load_encoder
+def load_models(settings: Settings, meta: dict | None):
+    """(image model, text model): each the explicitly chosen one, else the index's own, else the default.
 
-    name = settings["model"]
-    if "model" not in settings.explicit and meta is not None:
-        name = meta["model"]
+    An index made before text models uses its image model's text tower ("image") for cues.
+    """
+    from vsearch.index import ModelError, load_encoder
+    from vsearch.index.text_encoders import load_text_encoder
+
+    def chosen(key: str, default: str) -> str:
+        name = settings[key] if key in settings.explicit or meta is None else meta.get(key, default)
         if Path(name).is_absolute() and not Path(name).exists():
-            raise ModelError(f"the index was built with the model folder {name}, which is gone: "
-                             "pass --model with the folder's new place (the same model)")
-    return load_encoder(name, settings.encoder_options())
+            raise ModelError(f"the index was built with the {key.replace('_', ' ')} folder {name}, which is "
+                             f"gone: pass --{key.replace('_', '-')} with the folder's new place (the same model)")
+        return name
+
+    encoder = load_encoder(chosen("model", settings["model"]), settings.encoder_options())
+    return encoder, load_text_encoder(chosen("text_model", "image"), settings.encoder_options(), encoder)
 
 
 def absolute(path: str | Path) -> Path:
@@ -98,10 +104,10 @@ def index_paths(
     sweep_scratch()
     open_store = store_opener(settings)
     meta = index_meta(settings)
-    encoder = load_model(settings, meta)
+    encoder, text = load_models(settings, meta)
     paths = list(paths)
     with open_store() as store:
-        store.create(encoder.model_id, encoder.dim)
+        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim)
         known = store.get_videos(video_id(str(absolute(p))) for p in paths)
     options = settings.index_options()
     subs = [absolute(s) for s in subs]
@@ -111,7 +117,7 @@ def index_paths(
         try:
             progress = progress_for(path) if progress_for else None
             extra = subs or kept_subs(known.get(video_id(str(video))))
-            outcome = index_video(video, open_store, encoder, options, extra, progress)
+            outcome = index_video(video, open_store, encoder, options, extra, progress, text)
         except StoreError:
             raise  # the index is unusable: every other video would fail too
         except VsearchError as exc:
@@ -181,5 +187,5 @@ def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: in
         if unknown:
             raise VsearchError(f"not indexed: {', '.join(unknown)} (see `vsearch list`)")
         ids = list(wanted)
-    encoder = load_model(settings, meta)
-    return find(store_opener(settings, write=False), encoder, query, options, ids, on_gone)
+    encoder, text = load_models(settings, meta)
+    return find(store_opener(settings, write=False), encoder, query, options, ids, on_gone, text)

@@ -73,13 +73,15 @@ def common_options(fn):
         click.option("--token", help="Milvus server token [VSEARCH_TOKEN]."),
         click.option("--collection", help="Collection prefix: another prefix is another index."),
         click.option("--model", help="Preset (siglip2, chinese-clip, clip), HF id or folder [VSEARCH_MODEL]."),
+        click.option("--text-model", help="Model of cue vectors: multilingual-e5-small, bge-m3, minilm, image, "
+                                          "HF id or folder [VSEARCH_TEXT_MODEL]."),
         click.option("--device", help="auto, cpu, cuda [VSEARCH_DEVICE]."),
     ]
 
     @functools.wraps(fn)
-    def wrapper(*args, config_file, home, uri, token, collection, model, device, **kwargs):
+    def wrapper(*args, config_file, home, uri, token, collection, model, text_model, device, **kwargs):
         flags = {"home": home, "uri": uri, "token": token, "collection": collection,
-                 "model": model, "device": device}
+                 "model": model, "text_model": text_model, "device": device}
         settings = load_settings(config_file, flags)
         return fn(settings, *args, **kwargs)
 

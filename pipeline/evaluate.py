@@ -9,7 +9,7 @@ from pathlib import Path
 
 from vsearch.extract import VsearchError
 
-from .api import absolute, index_paths, load_model, store_opener
+from .api import absolute, index_paths, load_models, store_opener
 from .ingest import freshness
 from .settings import Settings
 
@@ -159,9 +159,9 @@ def evaluate(settings: Settings, queries: list[EvalQuery], variants: Mapping[str
         meta = store.check()
         if meta is None:
             raise VsearchError("the index is empty: nothing to evaluate")
-        encoder = load_model(settings, meta)
+        encoder, text = load_models(settings, meta)
         for q in queries:
-            rankings = find_many(lambda: nullcontext(store), encoder, q.query, options)
+            rankings = find_many(lambda: nullcontext(store), encoder, q.query, options, text=text)
             row = {"query": q.query, "video": str(q.video), "line": q.line, "kind": q.kind, "metrics": {}}
             for name, segments in zip(variants, rankings):
                 ranked = [(s.start, s.end, s.seek) if s.video == str(q.video) else None for s in segments]

@@ -14,7 +14,7 @@ from vsearch.extract.fingerprint import quick_fingerprint, same_content
 from vsearch.extract.paths import display
 from vsearch.extract.scratch import sweep_scratch
 
-from .api import backoff, load_model, record_failure, store_opener
+from .api import backoff, load_models, record_failure, store_opener
 from .settings import Settings
 
 __all__ = ["AlreadyRunning", "Outcome", "Summary", "backoff", "decide", "freshness", "ingest", "run_lock"]
@@ -230,12 +230,12 @@ def ingest(
                 continue
             try:
                 if encoder is None:
-                    encoder = load_model(settings, meta)
-                    with open_store() as store:
-                        store.create(encoder.model_id, encoder.dim)  # failures are recorded there too
+                    encoder, text = load_models(settings, meta)
+                    with open_store() as store:  # failures are recorded there too
+                        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim)
                 with attempting(settings.home, path):
                     result = index_video(video, open_store, encoder, options, extra,
-                                         progress=progress_for(path) if progress_for else None)
+                                         progress=progress_for(path) if progress_for else None, text=text)
                 note(Outcome(path, "indexed", result.seconds, result.record.frames, result.record.cues,
                              warnings=tuple(result.warnings)))
             except FileChanged as exc:

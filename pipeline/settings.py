@@ -97,6 +97,7 @@ RULES = {
     "busy_timeout": _at_least(0),
     "fast_lite": (lambda v: True, "true or false"),
     "model": (lambda v: bool(v.strip()), "a preset, a Hugging Face id or a folder"),
+    "text_model": (lambda v: bool(v.strip()), "image, a text-model preset, a Hugging Face id or a folder"),
     "device": _matches(r"auto|cpu|mps|cuda(:\d+)?", "auto, cpu, mps, cuda or cuda:N"),
     "dtype": _one_of("auto", "float32", "float16", "bfloat16"),
     "batch_size": _between(1, 4096),

@@ -117,16 +117,18 @@ def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, seed: 
 
 
 def gather_hits(
-    store: Store, query: str, vector, options: FindOptions, video_ids: Iterable[int] | None = None
+    store: Store, query: str, vector, options: FindOptions, video_ids: Iterable[int] | None = None,
+    text_vector=None,
 ) -> list[Hit]:
-    """Run each signal with a positive weight against the index."""
+    """Run each signal with a positive weight against the index; cue vectors are searched with
+    the text model's query vector (`text_vector`, else the image model's `vector`)."""
     weights = options.signal_weights()
     ids = list(video_ids) if video_ids is not None else None
     hits: list[Hit] = []
     if weights.get("frames", 0) > 0:
         hits += store.search_frames(vector, options.candidates, ids)
     if weights.get("cues", 0) > 0:
-        hits += store.search_cues(vector, options.candidates, ids)
+        hits += store.search_cues(vector if text_vector is None else text_vector, options.candidates, ids)
     if weights.get("bm25", 0) > 0 and query.strip():
         hits += store.search_cues(query, options.candidates, ids)
     return hits
@@ -144,16 +146,21 @@ def _read(hit: Hit, terms: list[str], weights: dict[str, float]) -> Hit:
 def find(
     open_store: Callable[[], Store], encoder: Encoder, query: str, options: FindOptions,
     video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
+    text=None,
 ) -> list[Segment]:
     """Encode the query once, search every signal, and return ranked segments."""
-    return find_many(open_store, encoder, query, [options], video_ids, on_gone)[0]
+    return find_many(open_store, encoder, query, [options], video_ids, on_gone, text)[0]
 
 
 def find_many(
     open_store: Callable[[], Store], encoder: Encoder, query: str, variants: Sequence[FindOptions],
     video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
+    text=None,
 ) -> list[list[Segment]]:
     """Rank one query under several option sets (weights, merging), searching the index once.
+
+    `text` is the index's text model (index/text_encoders.py); without one, cue vectors are
+    searched with the image model's text tower.
 
     Videos whose files are gone (a stat per video among the hits) are left out, each passed to
     `on_gone`.
@@ -161,10 +168,12 @@ def find_many(
     weights = {name: max(v.signal_weights().get(name, 0.0) for v in variants) for name in SIGNALS}
     widest = replace(variants[0], weights=weights, candidates=max(v.candidates for v in variants))
     vector = encoder.encode_texts([query])[0]
+    text_vector = text.encode_queries([query])[0] if text is not None else None
     with open_store() as store:
-        if store.check(encoder.model_id, encoder.dim) is None:
+        checks = (text.model_id, text.dim) if text is not None else ("image", encoder.dim)
+        if store.check(encoder.model_id, encoder.dim, *checks) is None:
             return [[] for _ in variants]
-        hits = gather_hits(store, query, vector, widest, video_ids)
+        hits = gather_hits(store, query, vector, widest, video_ids, text_vector)
         found = store.get_videos({h.video_id for h in hits})
         cue_total = store.cue_count() if any(h.signal == "bm25" for h in hits) else 0
     videos = {}

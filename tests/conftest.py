@@ -19,6 +19,8 @@ def env(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("VSEARCH_HOME", str(home))
     monkeypatch.setenv("VSEARCH_MODEL", "test-colors")
+    # Cue vectors from the colour encoder's own text tower; test_text_model.py loads a real one.
+    monkeypatch.setenv("VSEARCH_TEXT_MODEL", "image")
     monkeypatch.setenv("VSEARCH_PLUGINS", "color_encoder")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.setenv("VSEARCH_BUSY_TIMEOUT", "3")

