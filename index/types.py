@@ -9,7 +9,8 @@ class Hit:
 
     A cue's `source` is subtitle, asr or ocr; `words` are its (character offset, start time)
     pairs where speech recognition timed its words; `seek` and `coverage`, set by the query
-    stage, are when the words that matched the query begin and how much of the query it holds.
+    stage, are when the words that matched the query begin and how much of the query it holds;
+    `share`, when set, is a calibrated contribution in [0, 1] that fusion uses as it is.
     """
 
     signal: str
@@ -26,3 +27,4 @@ class Hit:
     words: tuple[tuple[int, float], ...] = ()
     seek: float | None = None
     coverage: float = 1.0
+    share: float | None = None

@@ -28,7 +28,8 @@ def contributions(hits: list[Hit], method: str, rrf_k: float, min_spread: float 
     attainable match would score), so a cue sharing only "a" or "的" adds nothing however it ranks;
     vector scores min-max scaled over a range of at least `min_spread`, so a signal whose hits
     barely differ (it found nothing that stands out) contributes next to nothing instead of a
-    full 0-1 spread.
+    full 0-1 spread. Hits that carry a calibrated `share` (cue vectors of a text model whose
+    match and unrelated levels were measured) contribute that.
     """
     scores = [h.score for h in hits]
     if method == "rrf":
@@ -37,6 +38,8 @@ def contributions(hits: list[Hit], method: str, rrf_k: float, min_spread: float 
         return [(rrf_k + 1) / (rrf_k + r + 1) for r in ranks]
     if method != "score":
         raise ValueError(f"unknown fusion method {method!r}: use rrf or score")
+    if hits and all(h.share is not None for h in hits):
+        return [h.share for h in hits]  # calibrated against the model's own levels
     if hits and hits[0].signal == "bm25":
         best = max((h.coverage for h in hits), default=0.0)
         return [h.coverage / best if best > 0 else 0.0 for h in hits]

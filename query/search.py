@@ -11,7 +11,7 @@ from vsearch.index import Encoder, Hit, Store, VideoRecord
 from .fusion import SIGNALS, fuse
 from .segments import merge_slots, pad_span
 from .types import Segment, SlotScore
-from .words import coverage, matched_at, query_terms, term_weights
+from .words import HAN, coverage, matched_at, query_terms, term_weights
 
 # what configs/default.toml sets; README "Choosing the defaults" has the numbers behind them
 DEFAULT_WEIGHTS = {"frames": 0.5, "cues": 0.5, "bm25": 1.0}
@@ -134,13 +134,28 @@ def gather_hits(
     return hits
 
 
-def _read(hit: Hit, terms: list[str], weights: dict[str, float]) -> Hit:
-    """A cue hit with where its matched words are said and, for BM25, how much of the query it holds."""
+def _levels(text, query: str) -> tuple[float, float] | None:
+    """The text model's (unrelated, match) levels for the query's script: (1, 1) gives nothing
+    where the model reads other scripts but not this one; None, scale per query (levels unknown)."""
+    levels = getattr(text, "levels", None) or {}
+    if not any(levels.values()):
+        return None
+    script = "han" if HAN.search(query) else "latin"
+    return levels.get(script) or (1.0, 1.0)
+
+
+def _read(hit: Hit, terms: list[str], weights: dict[str, float], levels: tuple[float, float] | None) -> Hit:
+    """A cue hit with where its matched words are said, for BM25 how much of the query it holds, and
+    for a cue vector its share between the text model's unrelated and match levels."""
     if hit.slot is not None:
         return hit
     seek = matched_at(hit.text, hit.words, terms) if hit.words else None
-    share = coverage(hit.text, terms, weights) if hit.signal == "bm25" else hit.coverage
-    return replace(hit, seek=seek, coverage=share)
+    held = coverage(hit.text, terms, weights) if hit.signal == "bm25" else hit.coverage
+    share = None
+    if hit.signal == "cues" and levels is not None:
+        unrelated, match = levels
+        share = min(1.0, max(0.0, (hit.score - unrelated) / max(match - unrelated, 1e-9)))
+    return replace(hit, seek=seek, coverage=held, share=share)
 
 
 def find(
@@ -188,6 +203,6 @@ def find_many(
     terms = query_terms(query)
     lexical = [h.text for h in hits if h.signal == "bm25"]
     weights = term_weights(lexical, terms, cue_total) if lexical else {}
-    hits = [_read(h, terms, weights) for h in hits if h.video_id in videos]
+    hits = [_read(h, terms, weights, _levels(text, query)) for h in hits if h.video_id in videos]
     return [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
             for options in variants]

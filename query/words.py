@@ -27,7 +27,7 @@ STOP_WORDS = frozenset(
 # Scripts written without spaces (Han, kana) are cut by jieba and matched as substrings; the
 # rest are words between spaces and punctuation, in any alphabet.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
-_HAN = re.compile(f"[{_CJK}]+")
+HAN = re.compile(f"[{_CJK}]+")
 _LATIN = re.compile(f"(?:(?![{_CJK}])[^\\W_])+(?:['’](?:(?![{_CJK}])[^\\W_])+)?")
 
 
@@ -41,7 +41,7 @@ def query_terms(query: str) -> list[str]:
     search-mode words of Chinese and Japanese runs (手机号码 also gives 手机 and 号码)."""
     text = fold(query).lower()
     terms = [w for w in _LATIN.findall(text) if len(w) > 1]
-    han = _HAN.findall(text)
+    han = HAN.findall(text)
     if han:
         import jieba
 
@@ -50,7 +50,7 @@ def query_terms(query: str) -> list[str]:
 
 
 def _found(folded: str, latin: set[str], term: str) -> bool:
-    if _HAN.match(term):
+    if HAN.match(term):
         return term in folded
     return _stem(term) in latin
 

@@ -158,3 +158,20 @@ def test_rank_segments_cites_no_evidence_from_a_signal_weighted_zero():
     assert (seg.cue, seg.seek, set(seg.signals)) == (None, 5.0, {"frames"})
     [fused] = rank_segments(hits, {1: record(1)}, FindOptions(top_k=1))
     assert (fused.cue, fused.seek) == ("said here", 4.0)
+
+
+@pytest.mark.parametrize("levels,query,score,share", [
+    ({"latin": (0.2, 0.5), "han": None}, "a storm tonight", 0.35, 0.5),
+    ({"latin": (0.2, 0.5), "han": None}, "a storm tonight", 0.9, 1.0),
+    ({"latin": (0.2, 0.5), "han": None}, "a storm tonight", 0.1, 0.0),   # below unrelated: nothing
+    ({"latin": (0.2, 0.5), "han": None}, "暴风雨", 0.9, 0.0),           # a script it cannot read adds nothing
+    ({"latin": None, "han": None}, "a storm", 0.9, None),                # levels unknown: scaled per query
+])
+def test_cue_vectors_are_shared_by_the_text_models_levels(levels, query, score, share):
+    from types import SimpleNamespace
+
+    from vsearch.query.search import _levels, _read
+
+    hit = Hit("cues", 1, 0, score, 0.0, 2.0, text="x")
+    assert _read(hit, [], {}, _levels(SimpleNamespace(levels=levels), query)).share == (
+        share if share is None else pytest.approx(share))

@@ -45,3 +45,15 @@ def test_another_text_model_is_refused_with_what_to_do(env, talk, monkeypatch):
 def test_an_unknown_text_model_says_what_exists(env, talk):
     out = run_cli("index", str(talk), "--text-model", "no-such-model", ok=False)
     assert out.exit_code == 1 and "multilingual-e5-small" in out.stderr and "Traceback" not in out.output
+
+
+def test_levels_are_measured_per_script():
+    """MiniLM reads English paraphrases apart from unrelated text, and Chinese not at all."""
+    from color_encoder import ColorEncoder
+    from vsearch.index import EncoderOptions
+    from vsearch.index.text_encoders import load_text_encoder
+
+    levels = load_text_encoder(minilm(), EncoderOptions(device="cpu"), ColorEncoder()).levels
+    unrelated, match = levels["latin"]
+    assert 0.0 < unrelated < match - 0.2 and levels["han"] is None
+    assert load_text_encoder("image", EncoderOptions(), ColorEncoder()).levels == {"latin": None, "han": None}
