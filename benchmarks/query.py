@@ -97,7 +97,8 @@ def cli_times(tmp: Path) -> tuple[float, float]:
     from checkpoints import tiny_clip
     from media import colour_video
 
-    env = dict(os.environ, VSEARCH_HOME=str(tmp / "home"), VSEARCH_MODEL=str(tiny_clip(tmp / "clip")))
+    env = dict(os.environ, VSEARCH_HOME=str(tmp / "home"), VSEARCH_MODEL=str(tiny_clip(tmp / "clip")),
+               VSEARCH_TEXT_MODEL="image", VSEARCH_ASR_MODE="off", VSEARCH_OCR_MODE="off")
     video = colour_video(tmp / "v.mp4", [("red", 3), ("blue", 3)])
     subprocess.run([sys.executable, "-m", "vsearch", "index", str(video)], env=env, check=True, capture_output=True)
     began = time.perf_counter()

@@ -49,7 +49,7 @@ class _BySegments:
         return value
 
 
-_arrays, _latest_of = _BySegments(), _BySegments()
+_arrays, _latest_of, _stacked = _BySegments(), _BySegments(), _BySegments()
 
 
 def install() -> bool:
@@ -203,6 +203,91 @@ def _ranked(ids: np.ndarray, dists: np.ndarray):
             yield q, lid, float(dists[q, j])
 
 
+def _each_source(query_vectors, segments, masks, mt_vecs, vector_field, metric_type, top_k, search_params):
+    """Each source's top-k as arrays, merged once (the MemTable or an approximate index is in play)."""
+    from milvus_lite.index.brute_force import BruteForceIndex
+
+    nq = int(query_vectors.shape[0])
+    found_dists, found_sources, found_lids = [], [], []
+    for source, mask in enumerate(masks):
+        if source < len(segments):
+            vectors, null_mask = segments[source].vector_data(vector_field)
+            index = segments[source].indexes.get(vector_field)
+            if null_mask is not None:
+                mask &= null_mask
+        else:
+            vectors, index = mt_vecs, None
+        if not mask.any():
+            continue
+        if index is None:
+            index = BruteForceIndex.build(vectors, metric_type)
+        ids, dists = index.search(query_vectors, top_k, valid_mask=None if mask.all() else mask,
+                                  params=search_params)
+        found_dists.append(dists.astype(np.float64))
+        found_lids.append(ids)
+        found_sources.append(np.full(ids.shape, source, dtype=np.int64))
+    candidates = _merge_top(found_dists, found_sources, found_lids, nq, top_k)
+    return candidates
+
+
+def _stacked_search(query_vectors, segments, masks, vector_field, metric_type, top_k):
+    """Exact search over every segment's vectors as one matrix, kept while those segments are.
+
+    A video per segment makes hundreds of segments: searched one by one, with a Python tuple per
+    candidate, 100,000 stored seconds took 172 ms; as one matrix it is one product and one sort.
+    """
+    from milvus_lite.search.distance import compute_distances
+
+    def stack():
+        parts = []
+        for seg in segments:
+            vectors, null_mask = seg.vector_data(vector_field)
+            parts.append(np.asarray(vectors, dtype=np.float32))
+        return np.concatenate(parts), np.repeat(np.arange(len(segments)), [len(p) for p in parts]), \
+            np.concatenate([np.arange(len(p)) for p in parts])
+
+    vectors, sources, lids = _stacked.get(segments, stack)
+    mask = np.concatenate(masks[: len(segments)])
+    for i, seg in enumerate(segments):
+        null_mask = seg.vector_data(vector_field)[1]
+        if null_mask is not None:
+            mask[sources == i] &= null_mask
+    rows = np.flatnonzero(mask)
+    if rows.size == 0:
+        return [[] for _ in range(query_vectors.shape[0])]
+    # No copy of the matrix when every row counts (a search without a filter).
+    dists = compute_distances(query_vectors, vectors if rows.size == len(vectors) else vectors[rows], metric_type)
+    if dists.ndim == 1:
+        dists = dists.reshape(1, -1)
+    merged = []
+    for q in range(dists.shape[0]):
+        d = dists[q].astype(np.float64)
+        if top_k < d.size:
+            part = np.argpartition(d, top_k - 1)[:top_k]
+            # Rows tied with the last kept distance are all candidates, then ordered by source and row.
+            part = np.flatnonzero(d <= d[part].max())
+        else:
+            part = np.arange(d.size)
+        order = part[np.lexsort((lids[rows[part]], sources[rows[part]], d[part]))][:top_k]
+        merged.append([(float(d[i]), int(sources[rows[i]]), int(lids[rows[i]])) for i in order])
+    return merged
+
+
+def _merge_top(dists: list, sources: list, lids: list, nq: int, top_k: int) -> list[list[tuple[float, int, int]]]:
+    """Per query, the best `top_k` (distance, source, row) of every source's top-k, ordered as
+    `sorted` orders those tuples; -1 rows pad a source's tail."""
+    if not dists:
+        return [[] for _ in range(nq)]
+    dist, source, lid = (np.concatenate(a, axis=1) for a in (dists, sources, lids))
+    merged = []
+    for q in range(nq):
+        keep = lid[q] >= 0
+        d, s, r = dist[q][keep], source[q][keep], lid[q][keep]
+        order = np.lexsort((r, s, d))[:top_k]
+        merged.append([(float(d[i]), int(s[i]), int(r[i])) for i in order])
+    return merged
+
+
 def _rows(table, lids: list[int], columns: list[str]) -> list[dict]:
     """Rows `lids` of `table`, only `columns`, in one Arrow take instead of a cell at a time."""
     import pyarrow as pa
@@ -330,23 +415,12 @@ def search_dense(query_vectors, segments, memtable, delta_index, top_k, metric_t
         if mt_pks and mt_table is not None:
             masks[-1] &= evaluate_mask(compiled_filter, mt_table).astype(bool)
 
-    candidates: list[list[tuple[float, int, int]]] = [[] for _ in range(nq)]
-    for source, mask in enumerate(masks):
-        if source < len(segments):
-            vectors, null_mask = segments[source].vector_data(vector_field)
-            index = segments[source].indexes.get(vector_field)
-            if null_mask is not None:
-                mask &= null_mask
-        else:
-            vectors, index = mt_vecs, None
-        if not mask.any():
-            continue
-        if index is None:
-            index = BruteForceIndex.build(vectors, metric_type)
-        ids, dists = index.search(query_vectors, top_k, valid_mask=None if mask.all() else mask,
-                                  params=search_params)
-        for q, lid, dist in _ranked(ids, dists):
-            candidates[q].append((dist, source, lid))
+    exact = [s.indexes.get(vector_field) for s in segments]
+    if not mt_pks and all(type(i) is BruteForceIndex for i in exact):
+        candidates = _stacked_search(query_vectors, segments, masks, vector_field, metric_type, top_k)
+    else:
+        candidates = _each_source(query_vectors, segments, masks, mt_vecs, vector_field, metric_type, top_k,
+                                  search_params)
 
     if project_record_fn is not None:
         project = project_record_fn
@@ -359,7 +433,7 @@ def search_dense(query_vectors, segments, memtable, delta_index, top_k, metric_t
         def project(record: dict) -> dict:
             return {k: record[k] for k in keep if k in record}
 
-    winners = [sorted(found)[:top_k] for found in candidates]
+    winners = candidates
     records: dict[tuple[int, int], dict] = {}
     for source, seg in enumerate(segments):
         lids = sorted({lid for found in winners for _, s, lid in found if s == source})

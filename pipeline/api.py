@@ -164,8 +164,9 @@ def transcript(settings: Settings, video: str | Path, source: str = "asr") -> li
 
 
 def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: int | None = None,
-           on_gone: Callable | None = None):
-    """Ranked segments for a query, optionally within some videos.
+           on_gone: Callable | None = None, sources: tuple[str, ...] = ()):
+    """Ranked segments for a query, optionally within some videos, and with text of some sources
+    only ("subtitle", "asr", "ocr"; frames are searched either way).
 
     Videos whose files are gone are left out, each passed to `on_gone`.
     """
@@ -178,6 +179,8 @@ def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: in
     options = settings.find_options()
     if top_k is not None:
         options = replace(options, top_k=top_k)
+    if sources:
+        options = replace(options, sources=sources)
     ids = None
     if videos:
         wanted = {video_id(str(absolute(v))): v for v in videos}

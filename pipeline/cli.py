@@ -195,16 +195,18 @@ def index(settings: Settings, paths, subs, as_json):
 @click.argument("query")
 @click.option("--top-k", "-k", type=click.IntRange(1, 1000), help="Segments to return.")
 @click.option("--video", "videos", multiple=True, help="Search only this video (repeatable).")
+@click.option("--source", "sources", multiple=True, type=click.Choice(["subtitle", "asr", "ocr"]),
+              help="Match text of this source only (repeatable): subtitles, speech (asr), screen text (ocr).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per segment on stdout, nothing else.")
 @common_options
-def find(settings: Settings, query, top_k, videos, as_json):
+def find(settings: Settings, query, top_k, videos, sources, as_json):
     """Find the moments that match QUERY, best first."""
     from vsearch.api import search
 
     if not query.strip():
         raise VsearchError("the query is empty; say what you are looking for")
     gone = []
-    segments = search(settings, query, videos, top_k, gone.append)
+    segments = search(settings, query, videos, top_k, gone.append, tuple(sources))
     if gone:
         names = ", ".join(display(r.path) for r in gone[:3]) + (" ..." if len(gone) > 3 else "")
         click.echo(f"note: {len(gone)} indexed videos are gone from disk and were left out ({names}); "

@@ -66,6 +66,8 @@ def test_a_lecture_without_subtitles_is_found_by_what_is_said_and_shown(senses, 
     assert info["ocr"] == {"state": "read", "cues": 3}
     human = run_cli("find", "lighthouse method").stdout
     assert 'said: "' in human.splitlines()[0]
+    only_shown = find_json("vector databases", "--source", "ocr")
+    assert only_shown and all(s["source"] in ("ocr", "frames") for s in only_shown)
 
 
 def test_transcripts_are_cached_and_printed_as_subtitles(senses, lecture, tmp_path):
