@@ -253,6 +253,15 @@ def shown_state(rec) -> str:
     return "gone" if rec.state == "done" and not os.path.exists(rec.path) else rec.state
 
 
+def senses(rec) -> str:
+    """How many cues speech and screen text gave a video, for `status`: " (said 12 en, shown 3)"."""
+    info = rec.info or {}
+    asr, ocr = info.get("asr") or {}, info.get("ocr") or {}
+    parts = [f"said {asr['cues']} {asr.get('language', '')}".rstrip()] if "cues" in asr else []
+    parts += [f"shown {ocr['cues']}"] if ocr.get("state") in ("read", "cached") else []
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def record_json(rec) -> dict:
     """The --json shape of a video record, for `list` and `status`."""
     info = rec.info or {}
@@ -387,7 +396,7 @@ def status(settings: Settings, as_json):
         when = datetime.fromtimestamp(rec.indexed_at, timezone.utc).strftime("%Y-%m-%d %H:%M") if rec.indexed_at else "-"
         error = f"  error: {rec.error}" if rec.error else ""
         warnings = "".join(f"  warning: {w}" for w in (rec.info or {}).get("warnings", []))
-        click.echo(display(f"{shown_state(rec):<9} {rec.frames:>6} frames {rec.cues:>5} cues  {when}  "
+        click.echo(display(f"{shown_state(rec):<9} {rec.frames:>6} frames {rec.cues:>5} cues{senses(rec)}  {when}  "
                            f"{rec.path}{error}{warnings}"))
     if not as_json:
         states = Counter(shown_state(r) for r in records)

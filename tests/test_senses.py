@@ -64,6 +64,7 @@ def test_a_lecture_without_subtitles_is_found_by_what_is_said_and_shown(senses, 
     info = status(lecture)
     assert info["asr"]["language"] == "en" and info["asr"]["cues"] >= 2 and not info["asr"]["cached"]
     assert info["ocr"] == {"state": "read", "cues": 3}
+    assert f"(said {info['asr']['cues']} en, shown 3)" in run_cli("status").stdout
     human = run_cli("find", "lighthouse method").stdout
     assert 'said: "' in human.splitlines()[0]
     only_shown = find_json("vector databases", "--source", "ocr")
