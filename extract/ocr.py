@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .errors import VsearchError
 from .stills import Stills
+from .thumbs import difference
 from .types import Cue
 
 _SPACE = re.compile(r"\s+")
@@ -84,18 +85,14 @@ class ScreenPlan:
         """What to do with a frame: "read" it, "same" (the picture last read is still shown), or
         "changed" (not read: it differs from the last one read, and in `auto` is still moving);
         with the time it applies from: a read counts from when its picture first appeared."""
-        import numpy as np
-
-        def diff(a, b) -> float:
-            return float(np.abs(a - b).mean())
-
         prev, self._prev_thumb = self._prev_thumb, thumb
-        if self._read_thumb is not None and diff(thumb, self._read_thumb) <= self.options.change:
+        if self._read_thumb is not None and difference(thumb, self._read_thumb) <= self.options.change:
             self._since = None
             return "same", t
-        if self._since is None or (prev is not None and diff(thumb, prev) > self.options.settle):
+        moved = prev is not None and difference(thumb, prev) > self.options.settle
+        if self._since is None or moved:
             self._since = t  # a picture that keeps moving counts from its last change
-        if self.options.mode == "auto" and (prev is None or diff(thumb, prev) > self.options.settle):
+        if self.options.mode == "auto" and (prev is None or moved):
             return "changed", t
         self._read_thumb, since, self._since = thumb, self._since, None
         return "read", since
@@ -114,14 +111,9 @@ class ScreenReader:
         self._thread = threading.Thread(target=self._work, name="vsearch-ocr", daemon=True)
         self._thread.start()
 
-    def read(self, since: float, t: float) -> None:
-        self._jobs.put(("read", since, t))
-
-    def same(self, t: float) -> None:
-        self._jobs.put(("same", t, t))
-
-    def changed(self, t: float) -> None:
-        self._jobs.put(("changed", t, t))
+    def note(self, kind: str, since: float, t: float) -> None:
+        """Queue what ScreenPlan.decide said of the frame at `t`: read, same or changed."""
+        self._jobs.put((kind, since, t))
 
     def stop(self) -> None:
         """Drop the reads still queued and end the thread."""
@@ -153,10 +145,9 @@ class ScreenReader:
                     if open_cue:
                         open_cue[1] = t + self.step
                     continue
-                if kind == "changed" or not open_cue:
+                if kind == "changed":
                     self._close(open_cue)
                     open_cue = None
-                if kind != "read":
                     continue
                 try:
                     pixels = stills.at(t)

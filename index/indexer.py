@@ -20,6 +20,7 @@ from vsearch.extract.paths import display
 from vsearch.extract.probe import declared_duration
 from vsearch.extract.speech import Speech, SpeechOptions, transcribe
 from vsearch.extract.subtitles import find_sidecars, fit_to, read_subtitles
+from vsearch.extract.thumbs import difference, thumbnail
 
 from .encoders import Encoder
 from .text_encoders import TowerText
@@ -83,20 +84,6 @@ def kept_subs(record: VideoRecord | None) -> list[Path]:
     """The subtitle files `--subs` gave a video before that still exist: part of its record."""
     named = ((record.info or {}).get("extra_subs", []) if record else [])
     return [Path(p) for p in named if Path(p).is_file()]
-
-
-def thumbnail(pixels: np.ndarray, side: int = 16) -> np.ndarray:
-    """A tiny colour version of a frame, for telling near-identical frames apart cheaply.
-
-    Colour is kept: in grey, a red and a green slide of equal brightness look the same.
-    """
-    h, w, channels = pixels.shape
-    bh, bw = max(1, h // side), max(1, w // side)
-    # Two exact integer sums, each over one axis, run 9x faster than one float mean over two
-    # strided axes; on a GPU machine the mean was a tenth of ingest, done between decoded chunks.
-    rows = pixels[: bh * side, : bw * side].reshape(side, bh, -1).sum(axis=1, dtype=np.uint32)
-    cells = rows.reshape(side, side, bw, channels).sum(axis=2)
-    return cells.astype(np.float32) / (bh * bw)
 
 
 def collect_cues(video: Path, extra: Iterable[Path], options: IndexOptions) -> tuple[list[Cue], list[Path], list[str]]:
@@ -175,7 +162,7 @@ def encode_video(
             if reader:
                 reader.stop()
             raise
-        ocr_cues, ocr_error = reader.finish() if reader else ((ocr_hit or ([], {}))[0], "")
+        ocr_cues, ocr_error = reader.finish() if reader else (ocr_hit[0] if ocr_hit else [], "")
         speech = heard.result()
     if reader and not ocr_error:
         cache.put(ocr_key, ocr_cues, {"reads": reader.reads})
@@ -211,14 +198,10 @@ def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions,
             for i, frame in enumerate(chunk):
                 thumb = thumbnail(frame.pixels)
                 if reader:
-                    action, since = plan.decide(thumb, frame.t)
-                    if action == "read":
-                        reader.read(since, frame.t)
-                    else:
-                        getattr(reader, action)(frame.t)
+                    reader.note(*plan.decide(thumb, frame.t), frame.t)
                 # Compare with the last encoded frame, not the previous one, so slow fades still re-encode.
                 if (options.dedup_threshold <= 0 or ref_thumb is None
-                        or float(np.abs(thumb - ref_thumb).mean()) > options.dedup_threshold):
+                        or difference(thumb, ref_thumb) > options.dedup_threshold):
                     fresh.append(i)
                     ref_thumb = thumb
             if fresh:

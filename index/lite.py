@@ -226,8 +226,7 @@ def _each_source(query_vectors, segments, masks, mt_vecs, vector_field, metric_t
         found_dists.append(dists.astype(np.float64))
         found_lids.append(ids)
         found_sources.append(np.full(ids.shape, source, dtype=np.int64))
-    candidates = _merge_top(found_dists, found_sources, found_lids, nq, top_k)
-    return candidates
+    return _merge_top(found_dists, found_sources, found_lids, nq, top_k)
 
 
 def _stacked_search(query_vectors, segments, masks, vector_field, metric_type, top_k):
@@ -239,19 +238,19 @@ def _stacked_search(query_vectors, segments, masks, vector_field, metric_type, t
     from milvus_lite.search.distance import compute_distances
 
     def stack():
-        parts = []
-        for seg in segments:
-            vectors, null_mask = seg.vector_data(vector_field)
-            parts.append(np.asarray(vectors, dtype=np.float32))
-        return np.concatenate(parts), np.repeat(np.arange(len(segments)), [len(p) for p in parts]), \
-            np.concatenate([np.arange(len(p)) for p in parts])
+        data = [seg.vector_data(vector_field) for seg in segments]
+        parts = [np.asarray(vectors, dtype=np.float32) for vectors, _ in data]
+        nulls = [valid for _, valid in data]  # rows whose vector is not null; None: all of them
+        present = None
+        if any(valid is not None for valid in nulls):
+            present = np.concatenate([np.ones(len(p), bool) if v is None else v for p, v in zip(parts, nulls)])
+        return (np.concatenate(parts), present, np.repeat(np.arange(len(segments)), [len(p) for p in parts]),
+                np.concatenate([np.arange(len(p)) for p in parts]))
 
-    vectors, sources, lids = _stacked.get(segments, stack)
+    vectors, present, sources, lids = _stacked.get(segments, stack)
     mask = np.concatenate(masks[: len(segments)])
-    for i, seg in enumerate(segments):
-        null_mask = seg.vector_data(vector_field)[1]
-        if null_mask is not None:
-            mask[sources == i] &= null_mask
+    if present is not None:
+        mask &= present
     rows = np.flatnonzero(mask)
     if rows.size == 0:
         return [[] for _ in range(query_vectors.shape[0])]
@@ -415,12 +414,11 @@ def search_dense(query_vectors, segments, memtable, delta_index, top_k, metric_t
         if mt_pks and mt_table is not None:
             masks[-1] &= evaluate_mask(compiled_filter, mt_table).astype(bool)
 
-    exact = [s.indexes.get(vector_field) for s in segments]
-    if not mt_pks and all(type(i) is BruteForceIndex for i in exact):
-        candidates = _stacked_search(query_vectors, segments, masks, vector_field, metric_type, top_k)
+    if not mt_pks and all(type(s.indexes.get(vector_field)) is BruteForceIndex for s in segments):
+        winners = _stacked_search(query_vectors, segments, masks, vector_field, metric_type, top_k)
     else:
-        candidates = _each_source(query_vectors, segments, masks, mt_vecs, vector_field, metric_type, top_k,
-                                  search_params)
+        winners = _each_source(query_vectors, segments, masks, mt_vecs, vector_field, metric_type, top_k,
+                               search_params)
 
     if project_record_fn is not None:
         project = project_record_fn
@@ -433,7 +431,6 @@ def search_dense(query_vectors, segments, memtable, delta_index, top_k, metric_t
         def project(record: dict) -> dict:
             return {k: record[k] for k in keep if k in record}
 
-    winners = candidates
     records: dict[tuple[int, int], dict] = {}
     for source, seg in enumerate(segments):
         lids = sorted({lid for found in winners for _, s, lid in found if s == source})

@@ -60,8 +60,8 @@ def vector_index(store) -> str:
     """FLAT (exact) in Milvus Lite, whose AUTOINDEX is a faiss HNSW graph that loses rows.
 
     Static slides store one vector many times over, and among duplicates the graph cannot reach
-    most of them: with a filter on one video, 3 to 19 of its 100 rows came back (index/schema.py
-    test). An exact search over 100k vectors takes milliseconds. A server keeps AUTOINDEX.
+    most of them: with a filter on one video, 3 to 19 of its 100 rows came back
+    (tests/test_store.py). An exact search over 100k vectors takes milliseconds. A server keeps AUTOINDEX.
     """
     return "FLAT" if store.config.is_lite else "AUTOINDEX"
 
@@ -101,7 +101,7 @@ def migrate_v1(store, meta: dict) -> dict:
         store.insert_cues(record.id, cues, [r["vec"] for r in rows])
     store.call("write", store.client.flush, name)
     meta = {**meta, "schema": SCHEMA_VERSION}
-    store.call("write", store.client.upsert, store.names["meta"], [{"id": 0, "info": meta, "pad": [1.0, 0.0]}])
+    store.put_meta(meta)
     store.call("write", store.client.drop_collection, legacy)
     return meta
 

@@ -121,16 +121,23 @@ def _clip(text: str, limit: int) -> str:
     return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
-def _cue_extra(cue: Cue) -> dict:
+def _cue_extra(cue: Cue, folded: str) -> dict:
     """What a cue row keeps beside its folded text: the text as written, word times, certainty."""
     extra = {}
-    if fold(cue.text) != cue.text or len(cue.text.encode("utf-8", "surrogateescape")) > TEXT_BYTES:
+    if folded != cue.text or len(cue.text.encode("utf-8", "surrogateescape")) > TEXT_BYTES:
         extra["shown"] = _clip(cue.text, TEXT_BYTES)
     if cue.words:
         extra["words"] = [[int(o), float(t)] for o, t in cue.words]
     if cue.lang_prob:
         extra["p"] = cue.lang_prob
     return extra
+
+
+def _written(row: dict) -> dict:
+    """A cue row's text as written, word times and language probability, from its `extra`."""
+    extra = row.get("extra") or {}
+    return {"text": extra.get("shown", row["text"]), "words": tuple(tuple(w) for w in extra.get("words", ())),
+            "lang_prob": extra.get("p", 0.0)}
 
 
 def _ids(video_ids: Iterable[int] | None) -> str:
@@ -327,8 +334,7 @@ class Store:
         meta = self.check(model, dim, text_model, text_dim)
         if meta is not None:
             if meta.get("moved_from"):
-                self.call("write", self.client.upsert, self.names["meta"],
-                           [{"id": 0, "info": {k: v for k, v in meta.items() if k != "moved_from"}, "pad": [1.0, 0.0]}])
+                self.put_meta({k: v for k, v in meta.items() if k != "moved_from"})
             return
         # Meta goes last: its presence means the others exist. A run killed before it leaves
         # some of them behind, which the next run keeps and completes.
@@ -336,18 +342,22 @@ class Store:
             name = self.names[kind]
             if not self.call("open", self.client.has_collection, name):
                 create_collection(self, kind, text_dim if kind == "cues" else dim)
-        info = {"schema": SCHEMA_VERSION, "model": model, "dim": dim, "text_model": text_model, "text_dim": text_dim,
-                "created": int(time.time())}
-        self.call("write", self.client.upsert, self.names["meta"], [{"id": 0, "info": info, "pad": [1.0, 0.0]}])
+        self.put_meta({"schema": SCHEMA_VERSION, "model": model, "dim": dim, "text_model": text_model,
+                       "text_dim": text_dim, "created": int(time.time())})
         self.dim = dim
+
+    def put_meta(self, info: dict) -> None:
+        """Write the index's one meta row (schema version, models, dimensions)."""
+        self.call("write", self.client.upsert, self.names["meta"], [{"id": 0, "info": info, "pad": [1.0, 0.0]}])
 
     def insert_cues(self, vid: int, cues: Sequence[Cue], vecs) -> None:
         """Write cue rows (text folded for matching, the original kept in `extra`)."""
         rows = [
             {"video_id": vid, "start": c.start, "end": c.end, "lang": _clip(c.lang, 60),
-             "speaker": _clip(c.speaker, 500), "source": c.source[:16], "text": _clip(fold(c.text), TEXT_BYTES),
-             "extra": _cue_extra(c), "vec": [float(x) for x in v]}
+             "speaker": _clip(c.speaker, 500), "source": c.source[:16], "text": _clip(folded, TEXT_BYTES),
+             "extra": _cue_extra(c, folded), "vec": [float(x) for x in v]}
             for c, v in zip(cues, vecs)
+            for folded in [fold(c.text)]
         ]
         for lo in range(0, len(rows), _INSERT_BATCH):
             self.call("write", self.client.insert, self.names["cues"], rows[lo : lo + _INSERT_BATCH])
@@ -480,12 +490,11 @@ class Store:
         signal = "bm25" if bm25 else "cues"
         return [
             Hit(signal, int(e["video_id"]), rank, abs(float(h["distance"])) if bm25 else float(h["distance"]),
-                float(e["start"]), float(e["end"]), text=extra.get("shown", e["text"]), lang=e["lang"],
-                speaker=e["speaker"], source=e.get("source") or "subtitle",
-                words=tuple(tuple(w) for w in extra.get("words", ())))
+                float(e["start"]), float(e["end"]), text=written["text"], lang=e["lang"],
+                speaker=e["speaker"], source=e.get("source") or "subtitle", words=written["words"])
             for rank, h in enumerate(res[0])
             for e in [h["entity"]]
-            for extra in [e.get("extra") or {}]
+            for written in [_written(e)]
         ]
 
     def cue_count(self) -> int:
@@ -504,8 +513,7 @@ class Store:
         rows = self.call("read", self.client.query, self.names["cues"],
                           filter=f'video_id == {int(vid)} and source == "{source}"',
                           output_fields=["start", "end", "text", "lang", "speaker", "extra"], limit=16384)
-        cues = [Cue(r["start"], r["end"], (r["extra"] or {}).get("shown", r["text"]), r["lang"], r["speaker"],
-                    source, words=tuple(tuple(w) for w in (r["extra"] or {}).get("words", ())),
-                    lang_prob=(r["extra"] or {}).get("p", 0.0)) for r in rows]
+        cues = [Cue(r["start"], r["end"], lang=r["lang"], speaker=r["speaker"], source=source, **_written(r))
+                for r in rows]
         return sorted(cues, key=lambda c: (c.start, c.end))
 

@@ -171,6 +171,7 @@ def evaluate(settings: Settings, queries: list[EvalQuery], variants: Mapping[str
             row["top"] = [{"video": s.video, "start": s.start, "end": s.end, "seek": s.seek}
                           for s in rankings[-1][:5]]
             per_query.append(row)
+
     def mean(rows: list[dict], among: list[EvalQuery]) -> dict:
         # Ranking metrics over the answerable queries, and the share of the others answered with nothing.
         found = mean_scores([m for q, m in zip(among, rows) if q.windows])

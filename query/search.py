@@ -11,7 +11,7 @@ from vsearch.index import Encoder, Hit, Store, VideoRecord
 from .fusion import SIGNALS, fuse
 from .segments import merge_slots, pad_span
 from .types import Segment, SlotScore
-from .words import HAN, coverage, matched_at, query_terms, term_weights
+from .words import HAN, coverages, matched_at, query_terms
 
 # what configs/default.toml sets; README "Choosing the defaults" has the numbers behind them
 DEFAULT_WEIGHTS = {"frames": 0.5, "cues": 0.5, "bm25": 1.0}
@@ -144,13 +144,12 @@ def _levels(text, query: str) -> tuple[float, float] | None:
     return levels.get(script) or (1.0, 1.0)
 
 
-def _read(hit: Hit, terms: list[str], weights: dict[str, float], levels: tuple[float, float] | None) -> Hit:
-    """A cue hit with where its matched words are said, for BM25 how much of the query it holds, and
-    for a cue vector its share between the text model's unrelated and match levels."""
+def _read(hit: Hit, terms: list[str], held: float, levels: tuple[float, float] | None) -> Hit:
+    """A cue hit with where its matched words are said, for BM25 how much of the query it holds
+    (`held`), and for a cue vector its share between the text model's unrelated and match levels."""
     if hit.slot is not None:
         return hit
     seek = matched_at(hit.text, hit.words, terms) if hit.words else None
-    held = coverage(hit.text, terms, weights) if hit.signal == "bm25" else hit.coverage
     share = None
     if hit.signal == "cues" and levels is not None:
         unrelated, match = levels
@@ -201,8 +200,9 @@ def find_many(
             continue
         videos[vid] = rec
     terms = query_terms(query)
-    lexical = [h.text for h in hits if h.signal == "bm25"]
-    weights = term_weights(lexical, terms, cue_total) if lexical else {}
-    hits = [_read(h, terms, weights, _levels(text, query)) for h in hits if h.video_id in videos]
+    lexical = [i for i, h in enumerate(hits) if h.signal == "bm25"]
+    held = dict(zip(lexical, coverages([hits[i].text for i in lexical], terms, cue_total)))
+    levels = _levels(text, query)
+    hits = [_read(h, terms, held.get(i, h.coverage), levels) for i, h in enumerate(hits) if h.video_id in videos]
     return [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
             for options in variants]

@@ -61,30 +61,23 @@ def _present(text: str, terms: list[str]) -> list[bool]:
     return [_found(folded, latin, t) for t in terms]
 
 
-def term_weights(texts: list[str], terms: list[str], total: int) -> dict[str, float]:
-    """Each query word's IDF over `total` cues, its document frequency counted in `texts`.
+def coverages(texts: list[str], terms: list[str], total: int) -> list[float]:
+    """How much of the query each of `texts` says: the IDF of the query words it holds over that
+    of all of them (1.0 holds every word; a cue sharing only stop words with the query holds 0).
 
     `texts` are the cues BM25 returned for the query, which hold every cue containing a query
-    word as long as fewer than the candidate limit do; a word found in none gets the highest
-    weight. Milvus Lite keeps BM25 statistics per segment, so its own scores are not comparable
-    between videos indexed at different times; these weights are the same for every cue.
+    word as long as fewer than the candidate limit do, so a word's document frequency is counted
+    among them, over `total` cues; a word found in none gets the highest weight. Milvus Lite keeps
+    BM25 statistics per segment, so its own scores are not comparable between videos indexed at
+    different times; these weights are the same for every cue.
     """
     found = [_present(text, terms) for text in texts]
     n = max(total, len(texts), 1)
-    weights = {}
-    for i, term in enumerate(terms):
-        df = sum(row[i] for row in found)
-        weights[term] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-    return weights
-
-
-def coverage(text: str, terms: list[str], weights: dict[str, float]) -> float:
-    """How much of the query `text` says: the IDF of the query words it holds over that of all of
-    them (1.0 holds every word; a cue sharing only stop words with the query holds 0)."""
-    total = sum(weights[t] for t in terms)
-    if total <= 0:
-        return 0.0
-    return sum(weights[t] for t, hit in zip(terms, _present(text, terms)) if hit) / total
+    weights = [math.log(1.0 + (n - df + 0.5) / (df + 0.5)) for df in map(sum, zip(*found))] if found else []
+    whole = sum(weights)
+    if whole <= 0:
+        return [0.0] * len(texts)
+    return [sum(w for w, hit in zip(weights, row) if hit) / whole for row in found]
 
 
 def matched_at(text: str, words: tuple[tuple[int, float], ...], terms: list[str]) -> float | None:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vsearch.index.indexer import thumbnail
+from vsearch.extract.thumbs import thumbnail
 
 
 @pytest.mark.parametrize("shape", [(224, 224, 3), (256, 144, 3), (37, 50, 3), (16, 16, 3)])

@@ -28,25 +28,32 @@ def _rows(rng, ids, partition_tag):
             for i, v in zip(ids, vecs)]
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    """Segments in two partitions, upserts across them, flushed and pending deletes, a MemTable."""
+def collection(folder, name: str, text: bool):
+    """A Milvus Lite client with collection `name`: id, tag, a FLAT vector and, with `text`, BM25."""
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
     lite.install()
-    client = MilvusClient(str(tmp_path_factory.mktemp("lite") / "t.db"))
+    client = MilvusClient(str(folder / f"{name}.db"))
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("tag", DataType.INT64)
-    schema.add_field("text", DataType.VARCHAR, max_length=200, enable_analyzer=True)
-    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
-    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
-                                 input_field_names=["text"], output_field_names=["sparse"]))
     params = client.prepare_index_params()
+    if text:
+        schema.add_field("text", DataType.VARCHAR, max_length=200, enable_analyzer=True)
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
+                                     input_field_names=["text"], output_field_names=["sparse"]))
+        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
     params.add_index("vec", index_type="FLAT", metric_type="IP")
-    params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-    client.create_collection("c", schema=schema, index_params=params)
+    client.create_collection(name, schema=schema, index_params=params)
+    return client
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    """Segments in two partitions, upserts across them, flushed and pending deletes, a MemTable."""
+    client = collection(tmp_path_factory.mktemp("lite"), "c", text=True)
     client.create_partition("c", "p2")
     rng = np.random.default_rng(7)
     client.insert("c", _rows(rng, range(0, 300), 0))
@@ -236,17 +243,7 @@ def test_install_only_over_mirrored_versions(monkeypatch):
 @pytest.fixture(scope="module")
 def flushed(tmp_path_factory):
     """Many flushed segments and nothing in the MemTable: searched as one stacked matrix."""
-    from pymilvus import DataType, MilvusClient
-
-    lite.install()
-    client = MilvusClient(str(tmp_path_factory.mktemp("stacked") / "s.db"))
-    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("tag", DataType.INT64)
-    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
-    params = client.prepare_index_params()
-    params.add_index("vec", index_type="FLAT", metric_type="IP")
-    client.create_collection("s", schema=schema, index_params=params)
+    client = collection(tmp_path_factory.mktemp("stacked"), "s", text=False)
     rng = np.random.default_rng(11)
     base = rng.normal(size=(5, DIM)).astype(np.float32)
     for part in range(7):  # a video per segment; duplicates as static frames make them

@@ -93,12 +93,11 @@ def test_bm25_contributions_follow_query_coverage(scores, coverages, expected):
 
 def lexical(query: str, cues: list[str], total: int = 1000) -> list[Hit]:
     """BM25 hits as Milvus ranks them (the given order), read the way `find` reads them."""
-    from vsearch.query.words import coverage, query_terms, term_weights
+    from vsearch.query.words import coverages, query_terms
 
-    terms = query_terms(query)
-    weights = term_weights(cues, terms, total)
-    return [Hit("bm25", 1, i, 10.0 - i, 2.0 * i, 2.0 * i + 1.5, text=c, coverage=coverage(c, terms, weights))
-            for i, c in enumerate(cues)]
+    held = coverages(cues, query_terms(query), total)
+    return [Hit("bm25", 1, i, 10.0 - i, 2.0 * i, 2.0 * i + 1.5, text=c, coverage=h)
+            for i, (c, h) in enumerate(zip(cues, held))]
 
 
 @pytest.mark.parametrize("query,cues,first", [
@@ -173,5 +172,5 @@ def test_cue_vectors_are_shared_by_the_text_models_levels(levels, query, score, 
     from vsearch.query.search import _levels, _read
 
     hit = Hit("cues", 1, 0, score, 0.0, 2.0, text="x")
-    assert _read(hit, [], {}, _levels(SimpleNamespace(levels=levels), query)).share == (
+    assert _read(hit, [], hit.coverage, _levels(SimpleNamespace(levels=levels), query)).share == (
         share if share is None else pytest.approx(share))
