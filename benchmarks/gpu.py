@@ -65,7 +65,7 @@ def main() -> None:
     import torch
 
     from vsearch.extract import FrameStream
-    from vsearch.extract.frames import cpu_count
+    from vsearch.extract.machine import cpu_count
     from vsearch.index import EncoderOptions, IndexOptions, load_encoder
     from vsearch.index.indexer import encode_video
 

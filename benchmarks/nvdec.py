@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--ffmpeg", help="ffmpeg binary (default: vsearch's)")
     args = parser.parse_args()
     from vsearch.extract.ffmpeg import ffmpeg_exe
-    from vsearch.extract.frames import open_reader
+    from vsearch.extract.opening import open_reader
 
     exe = args.ffmpeg or ffmpeg_exe()
     reader, _, _ = open_reader(Path(args.video))

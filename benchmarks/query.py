@@ -88,7 +88,8 @@ def latency(uri: str, dim: int, queries: int, fast_lite: bool) -> tuple[list[flo
             deletes.append(time.perf_counter() - began)
     for i in range(min(queries, 20)):
         began = time.perf_counter()
-        find(lambda: Store(config), encoder, WORDS[i % 10], options)
+        with Store(config) as store:
+            find(store, encoder, WORDS[i % 10], options)
         cold.append(time.perf_counter() - began)
     return warm, cold, deletes
 

@@ -12,14 +12,13 @@ of a clip unless they are wanted, so the decoder skips about half a film's frame
 changing a single pixel of the frames it shows.
 """
 
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .ffmpeg import clip_ffmpeg
+from .ffmpeg import clip_ffmpeg, run_ffmpeg
 
 # Video streams that are not cover pictures: clips are made only when there is one, the one
 # decord decodes.
@@ -66,13 +65,8 @@ def _listing(args: list[str], copy: list[str], timeout: float) -> Listing | None
     exe = clip_ffmpeg()
     if exe is None:  # decord decodes without ffmpeg
         return None
-    try:
-        done = subprocess.run([exe, "-hide_banner", "-loglevel", "error", "-nostdin", *args,
-                               *copy, "-f", "framecrc", "pipe:1"],
-                              capture_output=True, timeout=timeout)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if done.returncode != 0:
+    done = run_ffmpeg([*args, *copy, "-f", "framecrc", "pipe:1"], timeout, exe)
+    if done is None or done.returncode != 0:
         return None
     pts, keys = [], []
     codec = None

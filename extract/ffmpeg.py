@@ -1,11 +1,17 @@
-"""Locate the ffmpeg binary: the one on PATH, else the one imageio-ffmpeg ships."""
+"""The one runner of the ffmpeg command line, and which ffmpeg binary it runs: the one on PATH,
+else the one imageio-ffmpeg ships.
+
+Streams, durations and codecs are read with PyAV (extract/probe.py, pyav_reader.py); the command
+line remains for what only it does: stream-copy remuxes and clips with their packet listings
+(clips.py), and subtitle streams converted to WebVTT (embedded.py).
+"""
 
 import functools
 import shutil
 import subprocess
 from collections.abc import Iterator
 
-from .errors import ToolMissing
+from vsearch.errors import ToolMissing
 
 
 def _found() -> Iterator[str]:
@@ -32,15 +38,30 @@ def ffmpeg_exe() -> str:
     return exe
 
 
+def run_ffmpeg(args: list[str], timeout: float, exe: str | None = None) -> subprocess.CompletedProcess | None:
+    """Run ffmpeg quietly (errors only, no stdin) with `args`; its output as bytes, or None when it
+    could not be run at all or ran past `timeout` seconds."""
+    try:
+        return subprocess.run([exe or ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *args],
+                              capture_output=True, timeout=timeout)
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def last_line(done: subprocess.CompletedProcess | None) -> str:
+    """What a failed run said last, for a one-line message."""
+    if done is None:
+        return "ffmpeg could not run"
+    lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else f"ffmpeg exited with {done.returncode}"
+
+
 @functools.lru_cache(maxsize=1)
 def clip_ffmpeg() -> str | None:
     """An ffmpeg that can cut exact clips, whose `noise` filter takes expressions (FFmpeg 5.0 and
     later): the usual one, else imageio-ffmpeg's (Ubuntu 22.04 ships 4.4); None if neither can."""
     for exe in _found():
-        try:
-            shown = subprocess.run([exe, "-hide_banner", "-h", "bsf=noise"], capture_output=True, timeout=30)
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if b"-drop " in shown.stdout:
+        shown = run_ffmpeg(["-h", "bsf=noise"], 30, exe)
+        if shown is not None and b"-drop " in shown.stdout:
             return exe
     return None

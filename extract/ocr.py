@@ -13,7 +13,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import VsearchError
+from vsearch.configs import default
+from vsearch.errors import VsearchError
+
 from .stills import Stills
 from .thumbs import difference
 from .types import Cue
@@ -32,12 +34,12 @@ class OcrMissing(VsearchError):
 class OcrOptions:
     """How on-screen text is read; configs/default.toml documents each."""
 
-    mode: str = "auto"
-    max_side: int = 960
-    min_score: float = 0.6
-    change: float = 2.0
-    settle: float = 1.5
-    threads: int = 0
+    mode: str = default("ocr.mode")
+    max_side: int = default("ocr.max_side")
+    min_score: float = default("ocr.min_score")
+    change: float = default("ocr.change")
+    settle: float = default("ocr.settle")
+    threads: int = default("ocr.threads")
 
 
 @functools.cache

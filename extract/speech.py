@@ -7,9 +7,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vsearch.configs import default
+from vsearch.errors import VsearchError
+
 from .audio import AudioReport, has_audio, pcm_windows
 from .cache import CueCache
-from .errors import VsearchError
 from .hub import hub_reachable
 from .types import Cue
 
@@ -30,15 +32,15 @@ class SpeechModelError(VsearchError):
 class SpeechOptions:
     """How speech is transcribed; configs/default.toml documents each."""
 
-    mode: str = "auto"
-    model: str = "auto"
+    mode: str = default("asr.mode")
+    model: str = default("asr.model")
     device: str = "auto"
-    compute_type: str = "auto"
-    threads: int = 0
-    language: str = ""
-    beam_size: int = 1
-    cue_seconds: float = 6.0
-    window: float = 300.0
+    compute_type: str = default("asr.compute_type")
+    threads: int = default("asr.threads")
+    language: str = default("asr.language")
+    beam_size: int = default("asr.beam_size")
+    cue_seconds: float = default("asr.cue_seconds")
+    window: float = default("asr.window")
 
 
 @dataclass(frozen=True)

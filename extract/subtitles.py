@@ -7,7 +7,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from .errors import SubtitleError
+from vsearch.errors import SubtitleError
+
 from .types import Cue
 
 SUBTITLE_EXTENSIONS = (".vtt", ".srt", ".ass", ".ssa")

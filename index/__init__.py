@@ -2,7 +2,9 @@
 
 from .encoders import Encoder, EncoderOptions, ModelError, PRESETS, load_encoder, register_encoder
 from .indexer import IndexOptions, IndexResult, index_video
-from .store import IndexBusy, IndexMismatch, NoIndex, Store, StoreConfig, StoreError, VideoRecord, video_id
+from .milvus_lite import IndexBusy, NoIndex, StoreError
+from .records import VideoRecord, video_id
+from .store import IndexMismatch, Store, StoreConfig
 from .types import Hit
 
 __all__ = [

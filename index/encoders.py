@@ -11,7 +11,9 @@ from typing import Protocol
 
 import numpy as np
 
-from vsearch.extract import FrameSpec, VsearchError
+from vsearch.configs import default
+from vsearch.errors import VsearchError
+from vsearch.extract import FrameSpec
 from vsearch.extract.hub import hub_reachable
 
 
@@ -23,9 +25,9 @@ class ModelError(VsearchError):
 class EncoderOptions:
     """How to run a model: device ("auto", "cpu", "cuda"), dtype and batch size."""
 
-    device: str = "auto"
-    dtype: str = "auto"
-    batch_size: int = 32
+    device: str = default("device")
+    dtype: str = default("dtype")
+    batch_size: int = default("batch_size")
 
 
 class Encoder(Protocol):

@@ -9,22 +9,25 @@ from pathlib import Path
 
 import numpy as np
 
-from vsearch.extract import Cue, FileChanged, FrameStream, MediaError, SubtitleError
-from vsearch.extract.frames import check_file
-from vsearch.extract.prefetch import Prefetch
+from vsearch.configs import default
+from vsearch.errors import FileChanged, MediaError, SubtitleError
+from vsearch.extract import Cue, FrameStream
 from vsearch.extract.cache import CueCache
 from vsearch.extract.embedded import read_embedded
 from vsearch.extract.fingerprint import fingerprint
+from vsearch.extract.opening import check_file
 from vsearch.extract.ocr import OcrOptions, ScreenPlan, ScreenReader
 from vsearch.extract.paths import display
+from vsearch.extract.prefetch import Prefetch
 from vsearch.extract.probe import declared_duration
 from vsearch.extract.speech import Speech, SpeechOptions, transcribe
 from vsearch.extract.subtitles import find_sidecars, fit_to, read_subtitles
 from vsearch.extract.thumbs import difference, thumbnail
 
 from .encoders import Encoder
+from .records import VideoRecord, video_id
+from .store import Store
 from .text_encoders import TowerText
-from .store import Store, VideoRecord, video_id
 
 Progress = Callable[[int, int], None]
 
@@ -36,14 +39,14 @@ class IndexOptions:
     `cache` is the folder of transcripts and screen text kept by content (None keeps none).
     """
 
-    fps: float = 1.0
-    chunk: int = 96
-    decode_threads: int = 0
-    decode_readers: int = 0
-    dedup_threshold: float = 2.0
-    sidecar_subs: bool = True
-    embedded_subs: bool = True
-    subtitle_encoding: str = "auto"
+    fps: float = default("extract.fps")
+    chunk: int = default("extract.chunk")
+    decode_threads: int = default("extract.decode_threads")
+    decode_readers: int = default("extract.decode_readers")
+    dedup_threshold: float = default("extract.dedup_threshold")
+    sidecar_subs: bool = default("extract.sidecar_subs")
+    embedded_subs: bool = default("extract.embedded_subs")
+    subtitle_encoding: str = default("extract.subtitle_encoding")
     asr: SpeechOptions = field(default_factory=SpeechOptions)
     ocr: OcrOptions = field(default_factory=OcrOptions)
     cache: Path | None = None

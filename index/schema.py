@@ -9,7 +9,7 @@ from pathlib import Path
 
 from vsearch.extract import Cue
 
-from . import lite_files
+from . import milvus_lite
 
 SCHEMA_VERSION = 2
 TEXT_BYTES = 8000
@@ -52,7 +52,7 @@ def create_collection(store, kind: str, dim: int) -> None:
     params.add_index(vec, index_type=vector_index(store) if vec == "vec" else "AUTOINDEX", metric_type="IP")
     name = store.names[kind]
     if store.config.is_lite:
-        lite_files.drop_half_created(Path(store.opened), name)
+        milvus_lite.drop_half_created(Path(store.opened), name)
     store.call("create", store.client.create_collection, name, schema=s, index_params=params)
 
 

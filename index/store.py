@@ -3,9 +3,6 @@
 Filters only ever contain integers we compute (video ids), never user strings.
 """
 
-import hashlib
-import logging
-import random
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -13,34 +10,21 @@ from pathlib import Path
 
 import numpy as np
 
-from vsearch.extract import Cue, VsearchError
-from vsearch.extract.paths import display, is_clean, raw_bytes
-from vsearch.extract.scratch import scratch_dir
+from vsearch.configs import default
+from vsearch.extract import Cue
+from vsearch.extract.paths import display
 from vsearch.extract.textfold import fold
 
-from . import lite_files
+from .milvus_lite import Connection, StoreError
+from .records import VideoRecord, clip, cue_extra, pack, written
 from .schema import PATH_BYTES, SCHEMA_VERSION, TEXT_BYTES, create_collection, exact_search, migrate_v1, read_v1
 from .types import Hit
 
 _INSERT_BATCH = 512
 
 
-class StoreError(VsearchError):
-    """The index cannot be opened, read or written."""
-
-
-class IndexBusy(StoreError):
-    """Another process holds the Milvus Lite file."""
-
-    exit_code = 75  # EX_TEMPFAIL: cron wrappers may retry
-
-
 class IndexMismatch(StoreError):
     """The index was written by another schema version or model."""
-
-
-class NoIndex(StoreError):
-    """A command that only reads found no index where it was told to look."""
 
 
 @dataclass(frozen=True)
@@ -49,95 +33,13 @@ class StoreConfig:
 
     uri: str
     token: str = ""
-    collection: str = "vsearch"
-    busy_timeout: float = 10.0
-    fast_lite: bool = True
+    collection: str = default("collection")
+    busy_timeout: float = default("busy_timeout")
+    fast_lite: bool = default("fast_lite")
 
     @property
     def is_lite(self) -> bool:
         return "://" not in self.uri
-
-
-@dataclass(frozen=True)
-class VideoRecord:
-    """What the index knows about one video."""
-
-    id: int
-    path: str
-    fingerprint: str = ""
-    duration: float = 0.0
-    fps: float = 1.0
-    model: str = ""
-    state: str = "new"
-    frames: int = 0
-    cues: int = 0
-    error: str = ""
-    indexed_at: int = 0
-    attempts: int = 0
-    retry_at: int = 0
-    info: dict | None = None
-
-    @classmethod
-    def from_dict(cls, fields: dict) -> "VideoRecord":
-        """A record from stored JSON, ignoring keys a newer vsearch may have added."""
-        fields = _unpack(fields)
-        return cls(**{k: v for k, v in fields.items() if k in cls.__dataclass_fields__})
-
-
-_RAW = "$fsbytes"
-
-
-def _pack(value):
-    """JSON-ready: strings with undecodable file-name bytes become {"$fsbytes": hex}, losslessly."""
-    if isinstance(value, str):
-        return value if is_clean(value) else {_RAW: raw_bytes(value).hex()}
-    if isinstance(value, dict):
-        return {k: _pack(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_pack(v) for v in value]
-    return value
-
-
-def _unpack(value):
-    """The inverse of `_pack`."""
-    if isinstance(value, dict):
-        if set(value) == {_RAW}:
-            return bytes.fromhex(value[_RAW]).decode("utf-8", "surrogateescape")
-        return {k: _unpack(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unpack(v) for v in value]
-    return value
-
-
-def video_id(path: str) -> int:
-    """Stable 63-bit id of an absolute path, so filters never carry the path itself."""
-    digest = hashlib.sha256(path.encode("utf-8", "surrogateescape")).digest()
-    return int.from_bytes(digest[:8], "big") & ((1 << 63) - 1)
-
-
-def _clip(text: str, limit: int) -> str:
-    """Cut text to `limit` UTF-8 bytes without splitting a character."""
-    data = text.encode("utf-8", "surrogateescape")
-    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
-
-
-def _cue_extra(cue: Cue, folded: str) -> dict:
-    """What a cue row keeps beside its folded text: the text as written, word times, certainty."""
-    extra = {}
-    if folded != cue.text or len(cue.text.encode("utf-8", "surrogateescape")) > TEXT_BYTES:
-        extra["shown"] = _clip(cue.text, TEXT_BYTES)
-    if cue.words:
-        extra["words"] = [[int(o), float(t)] for o, t in cue.words]
-    if cue.lang_prob:
-        extra["p"] = cue.lang_prob
-    return extra
-
-
-def _written(row: dict) -> dict:
-    """A cue row's text as written, word times and language probability, from its `extra`."""
-    extra = row.get("extra") or {}
-    return {"text": extra.get("shown", row["text"]), "words": tuple(tuple(w) for w in extra.get("words", ())),
-            "lang_prob": extra.get("p", 0.0)}
 
 
 def _ids(video_ids: Iterable[int] | None) -> str:
@@ -166,9 +68,9 @@ class Store:
         self.names = {k: f"{config.collection}_{k}" for k in ("meta", "videos", "frames")}
         self.names["cues"] = f"{config.collection}_cues2"
         self.legacy = False  # reading a version 1 index that could not be migrated (read-only)
-        self._scratch = None
-        self.opened = config.uri
-        self.client = self._connect()
+        self._connection = Connection(config, write)
+        self.client = self._connection.client
+        self.opened = self._connection.opened
         self.dim = 0
 
     def __enter__(self) -> "Store":
@@ -178,92 +80,8 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        """Close the connection and, for Milvus Lite, free the file for other processes."""
-        try:
-            self.client.close()
-        finally:
-            if self.config.is_lite:
-                from milvus_lite.server_manager import server_manager_instance
-
-                server_manager_instance.release_server(self.opened)
-            if self._scratch is not None:
-                self._scratch.cleanup()
-
-    def _connect(self):
-        from pymilvus import MilvusClient
-        from pymilvus.exceptions import MilvusException
-
-        # These libraries log tracebacks and banners on stderr; our errors say it in one line.
-        for noisy in ("milvus_lite", "pymilvus", "grpc"):
-            logging.getLogger(noisy).setLevel(logging.CRITICAL)
-        if self.config.is_lite:
-            import jieba  # Milvus Lite tokenises with it; it sets its own logger to DEBUG on import
-
-            from . import lite
-
-            jieba.setLogLevel(logging.WARNING)
-            if self.config.fast_lite:
-                lite.install()
-            else:
-                lite.uninstall()
-        if not self.config.is_lite:
-            try:
-                return MilvusClient(uri=self.config.uri, token=self.config.token, timeout=10)
-            except MilvusException:
-                raise StoreError(
-                    f"cannot reach Milvus at {self.config.uri}; start the server or fix --uri"
-                ) from None
-        path = self._lite_path(Path(self.config.uri))
-        deadline = time.monotonic() + self.config.busy_timeout
-        while True:
-            try:
-                return MilvusClient(str(path))
-            except MilvusException:
-                try:
-                    busy = lite_files.lock_held(path)
-                except OSError as exc:
-                    raise StoreError(f"cannot open index {path} ({exc.strerror})") from None
-                if not busy:
-                    raise StoreError(
-                        f"cannot open index {path}; check free disk space and permissions"
-                    ) from None
-                if time.monotonic() >= deadline:
-                    raise IndexBusy(
-                        f"index {path} is busy: another vsearch process has it open (Milvus Lite "
-                        "allows one); retry later, or serve it with `milvus-lite server` and use --uri"
-                    ) from None
-                time.sleep(0.2 + random.random() * 0.3)
-
-    def _lite_path(self, path: Path) -> Path:
-        """The Milvus Lite folder to open: the index itself, or a snapshot of a read-only one."""
-        if path.parent.exists() and not path.parent.is_dir():
-            raise StoreError(f"{path.parent} is a file, not a folder: point --home (VSEARCH_HOME) at a folder")
-        if path.exists() and not path.is_dir():
-            raise StoreError(f"cannot open index {path}: it is a file, not a Milvus Lite folder; "
-                             "point --uri at a folder ending in .db")
-        if not self.write:
-            if not path.exists():
-                raise NoIndex(f"no index at {path}: nothing is indexed there yet "
-                              "(run `vsearch index VIDEO`, or check --home and --uri)")
-            if lite_files.writable(path) is None:
-                return path
-            self._scratch = scratch_dir()
-            try:
-                path = lite_files.snapshot(path, Path(self._scratch.name))
-            except OSError as exc:
-                self._scratch.cleanup()
-                raise StoreError(f"cannot read index {path} ({exc.strerror})") from None
-            self.opened = str(path)
-            return path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create index folder {path.parent} ({exc.strerror})") from None
-        problem = lite_files.writable(path if path.exists() else path.parent)
-        if problem is not None:
-            raise StoreError(f"index {path} cannot be written ({problem.strerror}): indexing needs "
-                             "write access there; searching and listing work without it")
-        return path
+        """Close the connection and, for Milvus Lite, free the folder for other processes."""
+        self._connection.close()
 
     def call(self, what: str, fn, *args, **kwargs):
         """Run a pymilvus call, turning its errors into one-line StoreErrors."""
@@ -276,18 +94,27 @@ class Store:
 
     # --- metadata -------------------------------------------------------------------------
 
-    def meta(self) -> dict | None:
-        """Schema version, model and dimension this index was created with; None if empty."""
+    def peek(self) -> dict | None:
+        """The meta row as stored (schema version, models), loading no other collection: what a
+        command needs to know before it loads models. None if nothing is indexed."""
         name = self.names["meta"]
         if not self.call("open", self.client.has_collection, name):
+            return None
+        self.call("open", self.client.load_collection, name)
+        rows = self.call("read", self.client.query, name, ids=[0], output_fields=["info"])
+        return rows[0]["info"] if rows else None
+
+    def meta(self) -> dict | None:
+        """The meta row, with every collection loaded for searching; None if empty."""
+        info = self.peek()
+        if info is None:
             return None
         # Milvus Lite reopens collections released; searching needs them loaded. A version 1
         # index has no cues collection of version 2 yet (check() migrates it or reads the old one).
         for kind, collection in self.names.items():
-            if kind != "cues" or self.call("open", self.client.has_collection, collection):
+            if kind != "meta" and (kind != "cues" or self.call("open", self.client.has_collection, collection)):
                 self.call("open", self.client.load_collection, collection)
-        rows = self.call("read", self.client.query, name, ids=[0], output_fields=["info"])
-        return rows[0]["info"] if rows else None
+        return info
 
     def check(self, model: str | None = None, dim: int | None = None, text_model: str | None = None,
               text_dim: int | None = None) -> dict | None:
@@ -353,9 +180,9 @@ class Store:
     def insert_cues(self, vid: int, cues: Sequence[Cue], vecs) -> None:
         """Write cue rows (text folded for matching, the original kept in `extra`)."""
         rows = [
-            {"video_id": vid, "start": c.start, "end": c.end, "lang": _clip(c.lang, 60),
-             "speaker": _clip(c.speaker, 500), "source": c.source[:16], "text": _clip(folded, TEXT_BYTES),
-             "extra": _cue_extra(c, folded), "vec": [float(x) for x in v]}
+            {"video_id": vid, "start": c.start, "end": c.end, "lang": clip(c.lang, 60),
+             "speaker": clip(c.speaker, 500), "source": c.source[:16], "text": clip(folded, TEXT_BYTES),
+             "extra": cue_extra(c, folded), "vec": [float(x) for x in v]}
             for c, v in zip(cues, vecs)
             for folded in [fold(c.text)]
         ]
@@ -369,8 +196,8 @@ class Store:
 
     def put_video(self, record: VideoRecord) -> None:
         """Insert or replace a video's record."""
-        fields = _pack(asdict(replace(record, error=_clip(record.error, 2000))))
-        row = {"id": record.id, "path": _clip(display(record.path), PATH_BYTES), "record": fields,
+        fields = pack(asdict(replace(record, error=clip(record.error, 2000))))
+        row = {"id": record.id, "path": clip(display(record.path), PATH_BYTES), "record": fields,
                "pad": [1.0, 0.0]}
         self.call("write", self.client.upsert, self.names["videos"], [row])
 
@@ -468,33 +295,32 @@ class Store:
             for rank, h in enumerate(res[0])
         ]
 
-    def search_cues(self, query: np.ndarray | str, limit: int,
-                    video_ids: Iterable[int] | None = None) -> list[Hit]:
-        """Cues nearest a query vector, or best by BM25 for a query string."""
+    def search_cues(self, vec: np.ndarray, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
+        """Cues whose vectors are nearest the query vector."""
+        return self._cues("cues", vec.tolist(), limit, video_ids)
+
+    def search_words(self, query: str, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
+        """Cues best by BM25 for the query's words; none for a query without any."""
+        folded = query if self.legacy else fold(query)  # version 1 text is not folded
+        if not any(c.isalnum() for c in folded):
+            return []  # a Milvus server refuses a query with nothing to tokenise
+        return self._cues("bm25", folded, limit, video_ids)
+
+    def _cues(self, signal: str, query, limit: int, video_ids: Iterable[int] | None) -> list[Hit]:
         if not self._ready():
             return []
-        bm25 = isinstance(query, str)
+        bm25 = signal == "bm25"
         fields = ["video_id", "start", "end", "text", "lang", "speaker"] + ([] if self.legacy else ["source", "extra"])
-        query = fold(query) if bm25 and not self.legacy else query  # version 1 text is not folded
-        try:
-            res = self.call(
-                "search", self.client.search, self.names["cues"],
-                data=[query if bm25 else query.tolist()], anns_field="sparse" if bm25 else "vec",
-                limit=limit, filter=_ids(video_ids), output_fields=fields,
-                search_params={"metric_type": "BM25" if bm25 else "IP"},
-            )
-        except StoreError:
-            if bm25:  # a query of only stop words or punctuation has no terms to score
-                return []
-            raise
-        signal = "bm25" if bm25 else "cues"
+        res = self.call("search", self.client.search, self.names["cues"], data=[query],
+                        anns_field="sparse" if bm25 else "vec", limit=limit, filter=_ids(video_ids),
+                        output_fields=fields, search_params={"metric_type": "BM25" if bm25 else "IP"})
         return [
             Hit(signal, int(e["video_id"]), rank, abs(float(h["distance"])) if bm25 else float(h["distance"]),
-                float(e["start"]), float(e["end"]), text=written["text"], lang=e["lang"],
-                speaker=e["speaker"], source=e.get("source") or "subtitle", words=written["words"])
+                float(e["start"]), float(e["end"]), text=shown["text"], lang=e["lang"],
+                speaker=e["speaker"], source=e.get("source") or "subtitle", words=shown["words"])
             for rank, h in enumerate(res[0])
             for e in [h["entity"]]
-            for written in [_written(e)]
+            for shown in [written(e)]
         ]
 
     def cue_count(self) -> int:
@@ -513,7 +339,7 @@ class Store:
         rows = self.call("read", self.client.query, self.names["cues"],
                           filter=f'video_id == {int(vid)} and source == "{source}"',
                           output_fields=["start", "end", "text", "lang", "speaker", "extra"], limit=16384)
-        cues = [Cue(r["start"], r["end"], lang=r["lang"], speaker=r["speaker"], source=source, **_written(r))
+        cues = [Cue(r["start"], r["end"], lang=r["lang"], speaker=r["speaker"], source=source, **written(r))
                 for r in rows]
         return sorted(cues, key=lambda c: (c.start, c.end))
 

@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from vsearch.extract import MediaError, VsearchError
+from vsearch.errors import MediaError, VsearchError
 from vsearch.extract.paths import display
 from vsearch.extract.scratch import sweep_scratch
 
@@ -21,12 +21,15 @@ def store_opener(settings: Settings, write: bool = True) -> Callable:
 
 
 def index_meta(settings: Settings) -> dict | None:
-    """The index's schema, model and dimension, or None when nothing is indexed yet."""
+    """The index's schema, models and dimensions as stored, or None when nothing is indexed yet.
+
+    It loads no vectors: a command reads this to choose its models, then opens the index once.
+    """
     from vsearch.index import NoIndex
 
     try:
         with store_opener(settings, write=False)() as store:
-            return store.check()
+            return store.peek()
     except NoIndex:
         return None
 
@@ -181,14 +184,14 @@ def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: in
         options = replace(options, top_k=top_k)
     if sources:
         options = replace(options, sources=sources)
-    ids = None
-    if videos:
-        wanted = {video_id(str(absolute(v))): v for v in videos}
-        with store_opener(settings, write=False)() as store:
-            known = store.get_videos(wanted)
-        unknown = [display(str(v)) for vid, v in wanted.items() if vid not in known]
-        if unknown:
-            raise VsearchError(f"not indexed: {', '.join(unknown)} (see `vsearch list`)")
-        ids = list(wanted)
     encoder, text = load_models(settings, meta)
-    return find(store_opener(settings, write=False), encoder, query, options, ids, on_gone, text)
+    with store_opener(settings, write=False)() as store:
+        ids = None
+        if videos:
+            wanted = {video_id(str(absolute(v))): v for v in videos}
+            known = store.get_videos(wanted)
+            unknown = [display(str(v)) for vid, v in wanted.items() if vid not in known]
+            if unknown:
+                raise VsearchError(f"not indexed: {', '.join(unknown)} (see `vsearch list`)")
+            ids = list(wanted)
+        return find(store, encoder, query, options, ids, on_gone, text)

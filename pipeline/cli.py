@@ -1,7 +1,6 @@
 """The `vsearch` command: a thin click layer over vsearch.api."""
 
 import functools
-import json
 import os
 import signal
 import sys
@@ -11,9 +10,11 @@ from pathlib import Path
 import click
 
 from vsearch import __version__
-from vsearch.extract import VsearchError
-from vsearch.extract.paths import display, escape_json, file_url, shell_quote
+from vsearch.errors import VsearchError
+from vsearch.extract.paths import display, shell_quote
 
+from .render import (METRIC_COLUMNS, SENSES, echo_json, fragment_url, hms, naming, progress_for, record_json,
+                     segment_json, senses, shown_state)
 from .settings import Settings, load_settings
 
 INTERNAL_ERROR = 70
@@ -90,53 +91,6 @@ def common_options(fn):
     return wrapper
 
 
-def hms(seconds: float) -> str:
-    """Seconds as HH:MM:SS."""
-    whole = int(seconds)
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
-def fragment_url(path: str, start: float, end: float) -> str:
-    """A media-fragment URL that browsers and players open at the segment."""
-    return f"{file_url(path)}#t={start:g},{end:g}"
-
-
-def echo_json(value) -> None:
-    """One JSON line on stdout; undecodable file-name bytes as \\udcNN escapes (valid UTF-8)."""
-    click.echo(escape_json(json.dumps(value, ensure_ascii=False)))
-
-
-SENSES = {"asr": "said", "ocr": "shown", "subtitle": "subtitle"}
-
-
-def segment_json(seg) -> dict:
-    """The --json shape of a segment."""
-    return {
-        "video": seg.video, "start": seg.start, "end": seg.end, "seek": seg.seek, "score": seg.score,
-        "cue": seg.cue, "source": seg.source, "cue_start": seg.cue_start, "cue_end": seg.cue_end,
-        "best_frame": seg.best_frame, "signals": seg.signals,
-        "url": fragment_url(seg.video, seg.start, seg.end),
-    }
-
-
-def _progress_for(path):
-    """A tqdm bar on a terminal; nothing when stderr is a pipe or a log file."""
-    if not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    bar = tqdm(desc=Path(path).name[:30], unit="s", leave=False, file=sys.stderr)
-
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-
-    return update
-
-
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vsearch")
 def cli():
@@ -186,7 +140,7 @@ def index(settings: Settings, paths, subs, as_json):
             click.echo(f"indexed  {display(rec.path)}  {rec.frames} frames ({outcome.encoded} encoded), "
                        f"{rec.cues} cues, {outcome.seconds:.1f}s")
 
-    index_paths(settings, paths, subs, report, _progress_for)
+    index_paths(settings, paths, subs, report, progress_for)
     if failed:
         raise VsearchError(f"{failed} of {len(paths)} videos failed; see the lines above")
 
@@ -228,13 +182,6 @@ def find(settings: Settings, query, top_k, videos, sources, as_json):
         click.echo(f"    {fragment_url(seg.video, seg.start, seg.end)}")
 
 
-def naming(path, message: str) -> str:
-    """`message` about `path`, naming it once: the pipeline's errors already start with it."""
-    if message.startswith((str(path), str(Path(path).resolve()))):
-        return display(message)
-    return display(f"{path}: {message}")
-
-
 def _records(settings: Settings) -> list:
     """Every record; where there is no index, nothing, or an error when its place was named."""
     from vsearch.api import videos
@@ -246,30 +193,6 @@ def _records(settings: Settings) -> list:
         if {"home", "uri"} & settings.explicit:
             raise
         return []
-
-
-def shown_state(rec) -> str:
-    """A record's state, or "gone" for an indexed video whose file is no longer there."""
-    return "gone" if rec.state == "done" and not os.path.exists(rec.path) else rec.state
-
-
-def senses(rec) -> str:
-    """How many cues speech and screen text gave a video, for `status`: " (said 12 en, shown 3)"."""
-    info = rec.info or {}
-    asr, ocr = info.get("asr") or {}, info.get("ocr") or {}
-    parts = [f"said {asr['cues']} {asr.get('language', '')}".rstrip()] if "cues" in asr else []
-    parts += [f"shown {ocr['cues']}"] if ocr.get("state") in ("read", "cached") else []
-    return f" ({', '.join(parts)})" if parts else ""
-
-
-def record_json(rec) -> dict:
-    """The --json shape of a video record, for `list` and `status`."""
-    info = rec.info or {}
-    return {"path": rec.path, "state": shown_state(rec), "duration": round(rec.duration, 3),
-            "declared_duration": info.get("declared_duration"), "frames": rec.frames, "cues": rec.cues,
-            "model": rec.model, "error": rec.error or None, "warnings": info.get("warnings", []),
-            "asr": info.get("asr"), "ocr": info.get("ocr"),
-            "indexed_at": rec.indexed_at or None, "attempts": rec.attempts, "retry_at": rec.retry_at or None}
 
 
 @cli.command()
@@ -348,7 +271,8 @@ def ingest(settings: Settings, folder, prune, shard, as_json):
     Exit codes: 0 all well (or another ingest is running), 1 some video failed or the run
     could not proceed, 2 bad settings, 75 the index stayed busy.
     """
-    from vsearch.ingest import AlreadyRunning, ingest as run
+    from vsearch.ingest import AlreadyRunning
+    from vsearch.ingest import ingest as run
 
     def report(o):
         if o.action == "indexed":
@@ -362,7 +286,7 @@ def ingest(settings: Settings, folder, prune, shard, as_json):
             click.echo(f"warning: {display(warning)}", err=True)
 
     try:
-        summary = run(settings, folder, prune, shard, report, _progress_for)
+        summary = run(settings, folder, prune, shard, report, progress_for)
     except AlreadyRunning as exc:
         click.echo(f"vsearch: {exc}", err=True)
         return
@@ -406,11 +330,6 @@ def status(settings: Settings, as_json):
                    + f"{errors} with errors")
 
 
-METRIC_COLUMNS = [("hit@1", "Hit@1"), ("hit@5", "Hit@5"), ("r@1@0.3", "R1@.3"), ("r@1@0.5", "R1@.5"),
-                  ("r@1@0.7", "R1@.7"), ("r@5@0.3", "R5@.3"), ("r@5@0.5", "R5@.5"), ("r@5@0.7", "R5@.7"),
-                  ("map", "mAP"), ("mrr", "MRR")]
-
-
 @cli.command(name="eval")
 @click.argument("queries_file", type=click.Path(path_type=Path))
 @click.option("--top-k", "-k", type=click.IntRange(5, 1000), default=10, show_default=True,
@@ -424,7 +343,8 @@ def evaluate(settings: Settings, queries_file, top_k, as_json, media_root):
 
     Videos not yet indexed, or changed, are indexed first. Use --home for a separate index.
     """
-    from vsearch.evaluate import evaluate as run, load_queries, prepare
+    from vsearch.evaluate import evaluate as run
+    from vsearch.evaluate import load_queries, prepare
 
     queries = load_queries(queries_file, media_root)
 
@@ -432,7 +352,7 @@ def evaluate(settings: Settings, queries_file, top_k, as_json, media_root):
         if not isinstance(outcome, VsearchError):
             click.echo(f"indexed  {display(outcome.record.path)}", err=True)
 
-    prepare(settings, queries, report, _progress_for)
+    prepare(settings, queries, report, progress_for)
     result = run(settings, queries, top_k=top_k)
     if as_json:
         echo_json({"queries": len(queries), "model": result.model, "top_k": top_k,

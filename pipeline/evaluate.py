@@ -3,11 +3,10 @@
 import json
 import time
 from collections.abc import Callable, Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from vsearch.extract import VsearchError
+from vsearch.errors import VsearchError
 
 from .api import absolute, index_paths, load_models, store_opener
 from .ingest import freshness
@@ -161,7 +160,7 @@ def evaluate(settings: Settings, queries: list[EvalQuery], variants: Mapping[str
             raise VsearchError("the index is empty: nothing to evaluate")
         encoder, text = load_models(settings, meta)
         for q in queries:
-            rankings = find_many(lambda: nullcontext(store), encoder, q.query, options, text=text)
+            rankings = find_many(store, encoder, q.query, options, text=text)
             row = {"query": q.query, "video": str(q.video), "line": q.line, "kind": q.kind, "metrics": {}}
             for name, segments in zip(variants, rankings):
                 ranked = [(s.start, s.end, s.seek) if s.video == str(q.video) else None for s in segments]

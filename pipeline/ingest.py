@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from vsearch.extract import FileChanged, VsearchError
+from vsearch.errors import FileChanged, VsearchError
 from vsearch.extract.fingerprint import quick_fingerprint, same_content
 from vsearch.extract.paths import display
 from vsearch.extract.scratch import sweep_scratch

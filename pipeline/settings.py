@@ -3,35 +3,19 @@
 import codecs
 import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from vsearch.extract import VsearchError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from vsearch.configs import defaults, flatten, tomllib
+from vsearch.errors import VsearchError
 
 
 class SettingsError(VsearchError):
     """A setting is unknown or has a value of the wrong type."""
 
     exit_code = 2
-
-
-def _flatten(table: Mapping, prefix: str = "") -> dict[str, Any]:
-    flat = {}
-    for key, value in table.items():
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def env_name(key: str) -> str:
@@ -150,11 +134,6 @@ def _check(key: str, value: Any, origin: str) -> None:
         raise SettingsError(f"setting {key} from {origin} must be {allowed}, not {value!r}")
 
 
-def _defaults() -> dict[str, Any]:
-    text = resources.files("vsearch.configs").joinpath("default.toml").read_text("utf-8")
-    return _flatten(tomllib.loads(text))
-
-
 @dataclass(frozen=True)
 class Settings:
     """Every knob, resolved, plus which ones were set by the user rather than defaults."""
@@ -185,10 +164,9 @@ class Settings:
         return EncoderOptions(self["device"], self["dtype"], self["batch_size"])
 
     def index_options(self):
-        from vsearch.index import IndexOptions
-
         from vsearch.extract.ocr import OcrOptions
         from vsearch.extract.speech import SpeechOptions
+        from vsearch.index import IndexOptions
 
         def section(name: str) -> dict:
             return {k.split(".", 1)[1]: v for k, v in self.values.items() if k.startswith(name + ".")}
@@ -209,12 +187,12 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Layer the sources; unknown keys and bad types are errors, not silently ignored."""
-    values = _defaults()
+    values = defaults()
     explicit: set[str] = set()
     layers: list[tuple[str, Mapping[str, Any]]] = []
     if config_file is not None:
         try:
-            layers.append((str(config_file), _flatten(tomllib.loads(Path(config_file).read_text("utf-8")))))
+            layers.append((str(config_file), flatten(tomllib.loads(Path(config_file).read_text("utf-8")))))
         except OSError as exc:
             raise SettingsError(f"cannot read config {config_file} ({exc.strerror})") from None
         except UnicodeDecodeError as exc:

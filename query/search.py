@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from vsearch.configs import default
 from vsearch.index import Encoder, Hit, Store, VideoRecord
 
 from .fusion import SIGNALS, fuse
@@ -13,27 +14,28 @@ from .segments import merge_slots, pad_span
 from .types import Segment, SlotScore
 from .words import HAN, coverages, matched_at, query_terms
 
-# what configs/default.toml sets; README "Choosing the defaults" has the numbers behind them
-DEFAULT_WEIGHTS = {"frames": 0.5, "cues": 0.5, "bm25": 1.0}
+
+def _default_weights() -> dict[str, float]:
+    return {name: default(f"find.weight_{name}") for name in SIGNALS}
 
 
 @dataclass(frozen=True)
 class FindOptions:
     """Ranking knobs; configs/default.toml documents each."""
 
-    top_k: int = 5
-    candidates: int = 200
-    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    fusion: str = "score"
-    rrf_k: float = 60.0
-    min_spread: float = 0.05
-    rel_threshold: float = 0.5
-    max_gap: int = 2
-    max_len: float = 60.0
-    pad: float = 0.0
+    top_k: int = default("find.top_k")
+    candidates: int = default("find.candidates")
+    weights: Mapping[str, float] = field(default_factory=_default_weights)
+    fusion: str = default("find.fusion")
+    rrf_k: float = default("find.rrf_k")
+    min_spread: float = default("find.min_spread")
+    rel_threshold: float = default("find.rel_threshold")
+    max_gap: int = default("find.max_gap")
+    max_len: float = default("find.max_len")
+    pad: float = default("find.pad")
     # Cue sources searched ("subtitle", "asr", "ocr"); empty searches them all.
     sources: tuple[str, ...] = ()
-    min_score: float = 0.0
+    min_score: float = default("find.min_score")
 
     def signal_weights(self) -> dict[str, float]:
         return dict(self.weights)
@@ -130,7 +132,7 @@ def gather_hits(
     if weights.get("cues", 0) > 0:
         hits += store.search_cues(vector if text_vector is None else text_vector, options.candidates, ids)
     if weights.get("bm25", 0) > 0 and query.strip():
-        hits += store.search_cues(query, options.candidates, ids)
+        hits += store.search_words(query, options.candidates, ids)
     return hits
 
 
@@ -158,20 +160,20 @@ def _read(hit: Hit, terms: list[str], held: float, levels: tuple[float, float] |
 
 
 def find(
-    open_store: Callable[[], Store], encoder: Encoder, query: str, options: FindOptions,
+    store: Store, encoder: Encoder, query: str, options: FindOptions,
     video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
     text=None,
 ) -> list[Segment]:
     """Encode the query once, search every signal, and return ranked segments."""
-    return find_many(open_store, encoder, query, [options], video_ids, on_gone, text)[0]
+    return find_many(store, encoder, query, [options], video_ids, on_gone, text)[0]
 
 
 def find_many(
-    open_store: Callable[[], Store], encoder: Encoder, query: str, variants: Sequence[FindOptions],
+    store: Store, encoder: Encoder, query: str, variants: Sequence[FindOptions],
     video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
     text=None,
 ) -> list[list[Segment]]:
-    """Rank one query under several option sets (weights, merging), searching the index once.
+    """Rank one query under several option sets (weights, merging), searching the open index once.
 
     `text` is the index's text model (index/text_encoders.py); without one, cue vectors are
     searched with the image model's text tower.
@@ -183,13 +185,12 @@ def find_many(
     widest = replace(variants[0], weights=weights, candidates=max(v.candidates for v in variants))
     vector = encoder.encode_texts([query])[0]
     text_vector = text.encode_queries([query])[0] if text is not None else None
-    with open_store() as store:
-        checks = (text.model_id, text.dim) if text is not None else ("image", encoder.dim)
-        if store.check(encoder.model_id, encoder.dim, *checks) is None:
-            return [[] for _ in variants]
-        hits = gather_hits(store, query, vector, widest, video_ids, text_vector)
-        found = store.get_videos({h.video_id for h in hits})
-        cue_total = store.cue_count() if any(h.signal == "bm25" for h in hits) else 0
+    checks = (text.model_id, text.dim) if text is not None else ("image", encoder.dim)
+    if store.check(encoder.model_id, encoder.dim, *checks) is None:
+        return [[] for _ in variants]
+    hits = gather_hits(store, query, vector, widest, video_ids, text_vector)
+    found = store.get_videos({h.video_id for h in hits})
+    cue_total = store.cue_count() if any(h.signal == "bm25" for h in hits) else 0
     videos = {}
     for vid, rec in found.items():
         if rec.state != "done":

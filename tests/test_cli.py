@@ -96,6 +96,7 @@ def test_query_errors(env, rgb_video):
     assert "not in the index" in result.stderr
 
 
+@pytest.mark.slow
 def test_model_mismatch_is_refused(env, rgb_video, tmp_path):
     run_cli("index", str(rgb_video))
     clip = tiny_clip(tmp_path / "clip")
@@ -130,6 +131,7 @@ def test_help_is_light():
         assert "HEAVY []" in out.stdout, out.stdout + out.stderr
 
 
+@pytest.mark.slow
 def test_hub_model_unreachable_is_one_line(env, rgb_video):
     done = cli_process("index", str(rgb_video), "--model", "nobody/nothing-here",
                        env_extra={"HF_HUB_OFFLINE": "1"})
@@ -138,6 +140,7 @@ def test_hub_model_unreachable_is_one_line(env, rgb_video):
     assert "hf download nobody/nothing-here" in line
 
 
+@pytest.mark.slow
 def test_busy_index_is_reported(env, rgb_video):
     run_cli("index", str(rgb_video))
     holder = subprocess.Popen([sys.executable, "-c", (
@@ -184,15 +187,37 @@ def test_settings_errors(tmp_path, monkeypatch, content, env, message):
         load_settings(config)
 
 
-def test_default_toml_documents_every_key():
-    from vsearch.api import index_meta  # noqa: F401  importable without side effects
+def test_every_default_has_one_source():
+    """Each key of default.toml is the default of the field that uses it, and settings build the
+    same options a library caller gets from the dataclasses."""
+    from dataclasses import fields
 
-    s = load_settings(environ={})
+    from vsearch.configs import defaults
+    from vsearch.extract.ocr import OcrOptions
+    from vsearch.extract.speech import SpeechOptions
+    from vsearch.index import EncoderOptions, IndexOptions, StoreConfig
     from vsearch.query import FindOptions
 
-    # the dataclass defaults are what a library caller gets: they must agree with the file
+    owners = {"": [StoreConfig, EncoderOptions], "extract": [IndexOptions], "asr": [SpeechOptions],
+              "ocr": [OcrOptions], "find": [FindOptions]}
+    # Read by the pipeline from the settings themselves, with no dataclass of their own.
+    settings_only = {"home", "uri", "model", "text_model", "ingest.extensions", "ingest.settle_seconds",
+                     "ingest.retry_base", "ingest.retry_max"}
+    s = load_settings(environ={})
+    assert set(s.values) == set(defaults())
+    for key, value in defaults().items():
+        section, _, name = key.rpartition(".")
+        if key in settings_only:
+            continue
+        if section == "find" and name.startswith("weight_"):
+            assert FindOptions().weights[name[len("weight_"):]] == value
+            continue
+        found = [f.default for owner in owners[section] for f in fields(owner) if f.name == name]
+        assert found == [value], key
     assert s.find_options() == FindOptions()
-    assert s.index_options().fps == 1.0 and s.store_config().uri.endswith("index.db")
+    assert s.encoder_options() == EncoderOptions()
+    assert s.index_options() == IndexOptions(asr=SpeechOptions(device=s["device"]), cache=s.home / "cache")
+    assert s.store_config() == StoreConfig(str(s.home / "index.db"))
 
 
 def test_dedup_saves_encodes_and_changes_no_result(env, tmp_path, monkeypatch):
@@ -210,6 +235,7 @@ def test_dedup_saves_encodes_and_changes_no_result(env, tmp_path, monkeypatch):
     assert found_on == found_off and found_on[1]
 
 
+@pytest.mark.slow
 def test_ctrl_c_mid_video_is_one_line_and_exit_130(env, tmp_path, monkeypatch):
     """The decoder thread is stopped and joined, not left inside decord at interpreter exit."""
     from media import ffmpeg

@@ -6,9 +6,13 @@ import numpy as np
 import pytest
 
 from media import colour_video, ffmpeg, frame_number, numbered_video
-from vsearch.extract import FrameSpec, FrameStream, MediaError
+from vsearch.errors import MediaError
+from vsearch.extract import FrameSpec, FrameStream
 from vsearch.extract.clips import cut, packet_times, skippable
-from vsearch.extract.frames import auto_readers, center_crop, clean_timestamps, decode_size, plan_samples
+from vsearch.extract.frames import center_crop
+from vsearch.extract.machine import auto_readers
+from vsearch.extract.opening import decode_size
+from vsearch.extract.timing import clean_timestamps, plan_samples
 
 COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0)}
 
@@ -324,3 +328,39 @@ def test_clips_are_cut_by_the_bundled_ffmpeg_when_the_one_on_path_is_too_old(vp9
     assert ffmpeg_exe() == str(old_ffmpeg_on_path) and clip_ffmpeg() not in (None, str(old_ffmpeg_on_path))
     stream = FrameStream(vp9_video, 2.0, FrameSpec(64, 48), chunk=3)
     assert len([f for chunk in stream for f in chunk]) == 24 and stream.clipped == 8
+
+
+AV1 = ["-c:v", "libaom-av1", "-cpu-used", "8", "-crf", "20", "-g", "30"]
+
+
+@pytest.mark.parametrize("name,readers", [("av1.mkv", 1), ("av1.mp4", 2), ("av1.webm", 1)])
+def test_av1_is_read_through_pyav_with_the_frames_on_screen(tmp_path, name, readers):
+    """decord's FFmpeg has no AV1 decoder: PyAV decodes it, at the same slots and sizes."""
+    stream = FrameStream(numbered_video(tmp_path / name, AV1), 2.0, FrameSpec(32, 24), chunk=3, readers=readers)
+    frames = [f for chunk in stream for f in chunk]
+    assert stream.readers == readers and stream.clipped == 0
+    assert [frame_number(f.pixels) for f in frames] == [int((slot + 0.5) / 2 * 25) for slot in range(20)]
+    assert {f.pixels.shape for f in frames} == {(24, 32, 3)}
+    assert [round(f.t, 2) for f in frames[:3]] == [0.24, 0.72, 1.24]
+
+
+def test_pyav_and_decord_read_the_same_frames_of_a_file_both_decode(tmp_path):
+    from vsearch.extract.pyav_reader import PyAVReader
+
+    video = numbered_video(tmp_path / "h264.mp4", ["-c:v", "libx264", "-bf", "2", "-g", "25"])
+    import decord
+
+    ours, theirs = PyAVReader(video), decord.VideoReader(str(video))
+    assert len(ours) == len(theirs) == 250
+    assert np.allclose(ours.get_frame_timestamp(range(250)), theirs.get_frame_timestamp(range(250)))
+    wanted = [3, 40, 41, 77, 200, 249]
+    assert np.array_equal(ours.get_batch(wanted).asnumpy(), theirs.get_batch(wanted).asnumpy())
+
+
+def test_a_damaged_av1_file_names_its_codec(tmp_path):
+    video = numbered_video(tmp_path / "av1.mkv", AV1)
+    data = bytearray(video.read_bytes())
+    data[1100:] = np.random.default_rng(1).integers(0, 256, len(data) - 1100, dtype=np.uint8).tobytes()
+    video.write_bytes(bytes(data))  # the header survives, the first frame does not
+    with pytest.raises(MediaError, match=r"av1\.mkv: not a readable video \(av1 video: .+\); if it is truncated"):
+        FrameStream(video, 1.0, FrameSpec(32, 24))

@@ -58,6 +58,7 @@ def test_recent_files_wait(env, tmp_path):
     assert actions(summary) == {"fresh.mp4": "waiting"}
 
 
+@pytest.mark.slow
 def test_bad_inputs_fail_alone_and_back_off(settled, tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()
@@ -83,8 +84,8 @@ def test_bad_inputs_fail_alone_and_back_off(settled, tmp_path):
     assert "empty file" in errors["zero.mp4"] and "\n" not in errors["text.mp4"]
     assert rows(lib / "silent.mp4") == (2, 0)
     with Store(load_settings().store_config()) as store:
-        assert store.search_cues("向量数据库", 3)[0].text == "我们讲到向量数据库的部分"
-        assert store.search_cues("plage", 3)[0].text == "Été à la plage"
+        assert store.search_words("向量数据库", 3)[0].text == "我们讲到向量数据库的部分"
+        assert store.search_words("plage", 3)[0].text == "Été à la plage"
 
     status = [json.loads(x) for x in run_cli("status", "--json").stdout.splitlines()]
     by_name = {os.path.basename(s["path"]): s for s in status}
@@ -163,6 +164,7 @@ def scratch(tmp_path, monkeypatch):
     return folder
 
 
+@pytest.mark.slow
 def test_a_video_that_kills_the_process_cannot_starve_the_rest(settled, tmp_path, scratch):
     lib = tmp_path / "lib"
     lib.mkdir()
@@ -194,6 +196,7 @@ def test_sweep_removes_only_folders_of_dead_vsearch_processes_on_this_host(scrat
     assert sorted(p.name for p in scratch.iterdir()) == sorted(names[1:])
 
 
+@pytest.mark.slow
 def test_sigterm_mid_video_stops_cleanly_and_keeps_what_was_indexed(settled, tmp_path, scratch):
     lib = tmp_path / "lib"
     lib.mkdir()
@@ -210,6 +213,7 @@ def test_sigterm_mid_video_stops_cleanly_and_keeps_what_was_indexed(settled, tmp
     assert rows(b) == (2, 0)
 
 
+@pytest.mark.slow
 def test_sigkill_at_any_moment_then_rerun_equals_a_clean_run(env, tmp_path, monkeypatch):
     monkeypatch.setenv("VSEARCH_INGEST_SETTLE_SECONDS", "0")
     lib = tmp_path / "lib"

@@ -7,12 +7,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-milvus_lite = pytest.importorskip("milvus_lite")
+import milvus_lite
 
-from vsearch.index import lite  # noqa: E402
-
-pytestmark = pytest.mark.skipif(milvus_lite.__version__ not in lite.MIRRORED,
-                                reason="lite mirrors other Milvus Lite versions; stock search runs")
+from vsearch.index import lite
+from vsearch.index.lite import bm25, rows
+from vsearch.index.lite.dense import search_dense
 
 WORDS = "alpha beta gamma delta vector database frame lecture".split()
 DIM = 8
@@ -189,9 +188,9 @@ def test_results_stay_identical_across_a_compaction(tmp_path, stock):
 def test_cached_keys_follow_the_segment_not_its_file_name():
     """A compaction may write a file under a name an older segment had."""
     old = SimpleNamespace(file_path="data_000001_000009.parquet", pks=[4, 5, 6], seqs=np.array([1, 2, 9], dtype=np.uint64))
-    assert lite._segment_arrays(old)[0].tolist() == [4, 5, 6]
+    assert rows._segment_arrays(old)[0].tolist() == [4, 5, 6]
     new = SimpleNamespace(file_path=old.file_path, pks=[4, 6], seqs=np.array([1, 9], dtype=np.uint64))
-    assert lite._segment_arrays(new)[0].tolist() == [4, 6]
+    assert rows._segment_arrays(new)[0].tolist() == [4, 6]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -208,7 +207,7 @@ def test_bm25_scoring_is_bit_identical(seed):
     queries = [{int(t): float(rng.integers(1, 3)) for t in rng.choice(14, 3, replace=False)} for _ in range(4)]
     valid = rng.random(len(docs)) > 0.3 if seed % 2 else None
     want_ids, want = index.search(queries, 25, valid_mask=valid)
-    got_ids, got = lite._bm25(index, queries, 25, valid)
+    got_ids, got = bm25._bm25(index, queries, 25, valid)
     np.testing.assert_array_equal(got_ids, want_ids)
     np.testing.assert_array_equal(got, want)
     assert not math.isinf(want[0, 0])  # the case has matches to compare
@@ -228,16 +227,32 @@ def test_find_gives_the_same_segments_with_fast_lite_off(env, rgb_video, monkeyp
     assert collection.execute_search_with_index is executor_indexed.execute_search_with_index
     monkeypatch.delenv("VSEARCH_FAST_LITE")
     find_json("blue")
-    assert collection.execute_search_with_index is lite.search_dense
+    assert collection.execute_search_with_index is search_dense
 
 
-def test_install_only_over_mirrored_versions(monkeypatch):
+def test_the_installed_milvus_lite_is_one_mirrored():
+    """pyproject.toml admits only mirrored versions; another one would run every search ~5x slower."""
+    assert milvus_lite.__version__ in lite.MIRRORED
+
+
+def test_another_version_keeps_its_own_code_and_says_so_once(env, rgb_video, monkeypatch, caplog):
     from milvus_lite.engine import collection
 
+    from conftest import run_cli
+    from vsearch.api import search
+    from vsearch.index import milvus_lite as adapter
+    from vsearch.settings import load_settings
+
+    run_cli("index", str(rgb_video))
+    lite.uninstall()
     monkeypatch.setattr(milvus_lite, "__version__", "9.9.9")
-    monkeypatch.setattr(collection, "execute_search_with_index", "untouched")
-    assert lite.install() is False
-    assert collection.execute_search_with_index == "untouched"
+    monkeypatch.setattr(adapter, "_warned", [])
+    stock = collection.execute_search_with_index
+    assert lite.install() is False and collection.execute_search_with_index is stock
+    for _ in range(2):
+        assert search(load_settings(), "blue")
+    warned = [r.getMessage() for r in caplog.records if "9.9.9" in r.getMessage()]
+    assert len(warned) == 1 and "milvus-lite==3.2.2" in warned[0]
 
 
 @pytest.fixture(scope="module")

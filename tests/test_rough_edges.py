@@ -143,6 +143,7 @@ def read_only(home: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["unshare", "-m", "sh", "-c", command], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not unshare_works(), reason="needs root and mount namespaces (unshare -m)")
 def test_a_read_only_index_is_searched_and_listed_and_ingest_says_why_not(settled, rgb_video, tmp_path):
     run_cli("index", str(rgb_video))
@@ -203,7 +204,9 @@ def test_every_knob_is_range_checked_at_load(env, rgb_video, tmp_path, content, 
 
 
 def test_every_default_has_a_rule_and_passes_it():
-    assert set(settings.RULES) == set(settings._defaults())
+    from vsearch.configs import defaults
+
+    assert set(settings.RULES) == set(defaults())
     load_settings(environ={})
 
 
@@ -265,6 +268,7 @@ def test_a_dangling_symlink_is_reported_under_its_own_name(settled, tmp_path):
     assert stderr.count("link.mp4") == 1
 
 
+@pytest.mark.slow
 def test_an_unreachable_hub_fails_fast_and_a_moved_model_folder_is_named(env, rgb_video, tmp_path, monkeypatch):
     from checkpoints import tiny_clip
 
@@ -296,3 +300,12 @@ def test_eval_files_name_the_media_folder_they_need(tmp_path):
         load_queries(queries)
     [q] = load_queries(queries, tmp_path / "media")
     assert q.video == (tmp_path / "media" / "v.mp4").resolve()
+
+
+def test_av1_in_matroska_indexes_and_finds_its_colours(env, tmp_path):
+    """AV1 plays everywhere but decord cannot decode it: PyAV reads it, with the same seconds."""
+    video = colour_video(tmp_path / "av1.mkv", [("red", 3), ("blue", 4), ("green", 3)], codec="libaom-av1")
+    [indexed] = [json.loads(line) for line in run_cli("index", "--json", str(video)).stdout.splitlines()]
+    assert indexed["state"] == "done" and indexed["frames"] == 10
+    [blue] = find_json("blue", "-k", "1")
+    assert (blue["start"], blue["end"], blue["seek"]) == (3.0, 7.0, 3.0)

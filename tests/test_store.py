@@ -49,14 +49,14 @@ def test_search_filters_by_video_and_bm25_handles_chinese(config):
         store.create("m", 4)
         write(store, "/a.mp4", 4, [Cue(0, 2, "今天讲向量数据库的原理"), Cue(2, 3, "weather today")])
         write(store, "/b.mp4", 4, [Cue(0, 1, "向量 again")])
-        hits = store.search_cues("向量数据库", 10)
+        hits = store.search_words("向量数据库", 10)
         assert hits[0].text == "今天讲向量数据库的原理" and hits[0].signal == "bm25"
-        only_b = store.search_cues("向量", 10, [video_id("/b.mp4")])
+        only_b = store.search_words("向量", 10, [video_id("/b.mp4")])
         assert {h.video_id for h in only_b} == {video_id("/b.mp4")}
         frames = store.search_frames(vecs(1)[0], 3, [video_id("/a.mp4")])
         assert len(frames) == 3 and all(h.video_id == video_id("/a.mp4") for h in frames)
         assert frames[0].score >= frames[1].score
-        assert store.search_cues("!!! ...", 10) == []
+        assert store.search_words("!!! ...", 10) == []
 
 
 def test_data_survives_reopen(config):
@@ -66,7 +66,7 @@ def test_data_survives_reopen(config):
     with Store(config) as store:
         assert store.check("m", 4)["dim"] == 4
         assert store.count_rows(video_id("/a.mp4")) == (6, 1)
-        assert store.search_cues("persisted", 5)[0].text == "persisted"
+        assert store.search_words("persisted", 5)[0].text == "persisted"
 
 
 def test_other_model_is_refused(config):
@@ -181,14 +181,14 @@ def test_a_schema_1_index_is_read_as_it_is_and_migrated_when_written(config, tmp
     vid = video_id("/v/old.mp4")
     with Store(config, write=False) as store:  # reading never rewrites an index
         store.check("m", 4)
-        hit = store.search_cues("資料庫", 5)[0]
+        hit = store.search_words("資料庫", 5)[0]
         assert (hit.text, hit.source) == ("我們討論資料庫", "subtitle")
     with Store(config) as store:
         assert store.check("m", 4)["schema"] == 2
         assert store.count_rows(vid) == (3, 1)
         assert not store.client.has_collection("vsearch_cues")
         for query in ("资料库", "資料庫"):  # Simplified and Traditional both find it, now folded
-            hit = store.search_cues(query, 5)[0]
+            hit = store.search_words(query, 5)[0]
             assert (hit.video_id, hit.text, hit.source, hit.lang) == (vid, "我們討論資料庫", "subtitle", "zh")
         assert store.search_cues(vecs(1, seed=1)[0], 1)[0].text == "我們討論資料庫"
         write(store, "/v/new.mp4", 2, [Cue(0, 1, "fresh", source="asr", words=((0, 0.2),), lang_prob=0.5)])

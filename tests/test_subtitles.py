@@ -4,8 +4,8 @@ import pytest
 
 from conftest import SHARED_MEDIA
 from media import colour_video, ffmpeg, write_vtt
-from vsearch.extract import SubtitleError
-from vsearch.extract.embedded import parse_stream_list, read_embedded
+from vsearch.errors import SubtitleError
+from vsearch.extract.embedded import read_embedded, subtitle_streams
 from vsearch.extract.subtitles import (
     clean_text, decode_text, find_sidecars, fit_to, parse_ass, parse_subtitles, read_subtitles, sidecar_language,
 )
@@ -163,16 +163,15 @@ def test_find_sidecars(tmp_path):
         ("talk.vtt", ""), ("talk.zh.srt", "zh")]
 
 
-def test_parse_stream_list():
-    banner = """
-  Stream #0:0[0x1](und): Video: h264 (High), yuv420p, 64x48, 25 fps
-  Stream #0:1[0x2](eng): Subtitle: mov_text (tx3g / 0x67337874), 0 kb/s (default)
-  Stream #0:2(chi): Subtitle: subrip
-  Stream #0:3: Subtitle: ass
-  Stream #0:4(und): Subtitle: hdmv_pgs_subtitle
-"""
-    assert [(s.index, s.codec, s.lang) for s in parse_stream_list(banner)] == [
-        (1, "mov_text", "eng"), (2, "subrip", "chi"), (3, "ass", ""), (4, "hdmv_pgs_subtitle", "")]
+def test_subtitle_streams_are_listed_with_codec_and_language(tmp_path):
+    video = colour_video(tmp_path / "v.mp4", [("red", 2)])
+    vtt = write_vtt(tmp_path / "en.vtt", [(0.5, 1.5, "hello")])
+    out = tmp_path / "subs.mkv"
+    ffmpeg("-i", str(video), "-i", str(vtt), "-i", str(vtt), "-map", "0", "-map", "1", "-map", "2", "-c:v", "copy",
+           "-c:s:0", "subrip", "-c:s:1", "ass", "-metadata:s:s:0", "language=eng", "-metadata:s:s:1", "language=und",
+           str(out))
+    assert [(s.index, s.codec, s.lang) for s in subtitle_streams(out)] == [(1, "subrip", "eng"), (2, "ass", "")]
+    assert subtitle_streams(video) == [] and subtitle_streams(tmp_path / "missing.mkv") == []
 
 
 @pytest.mark.parametrize("container,codecs_", [("mp4", ["mov_text", "mov_text"]), ("mkv", ["ass", "subrip"])])

@@ -1,4 +1,8 @@
-"""Errors whose messages are safe to show to a user as one line."""
+"""Errors shared by every layer: their messages are safe to show a user as one line.
+
+Every layer (extract, index, query, pipeline) may import this module; it imports nothing.
+"""
+
 
 
 class VsearchError(Exception):

@@ -1,0 +1,96 @@
+"""How results look: on a terminal (times, player lines, progress bars) and as JSON lines.
+
+`vsearch find --json`, `list --json` and `vsearch serve` share these shapes.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from vsearch.extract.paths import display, escape_json, file_url
+
+
+def hms(seconds: float) -> str:
+    """Seconds as HH:MM:SS."""
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def fragment_url(path: str, start: float, end: float) -> str:
+    """A media-fragment URL that browsers and players open at the segment."""
+    return f"{file_url(path)}#t={start:g},{end:g}"
+
+
+def echo_json(value) -> None:
+    """One JSON line on stdout; undecodable file-name bytes as \\udcNN escapes (valid UTF-8)."""
+    click.echo(escape_json(json.dumps(value, ensure_ascii=False)))
+
+
+SENSES = {"asr": "said", "ocr": "shown", "subtitle": "subtitle"}
+
+
+def segment_json(seg) -> dict:
+    """The --json shape of a segment."""
+    return {
+        "video": seg.video, "start": seg.start, "end": seg.end, "seek": seg.seek, "score": seg.score,
+        "cue": seg.cue, "source": seg.source, "cue_start": seg.cue_start, "cue_end": seg.cue_end,
+        "best_frame": seg.best_frame, "signals": seg.signals,
+        "url": fragment_url(seg.video, seg.start, seg.end),
+    }
+
+
+def progress_for(path):
+    """A tqdm bar on a terminal; nothing when stderr is a pipe or a log file."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(desc=Path(path).name[:30], unit="s", leave=False, file=sys.stderr)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def naming(path, message: str) -> str:
+    """`message` about `path`, naming it once: the pipeline's errors already start with it."""
+    if message.startswith((str(path), str(Path(path).resolve()))):
+        return display(message)
+    return display(f"{path}: {message}")
+
+
+def shown_state(rec) -> str:
+    """A record's state, or "gone" for an indexed video whose file is no longer there."""
+    return "gone" if rec.state == "done" and not os.path.exists(rec.path) else rec.state
+
+
+def senses(rec) -> str:
+    """How many cues speech and screen text gave a video, for `status`: " (said 12 en, shown 3)"."""
+    info = rec.info or {}
+    asr, ocr = info.get("asr") or {}, info.get("ocr") or {}
+    parts = [f"said {asr['cues']} {asr.get('language', '')}".rstrip()] if "cues" in asr else []
+    parts += [f"shown {ocr['cues']}"] if ocr.get("state") in ("read", "cached") else []
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def record_json(rec) -> dict:
+    """The --json shape of a video record, for `list` and `status`."""
+    info = rec.info or {}
+    return {"path": rec.path, "state": shown_state(rec), "duration": round(rec.duration, 3),
+            "declared_duration": info.get("declared_duration"), "frames": rec.frames, "cues": rec.cues,
+            "model": rec.model, "error": rec.error or None, "warnings": info.get("warnings", []),
+            "asr": info.get("asr"), "ocr": info.get("ocr"),
+            "indexed_at": rec.indexed_at or None, "attempts": rec.attempts, "retry_at": rec.retry_at or None}
+
+
+METRIC_COLUMNS = [("hit@1", "Hit@1"), ("hit@5", "Hit@5"), ("r@1@0.3", "R1@.3"), ("r@1@0.5", "R1@.5"),
+                  ("r@1@0.7", "R1@.7"), ("r@5@0.3", "R5@.3"), ("r@5@0.5", "R5@.5"), ("r@5@0.7", "R5@.7"),
+                  ("map", "mAP"), ("mrr", "MRR")]
