@@ -1,11 +1,16 @@
-"""Query latency of `find` over synthetic indexes, cold start of `vsearch find`, `--help` time.
+"""Query latency of `find` over synthetic indexes, through `vsearch serve`, cold start of `vsearch
+find` with and without a server, `--help` time.
 
-    python benchmarks/query.py [--sizes 10000,100000,1000000] [--dim 512] [--queries 50]
+    python benchmarks/query.py [--sizes 10000,100000,1000000] [--dim 512] [--queries 50] [--no-server]
 
 Stored seconds are random unit vectors (one video per 600 s, one cue per 10 s); query vectors
 are random too, so the numbers are search and fusion cost, model load excluded. Each size is
 queried twice on the same index: with vsearch's numpy searches for Milvus Lite (fast_lite, the
 default) and with Milvus Lite's own, the baseline of `speedup_vs_stock_lite`.
+
+The server path (`vsearch serve` in this process, asked over HTTP) encodes each query with a
+randomly initialised ViT-B/32-sized CLIP text tower, so its numbers include query encoding; the
+CLI's wall time is measured with that server announced, and without it (the model loaded).
 """
 
 import argparse
@@ -38,23 +43,29 @@ class RandomEncoder:
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def build(uri: str, seconds: int, dim: int) -> float:
+MODEL = "bench"  # the model id the index is built for; the server path sets it to the ViT-B/32 folder
+
+
+def build(uri: str, seconds: int, dim: int, files: Path) -> float:
+    """An index of `seconds` stored seconds; its videos are empty files in `files`, so `find` keeps them."""
     from vsearch.extract import Cue
     from vsearch.index import Store, StoreConfig, VideoRecord, video_id
 
     rng = np.random.default_rng(0)
     began = time.perf_counter()
     with Store(StoreConfig(uri)) as store:
-        store.create("bench", dim)
+        store.create(MODEL, dim)
+        files.mkdir(parents=True, exist_ok=True)
         for n, lo in enumerate(range(0, seconds, 600)):
             length = min(600, seconds - lo)
-            path = f"/bench/video{n:05d}.mp4"
+            path = str(files / f"video{n:05d}.mp4")
+            Path(path).touch()
             frames = rng.normal(size=(length, dim)).astype(np.float32)
             frames /= np.linalg.norm(frames, axis=1, keepdims=True)
             cues = [Cue(float(t), t + 4.0, " ".join(rng.choice(WORDS, 6))) for t in range(0, length, 10)]
             cue_vecs = rng.normal(size=(len(cues), dim)).astype(np.float32)
             cue_vecs /= np.linalg.norm(cue_vecs, axis=1, keepdims=True)
-            rec = VideoRecord(video_id(path), path, duration=float(length), fps=1.0, model="bench")
+            rec = VideoRecord(video_id(path), path, duration=float(length), fps=1.0, model=MODEL)
             store.replace_rows(rec, list(range(length)), [t + 0.5 for t in range(length)], frames, cues, cue_vecs)
     return time.perf_counter() - began
 
@@ -70,10 +81,11 @@ def latency(uri: str, dim: int, queries: int, fast_lite: bool) -> tuple[list[flo
     from vsearch.query.search import gather_hits
 
     encoder, options = RandomEncoder(dim), FindOptions()
+    encoder.model_id = MODEL
     config = StoreConfig(uri, fast_lite=fast_lite)
     warm, cold = [], []
     with Store(config) as store:
-        store.check("bench", dim)
+        store.check(MODEL, dim)
         for i in range(queries):
             query = " ".join(WORDS[i % 7 : i % 7 + 3])
             began = time.perf_counter()
@@ -113,16 +125,80 @@ def cli_times(tmp: Path) -> tuple[float, float]:
     return find_s, statistics.median(helps)
 
 
+def served(tmp: Path, uri: str, queries: int) -> tuple[list[float], list[float], list[float]]:
+    """`find` through a server on `uri` over HTTP (p50 samples), and `vsearch find` wall times with
+    that server announced and with `find.use_server = false`."""
+    import threading
+    import urllib.parse
+    import urllib.request
+
+    import uvicorn
+
+    from vsearch import remote
+    from vsearch.serve import create_app
+    from vsearch.settings import load_settings
+
+    env = dict(os.environ, VSEARCH_HOME=str(tmp / f"serve-home-{Path(uri).stem}"), VSEARCH_URI=uri,
+               VSEARCH_MODEL=MODEL, VSEARCH_TEXT_MODEL="image", VSEARCH_DEVICE="cpu")
+    settings = load_settings(environ=env)
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    remote.announce(settings, url)
+    http, with_server, without = [], [], []
+    try:
+        for i in range(queries):
+            q = urllib.parse.quote(" ".join(WORDS[i % 7 : i % 7 + 3]) + f" {i}")
+            began = time.perf_counter()
+            with urllib.request.urlopen(f"{url}/api/find?q={q}&k=5") as answer:
+                answer.read()
+            http.append(time.perf_counter() - began)
+        for i in range(5):
+            began = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "vsearch", "find", WORDS[i]], env=env, check=True, capture_output=True)
+            with_server.append(time.perf_counter() - began)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        remote.withdraw(settings)
+    for i in range(3):
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "vsearch", "find", WORDS[i]], check=True, capture_output=True,
+                       env=dict(env, VSEARCH_FIND_USE_SERVER="0"))
+        without.append(time.perf_counter() - began)
+    return http, with_server, without
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--no-server", action="store_true", help="skip the vsearch serve measurements")
     args = parser.parse_args()
+    global MODEL
     with tempfile.TemporaryDirectory() as tmp:
+        if not args.no_server:
+            from ingest import vit_b32
+
+            MODEL = str(vit_b32(Path(tmp) / "vit-b32"))
+            args.dim = 512
         for size in (int(s) for s in args.sizes.split(",")):
             uri = f"{tmp}/q{size}.db"
-            built = build(uri, size, args.dim)
+            built = build(uri, size, args.dim, Path(tmp) / f"files{size}")
             print(f"seconds={size} dim={args.dim} build={built:.0f}s")
             p50 = {}
             for fast_lite in (True, False):
@@ -133,6 +209,12 @@ def main() -> None:
                       f"find(incl. opening Milvus Lite): {percentiles(cold)}  "
                       f"delete_rows(filter) p50={statistics.median(deletes) * 1000:.1f}ms")
             print(f"  speedup_vs_stock_lite={p50[False] / p50[True]:.2f}")
+            if not args.no_server:
+                http, with_server, without = served(Path(tmp), uri, args.queries)
+                print(f"  through vsearch serve (HTTP, incl. encoding the query with a ViT-B/32-sized text tower): "
+                      f"{percentiles(http)}")
+                print(f"  vsearch find, wall: with the server p50={statistics.median(with_server):.2f}s  "
+                      f"without (model loaded) p50={statistics.median(without):.2f}s")
         find_s, help_s = cli_times(Path(tmp))
     print(f"cold_start_find={find_s:.2f}s (process start to first result, tiny model)")
     print(f"help={help_s:.2f}s")

@@ -295,6 +295,17 @@ class Store:
             for rank, h in enumerate(res[0])
         ]
 
+    def frame_vector(self, vid: int, t: float) -> np.ndarray | None:
+        """The stored vector of a video's frame nearest second `t`, or None."""
+        if not self._ready():
+            return None
+        rows = self.call("read", self.client.query, self.names["frames"],
+                         filter=f"video_id == {int(vid)} and t >= {float(t) - 1.0:.3f} and t <= {float(t) + 1.0:.3f}",
+                         output_fields=["t", "vec"], limit=64)
+        if not rows:
+            return None
+        return np.asarray(min(rows, key=lambda r: abs(r["t"] - t))["vec"], dtype=np.float32)
+
     def search_cues(self, vec: np.ndarray, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
         """Cues whose vectors are nearest the query vector."""
         return self._cues("cues", vec.tolist(), limit, video_ids)

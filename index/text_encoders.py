@@ -79,14 +79,14 @@ class TowerText:
     model_id = IMAGE_TOWER
 
     def __init__(self, encoder: Encoder):
-        self._encoder = encoder
+        self.tower_of = encoder  # a query encoded by that encoder needs no second pass here
         self.dim = encoder.dim
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encoder.encode_texts(texts)
+        return self.tower_of.encode_texts(texts)
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
-        return self._encoder.encode_texts(texts)
+        return self.tower_of.encode_texts(texts)
 
 
 class SentenceEncoder:

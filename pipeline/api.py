@@ -34,10 +34,11 @@ def index_meta(settings: Settings) -> dict | None:
         return None
 
 
-def load_models(settings: Settings, meta: dict | None):
+def load_models(settings: Settings, meta: dict | None, with_text: bool = True):
     """(image model, text model): each the explicitly chosen one, else the index's own, else the default.
 
     An index made before text models uses its image model's text tower ("image") for cues.
+    Without `with_text` (a picture query) the text model is not loaded: None.
     """
     from vsearch.index import ModelError, load_encoder
     from vsearch.index.text_encoders import load_text_encoder
@@ -50,6 +51,8 @@ def load_models(settings: Settings, meta: dict | None):
         return name
 
     encoder = load_encoder(chosen("model", settings["model"]), settings.encoder_options())
+    if not with_text:
+        return encoder, None
     return encoder, load_text_encoder(chosen("text_model", "image"), settings.encoder_options(), encoder)
 
 
@@ -195,3 +198,46 @@ def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: in
                 raise VsearchError(f"not indexed: {', '.join(unknown)} (see `vsearch list`)")
             ids = list(wanted)
         return find(store, encoder, query, options, ids, on_gone, text)
+
+
+def search_picture(settings: Settings, image: Path, videos: Iterable[str] = (), top_k: int | None = None,
+                   on_gone: Callable | None = None):
+    """Ranked moments whose frames look like the picture in the file `image`."""
+    from vsearch.extract.pictures import fit, read_picture
+    from vsearch.index import video_id
+    from vsearch.query import find_frames
+
+    try:
+        data = Path(image).read_bytes()
+    except OSError as exc:
+        raise VsearchError(f"{display(str(image))}: cannot read the picture ({exc.strerror})") from None
+    pixels = read_picture(data, display(str(image)))
+    meta = index_meta(settings)
+    if meta is None:
+        raise VsearchError("the index is empty: run `vsearch index VIDEO` first")
+    options = settings.find_options()
+    if top_k is not None:
+        options = replace(options, top_k=top_k)
+    encoder, _ = load_models(settings, meta, with_text=False)
+    vector = encoder.encode_images(fit(pixels, encoder.frame_spec)[None])[0]
+    with store_opener(settings, write=False)() as store:
+        ids = [video_id(str(absolute(v))) for v in videos] or None
+        return find_frames(store, encoder, vector, options, ids, on_gone)
+
+
+def export(settings: Settings, video: str | Path, start: float, end: float, out: Path, pad: float = 0.0) -> Path:
+    """Cut seconds `start`-`end` of a video (indexed or not), padded by `pad`, into the MP4 `out`."""
+    from vsearch.extract.export import clip_bounds, export_clip
+    from vsearch.extract.opening import check_file
+    from vsearch.extract.probe import declared_duration
+
+    path = absolute(video)
+    check_file(path)
+    start, end = clip_bounds(start, end, declared_duration(path), settings["serve.max_clip"], pad)
+    return export_clip(path, start, end, out)
+
+
+def clip_name(seg, n: int) -> str:
+    """A file name for a segment's clip made only of safe characters: `03-talk-723-761.mp4`."""
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(seg.video).stem)[:60].strip("_") or "clip"
+    return f"{n:02d}-{stem}-{seg.start:g}-{seg.end:g}.mp4"

@@ -146,25 +146,44 @@ def index(settings: Settings, paths, subs, as_json):
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", required=False, default="")
+@click.option("--image", type=click.Path(dir_okay=False, path_type=Path),
+              help="Find where this picture (a screenshot, a photo) is seen, instead of a text query.")
 @click.option("--top-k", "-k", type=click.IntRange(1, 1000), help="Segments to return.")
 @click.option("--video", "videos", multiple=True, help="Search only this video (repeatable).")
 @click.option("--source", "sources", multiple=True, type=click.Choice(["subtitle", "asr", "ocr"]),
               help="Match text of this source only (repeatable): subtitles, speech (asr), screen text (ocr).")
+@click.option("--clip-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write each result as an MP4 clip into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per segment on stdout, nothing else.")
 @common_options
-def find(settings: Settings, query, top_k, videos, sources, as_json):
-    """Find the moments that match QUERY, best first."""
-    from vsearch.api import search
+def find(settings: Settings, query, image, top_k, videos, sources, clip_dir, as_json):
+    """Find the moments that match QUERY (or --image), best first.
 
-    if not query.strip():
-        raise VsearchError("the query is empty; say what you are looking for")
+    Answered by a running `vsearch serve` on the same index when there is one.
+    """
+    from vsearch import remote
+
+    if image is None and not query.strip():
+        raise VsearchError("the query is empty; say what you are looking for (or give --image PICTURE)")
+    if image is not None and query.strip():
+        raise VsearchError("give a text query or --image, not both")
     gone = []
-    segments = search(settings, query, videos, top_k, gone.append, tuple(sources))
+    segments = None if image is not None else remote.find(settings, query, videos, top_k, tuple(sources))
+    if segments is None and image is not None:
+        from vsearch.api import search_picture
+
+        segments = search_picture(settings, image, videos, top_k, gone.append)
+    elif segments is None:
+        from vsearch.api import search
+
+        segments = search(settings, query, videos, top_k, gone.append, tuple(sources))
     if gone:
         names = ", ".join(display(r.path) for r in gone[:3]) + (" ..." if len(gone) > 3 else "")
         click.echo(f"note: {len(gone)} indexed videos are gone from disk and were left out ({names}); "
                    "`vsearch ingest --prune` or `vsearch remove` forgets them", err=True)
+    if clip_dir is not None:
+        _write_clips(settings, segments, clip_dir)
     if as_json:
         for seg in segments:
             echo_json(segment_json(seg))
@@ -180,6 +199,51 @@ def find(settings: Settings, query, top_k, videos, sources, as_json):
         click.echo(f"    mpv --start={seg.seek:g} {shell_quote(seg.video)}   |   "
                    f"ffplay -ss {seg.seek:g} {shell_quote(seg.video)}")
         click.echo(f"    {fragment_url(seg.video, seg.start, seg.end)}")
+
+
+def _write_clips(settings: Settings, segments, folder: Path) -> None:
+    """An MP4 per segment in `folder`, named from safe characters only; a failed clip is a warning."""
+    from vsearch.api import clip_name, export
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VsearchError(f"{folder}: cannot create the clip folder ({exc.strerror})") from None
+    for n, seg in enumerate(segments, 1):
+        try:
+            out = export(settings, seg.video, seg.start, seg.end, folder / clip_name(seg, n))
+            click.echo(f"clip     {display(str(out))}", err=True)
+        except VsearchError as exc:
+            click.echo(f"warning: {display(str(exc))}", err=True)
+
+
+@cli.command()
+@click.argument("video", type=click.Path(path_type=Path))
+@click.argument("start", type=float)
+@click.argument("end", type=float)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="MP4 file to write.")
+@click.option("--pad", type=click.FloatRange(0, 600), default=0.0, help="Seconds added before and after.")
+@common_options
+def clip(settings: Settings, video, start, end, output, pad):
+    """Cut START-END seconds of VIDEO into an MP4 whose first frame is the one at START."""
+    from vsearch.api import export
+
+    out = export(settings, video, start, end, output, pad)
+    click.echo(f"wrote    {display(str(out))}", err=True)
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on [serve.host, 127.0.0.1]; another than loopback needs a token.")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port [serve.port, 8765].")
+@click.option("--serve-token", help="Token every request must carry [VSEARCH_SERVE_TOKEN].")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
+@common_options
+def serve(settings: Settings, host, port, serve_token, open_browser):
+    """Serve the search page and its API: models loaded once, results with a player, clips."""
+    from vsearch.serve import run
+
+    run(settings, host, port, serve_token, open_browser)
 
 
 def _records(settings: Settings) -> list:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from vsearch.errors import VsearchError
 
+from . import remote
 from .api import absolute, index_paths, load_models, store_opener
 from .ingest import freshness
 from .settings import Settings
@@ -154,22 +155,34 @@ def evaluate(settings: Settings, queries: list[EvalQuery], variants: Mapping[str
     options = [replace(v, top_k=top_k) for v in variants.values()]
     scores: dict[str, list[dict]] = {name: [] for name in variants}
     per_query = []
-    with store_opener(settings)() as store:
-        meta = store.check()
-        if meta is None:
-            raise VsearchError("the index is empty: nothing to evaluate")
-        encoder, text = load_models(settings, meta)
-        for q in queries:
-            rankings = find_many(store, encoder, q.query, options, text=text)
-            row = {"query": q.query, "video": str(q.video), "line": q.line, "kind": q.kind, "metrics": {}}
-            for name, segments in zip(variants, rankings):
-                ranked = [(s.start, s.end, s.seek) if s.video == str(q.video) else None for s in segments]
-                metrics = score_ranking(ranked, q.windows) if q.windows else {"no_result": float(not segments)}
-                scores[name].append(metrics)
-                row["metrics"][name] = metrics
-            row["top"] = [{"video": s.video, "start": s.start, "end": s.end, "seek": s.seek}
-                          for s in rankings[-1][:5]]
-            per_query.append(row)
+    def score(q: EvalQuery, rankings: list) -> None:
+        row = {"query": q.query, "video": str(q.video), "line": q.line, "kind": q.kind, "metrics": {}}
+        for name, segments in zip(variants, rankings):
+            ranked = [(s.start, s.end, s.seek) if s.video == str(q.video) else None for s in segments]
+            metrics = score_ranking(ranked, q.windows) if q.windows else {"no_result": float(not segments)}
+            scores[name].append(metrics)
+            row["metrics"][name] = metrics
+        row["top"] = [{"video": s.video, "start": s.start, "end": s.end, "seek": s.seek} for s in rankings[-1][:5]]
+        per_query.append(row)
+
+    # Through a running `vsearch serve` on this index (its models loaded) when there is one.
+    served = remote.rank(settings, queries[0].query, options)
+    if served is not None:
+        model = served[0]
+        for i, q in enumerate(queries):
+            answer = served if i == 0 else remote.rank(settings, q.query, options)
+            if answer is None:
+                raise VsearchError("the running `vsearch serve` stopped answering; run eval again")
+            score(q, answer[1])
+    else:
+        with store_opener(settings)() as store:
+            meta = store.check()
+            if meta is None:
+                raise VsearchError("the index is empty: nothing to evaluate")
+            encoder, text = load_models(settings, meta)
+            model = encoder.model_id
+            for q in queries:
+                score(q, find_many(store, encoder, q.query, options, text=text))
 
     def mean(rows: list[dict], among: list[EvalQuery]) -> dict:
         # Ranking metrics over the answerable queries, and the share of the others answered with nothing.
@@ -182,4 +195,4 @@ def evaluate(settings: Settings, queries: list[EvalQuery], variants: Mapping[str
     for kind in sorted({q.kind for q in queries} - {""}):
         chosen = [(q, m) for q, m in zip(queries, scores[last]) if q.kind == kind]
         metrics[f"{last}:{kind}"] = mean([m for _, m in chosen], [q for q, _ in chosen])
-    return EvalReport(encoder.model_id, metrics, per_query)
+    return EvalReport(model, metrics, per_query)

@@ -37,7 +37,7 @@ def segment_json(seg) -> dict:
     return {
         "video": seg.video, "start": seg.start, "end": seg.end, "seek": seg.seek, "score": seg.score,
         "cue": seg.cue, "source": seg.source, "cue_start": seg.cue_start, "cue_end": seg.cue_end,
-        "best_frame": seg.best_frame, "signals": seg.signals,
+        "best_frame": seg.best_frame, "signals": seg.signals, "lang": seg.lang, "speaker": seg.speaker,
         "url": fragment_url(seg.video, seg.start, seg.end),
     }
 

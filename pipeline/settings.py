@@ -120,11 +120,17 @@ RULES = {
     "find.max_gap": _at_least(0),
     "find.max_len": _at_least(0, above=True),
     "find.pad": _at_least(0),
+    "find.use_server": (lambda v: True, "true or false"),
     "ingest.extensions": (lambda v: bool(v) and all(re.fullmatch(r"\.?[A-Za-z0-9]+", e) for e in v),
                           "a non-empty list of file extensions"),
     "ingest.settle_seconds": _at_least(0),
     "ingest.retry_base": _at_least(1),
     "ingest.retry_max": _at_least(1),
+    "serve.host": _matches(r"[A-Za-z0-9.:\-]{1,253}", "a host name or an IP address"),
+    "serve.port": _between(1, 65535),
+    "serve.token": (lambda v: v == "" or len(v) >= 8, "empty or at least 8 characters"),
+    "serve.max_clip": _between(1, 86400),
+    "serve.hold": _between(0, 3600),
 }
 
 
@@ -177,7 +183,7 @@ class Settings:
     def find_options(self):
         from vsearch.query import FindOptions
 
-        f = {k.split(".", 1)[1]: v for k, v in self.values.items() if k.startswith("find.")}
+        f = {k.split(".", 1)[1]: v for k, v in self.values.items() if k.startswith("find.") and k != "find.use_server"}
         weights = {name[len("weight_"):]: f.pop(name) for name in list(f) if name.startswith("weight_")}
         return FindOptions(weights=weights, **f)
 

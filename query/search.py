@@ -15,6 +15,10 @@ from .types import Segment, SlotScore
 from .words import HAN, coverages, matched_at, query_terms
 
 
+# "More like this" leaves out the seconds this close to the one it starts from.
+_NEAR_SECONDS = 5.0
+
+
 def _default_weights() -> dict[str, float]:
     return {name: default(f"find.weight_{name}") for name in SIGNALS}
 
@@ -115,6 +119,7 @@ def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, seed: 
         cue_start=round(cue.start, 3) if cue else None,
         cue_end=round(min(cue.end, end), 3) if cue else None,
         signals={k: round(v, 6) for k, v in best.parts.items()},
+        lang=cue.lang if cue else None, speaker=cue.speaker if cue else None,
     )
 
 
@@ -184,13 +189,26 @@ def find_many(
     weights = {name: max(v.signal_weights().get(name, 0.0) for v in variants) for name in SIGNALS}
     widest = replace(variants[0], weights=weights, candidates=max(v.candidates for v in variants))
     vector = encoder.encode_texts([query])[0]
-    text_vector = text.encode_queries([query])[0] if text is not None else None
+    own_tower = text is None or getattr(text, "tower_of", None) is encoder
+    text_vector = None if own_tower else text.encode_queries([query])[0]
     checks = (text.model_id, text.dim) if text is not None else ("image", encoder.dim)
     if store.check(encoder.model_id, encoder.dim, *checks) is None:
         return [[] for _ in variants]
     hits = gather_hits(store, query, vector, widest, video_ids, text_vector)
     found = store.get_videos({h.video_id for h in hits})
     cue_total = store.cue_count() if any(h.signal == "bm25" for h in hits) else 0
+    videos = _playable(found, on_gone)
+    terms = query_terms(query)
+    lexical = [i for i, h in enumerate(hits) if h.signal == "bm25"]
+    held = dict(zip(lexical, coverages([hits[i].text for i in lexical], terms, cue_total)))
+    levels = _levels(text, query)
+    hits = [_read(h, terms, held.get(i, h.coverage), levels) for i, h in enumerate(hits) if h.video_id in videos]
+    return [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
+            for options in variants]
+
+
+def _playable(found: Mapping[int, VideoRecord], on_gone: Callable[[VideoRecord], None] | None) -> dict[int, VideoRecord]:
+    """The indexed videos among `found` whose files are still there; each gone one passed to `on_gone`."""
     videos = {}
     for vid, rec in found.items():
         if rec.state != "done":
@@ -200,10 +218,21 @@ def find_many(
                 on_gone(rec)
             continue
         videos[vid] = rec
-    terms = query_terms(query)
-    lexical = [i for i, h in enumerate(hits) if h.signal == "bm25"]
-    held = dict(zip(lexical, coverages([hits[i].text for i in lexical], terms, cue_total)))
-    levels = _levels(text, query)
-    hits = [_read(h, terms, held.get(i, h.coverage), levels) for i, h in enumerate(hits) if h.video_id in videos]
-    return [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
-            for options in variants]
+    return videos
+
+
+def find_frames(
+    store: Store, encoder: Encoder, vector, options: FindOptions, video_ids: Iterable[int] | None = None,
+    on_gone: Callable[[VideoRecord], None] | None = None, leave_out: tuple[int, float] | None = None,
+) -> list[Segment]:
+    """Moments whose frames are nearest an image vector (a query picture, or a stored second for
+    "more like this"); `leave_out` (video id, second) drops the moment the vector came from."""
+    if store.check(encoder.model_id, encoder.dim) is None:
+        return []
+    options = replace(options, weights={"frames": 1.0})
+    hits = store.search_frames(vector, options.candidates, list(video_ids) if video_ids is not None else None)
+    if leave_out is not None:
+        vid, t = leave_out
+        hits = [h for h in hits if h.video_id != vid or abs(h.start - t) > _NEAR_SECONDS]
+    videos = _playable(store.get_videos({h.video_id for h in hits}), on_gone)
+    return rank_segments([h for h in hits if h.video_id in videos], videos, options)

@@ -30,3 +30,6 @@ class Segment:
     cue_start: float | None = None
     cue_end: float | None = None
     signals: dict[str, float] = field(default_factory=dict)
+    # The matched cue's language and speaker (`<v Name>`), for filtering; None without a cue.
+    lang: str | None = None
+    speaker: str | None = None

@@ -1,0 +1,306 @@
+"""`vsearch serve`: the search page and its API, with the models loaded once and the index open.
+
+Media, thumbnails and clips are addressed by indexed video id only: a path never comes from a
+request. Everything the index holds is sent as JSON and put on the page as text.
+"""
+
+import contextlib
+import hmac
+import ipaddress
+import os
+import tempfile
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+
+from vsearch.errors import MediaError, VsearchError
+from vsearch.extract.paths import display, shell_quote
+
+from .render import segment_json
+from .resident import Resident
+from .settings import Settings
+
+# Containers browsers play from a file URL; others get the mpv/ffplay line on the page.
+PLAYABLE = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".ogv"}
+SOURCES = {"frames", "asr", "ocr", "subtitle"}
+_MAX_IMAGE_BYTES = 20 << 20
+_COOKIE = "vsearch_token"
+
+
+class HttpError(Exception):
+    """An answer other than 200, with a message safe to show."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` exposes the server to this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _number(params, name: str, default: float, low: float, high: float, kind=float):
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return kind(default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise HttpError(400, f"{name} must be a number") from None
+    if not low <= value <= high:
+        raise HttpError(400, f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+def create_app(settings: Settings, resident: Resident | None = None):
+    """The Starlette application; `resident` holds the models and the index (made here if not given)."""
+    from starlette.applications import Starlette
+    from starlette.background import BackgroundTask
+    from starlette.concurrency import run_in_threadpool
+    from starlette.middleware import Middleware
+    from starlette.middleware.base import BaseHTTPMiddleware
+    from starlette.responses import FileResponse, JSONResponse
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    resident = resident or Resident(settings)
+    token = settings["serve.token"]
+    static = Path(str(resources.files("vsearch").joinpath("static")))
+    thumbs = settings.home / "cache" / "thumbs"
+
+    def result(seg) -> dict:
+        name = display(Path(seg.video).name)
+        return {**segment_json(seg), "video_id": str(seg.video_id), "name": name,
+                "thumb": f"/thumb/{seg.video_id}/{max(seg.best_frame or seg.seek, 0):.1f}",
+                "media": f"/media/{seg.video_id}", "clip": f"/clip/{seg.video_id}?start={seg.start:g}&end={seg.end:g}",
+                "playable": Path(seg.video).suffix.lower() in PLAYABLE,
+                "player": f"mpv --start={seg.seek:g} {shell_quote(seg.video)}"}
+
+    def record(video_id: str):
+        """The indexed, existing video of an id from the URL; 404 for anything else."""
+        found = resident.record(int(video_id)) if video_id.isdigit() and int(video_id) < 1 << 63 else None
+        if found is None or found.state != "done" or not os.path.isfile(found.path):
+            raise HttpError(404, "no such video")
+        return found
+
+    def find_text(params) -> list[dict]:
+        query = (params.get("q") or "").strip()
+        if not query or len(query) > 1000:
+            raise HttpError(400, "q must hold a query of at most 1000 characters")
+        k = _number(params, "k", 20, 1, 200, int)
+        offset = _number(params, "offset", 0, 0, 1000, int)
+        source = params.get("source") or ""
+        if source and source not in SOURCES:
+            raise HttpError(400, f"source must be one of {', '.join(sorted(SOURCES))}")
+        lang, speaker = params.get("lang") or "", params.get("speaker") or ""
+        wanted = offset + k
+        if source or lang or speaker:  # filters applied after ranking: rank more to fill a page
+            wanted *= 4
+        options = replace(settings.find_options(), top_k=min(1000, wanted))
+        if source == "frames":
+            options = replace(options, weights={"frames": 1.0})
+        elif source:
+            options = replace(options, sources=(source,))
+        elif params.getlist("sources"):  # as `find --source`: text of these sources only, frames too
+            sources = tuple(params.getlist("sources"))
+            if not set(sources) <= SOURCES - {"frames"}:
+                raise HttpError(400, "sources must be asr, ocr or subtitle")
+            options = replace(options, sources=sources)
+        found = resident.find(query, options, params.getlist("video"))
+        found = [s for s in found if (not source or s.source == source) and (not lang or s.lang == lang)
+                 and (not speaker or s.speaker == speaker)]
+        return [result(s) for s in found[offset : offset + k]]
+
+    def answer(fn):
+        async def endpoint(request):
+            try:
+                if token and not _authorised(request, token):
+                    raise HttpError(401, "this server needs its token: open the page with ?token=TOKEN, "
+                                         "or send Authorization: Bearer TOKEN")
+                response = await fn(request)
+            except HttpError as exc:
+                response = JSONResponse({"error": str(exc)}, exc.status)
+            except MediaError as exc:
+                response = JSONResponse({"error": str(exc)}, 400)
+            except VsearchError as exc:
+                response = JSONResponse({"error": str(exc)}, 503)
+            if token and request.query_params.get("token") and response.status_code < 400:
+                response.set_cookie(_COOKIE, token, httponly=True, samesite="strict")
+            return response
+        return endpoint
+
+    async def page(request):
+        return FileResponse(static / "index.html", headers={"Cache-Control": "no-store"})
+
+    async def find(request):
+        if request.method == "POST":
+            if int(request.headers.get("content-length") or 0) > _MAX_IMAGE_BYTES:
+                raise HttpError(413, "the picture is over 20 MB")
+            form = await request.form(max_files=1, max_fields=4)
+            upload = form.get("image")
+            if upload is None or not hasattr(upload, "read"):
+                raise HttpError(400, "send the picture as the multipart field 'image'")
+            data = await upload.read(_MAX_IMAGE_BYTES + 1)
+            if len(data) > _MAX_IMAGE_BYTES:
+                raise HttpError(413, "the picture is over 20 MB")
+            k = _number(form, "k", 20, 1, 200, int)
+            found = await run_in_threadpool(resident.find_picture, data, k)
+            return JSONResponse({"results": [result(s) for s in found]})
+        found = await run_in_threadpool(find_text, request.query_params)
+        return JSONResponse({"results": found})
+
+    async def rank(request):
+        """One query under several option sets, as `vsearch eval` ranks it (find_many)."""
+        from vsearch.query import FindOptions
+
+        try:
+            body = await request.json()
+            query = str(body["query"])
+            variants = [FindOptions(**{**v, "sources": tuple(v.get("sources") or ())}) for v in body["variants"]]
+        except (ValueError, KeyError, TypeError):
+            raise HttpError(400, "send JSON: {\"query\": ..., \"variants\": [find options, ...]}") from None
+        if not query.strip() or len(query) > 1000 or not 1 <= len(variants) <= 16:
+            raise HttpError(400, "one query of at most 1000 characters, 1 to 16 variants")
+        rankings = await run_in_threadpool(resident.rank, query, variants)
+        return JSONResponse({"model": resident.encoder.model_id,
+                             "rankings": [[result(s) for s in found] for found in rankings]})
+
+    async def similar(request):
+        rec = record(request.query_params.get("video_id") or "")
+        t = _number(request.query_params, "t", 0, 0, max(rec.duration, 0), float)
+        k = _number(request.query_params, "k", 20, 1, 200, int)
+        found = await run_in_threadpool(resident.similar, rec, t, k)
+        return JSONResponse({"results": [result(s) for s in found]})
+
+    async def videos(request):
+        listed = await run_in_threadpool(resident.videos)
+        return JSONResponse({"videos": [{"video_id": str(r.id), "path": display(r.path),
+                                         "name": display(Path(r.path).name), "duration": r.duration}
+                                        for r in listed if r.state == "done"]})
+
+    async def media(request):
+        rec = record(request.path_params["video_id"])
+        # FileResponse answers Range requests (206, and 416 past the end) itself.
+        return FileResponse(rec.path, headers={"Cache-Control": "no-cache"})
+
+    async def thumb(request):
+        from vsearch.extract.pictures import thumbnail
+
+        rec = record(request.path_params["video_id"])
+        t = _number(request.path_params, "t", 0, 0, 1e7, float)
+        cached = thumbs / str(rec.id) / f"{round(t * 10)}.jpg"  # made of integers only
+        if not cached.is_file():
+            data = await run_in_threadpool(thumbnail, Path(rec.path), t)
+            if data is None:
+                raise HttpError(404, "no frame at that time")
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            part = cached.with_suffix(f".{os.getpid()}.part")
+            part.write_bytes(data)
+            part.replace(cached)
+        return FileResponse(cached, media_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
+
+    async def clip(request):
+        from vsearch.extract.export import clip_bounds, export_clip
+
+        rec = record(request.path_params["video_id"])
+        start = _number(request.query_params, "start", -1, -1e9, 1e9, float)
+        end = _number(request.query_params, "end", -1, -1e9, 1e9, float)
+        try:
+            start, end = clip_bounds(start, end, rec.duration, settings["serve.max_clip"])
+        except MediaError as exc:
+            raise HttpError(400, str(exc)) from None
+        handle, name = tempfile.mkstemp(prefix="vsearch-clip-", suffix=".mp4")
+        os.close(handle)
+        out = Path(name)
+        await run_in_threadpool(export_clip, Path(rec.path), start, end, out)
+        stem = Path(rec.path).stem
+        return FileResponse(out, media_type="video/mp4", filename=f"{stem}-{start:g}-{end:g}.mp4",
+                            background=BackgroundTask(out.unlink, missing_ok=True))
+
+    class NoSniff(BaseHTTPMiddleware):
+        async def dispatch(self, request, call_next):
+            response = await call_next(request)
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' data:; "
+                                                           "media-src 'self'; object-src 'none'")
+            return response
+
+    routes = [
+        Route("/", answer(page)),
+        Route("/api/find", answer(find), methods=["GET", "POST"]),
+        Route("/api/rank", answer(rank), methods=["POST"]),
+        Route("/api/similar", answer(similar)),
+        Route("/api/videos", answer(videos)),
+        Route("/media/{video_id}", answer(media)),
+        Route("/thumb/{video_id}/{t}", answer(thumb)),
+        Route("/clip/{video_id}", answer(clip)),
+        Mount("/static", StaticFiles(directory=static), name="static"),
+    ]
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        resident.close()
+
+    app = Starlette(routes=routes, middleware=[Middleware(NoSniff)], lifespan=lifespan)
+    app.state.resident = resident
+    return app
+
+
+def _authorised(request, token: str) -> bool:
+    """The token from the Authorization header, the page's cookie or ?token=, compared in constant time."""
+    given = request.headers.get("authorization", "")
+    given = given[7:] if given.lower().startswith("bearer ") else ""
+    given = given or request.cookies.get(_COOKIE, "") or request.query_params.get("token", "")
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode("utf-8", "surrogateescape"))
+
+
+def run(settings: Settings, host: str | None = None, port: int | None = None, token: str | None = None,
+        open_browser: bool = False) -> None:
+    """Serve until interrupted; `find` on this index goes through this server meanwhile."""
+    import uvicorn
+
+    from . import remote
+    from .settings import load_settings
+
+    flags = {"serve.host": host, "serve.port": port, "serve.token": token}
+    if any(v is not None for v in flags.values()):
+        settings = load_settings(None, {**{k: settings[k] for k in settings.explicit}, **flags})
+    host, port, token = settings["serve.host"], settings["serve.port"], settings["serve.token"]
+    if not is_loopback(host) and not token:
+        raise VsearchError(f"serving on {host} exposes the index to the network: give it a token "
+                           "(--serve-token or VSEARCH_SERVE_TOKEN, 8 characters or more), or keep 127.0.0.1")
+    app = create_app(settings)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}"
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    page = url + (f"/?token={token}" if token else "/")
+
+    async def started():
+        remote.announce(settings, url)
+        print(f"vsearch: serving {settings.store_config().uri} at {page}  (Ctrl-C stops)", flush=True)
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(page)
+
+    original = server.startup
+
+    async def startup(sockets=None):
+        await original(sockets)
+        if server.started:
+            await started()
+
+    server.startup = startup
+    try:
+        server.run()
+    finally:
+        remote.withdraw(settings)
+    if not server.started:
+        raise VsearchError(f"cannot listen on {host}:{port}; is another server there? (--port)")

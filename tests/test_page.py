@@ -1,0 +1,92 @@
+"""The search page in a real browser: Debian's chromium driven by playwright (no browser download)."""
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from media import colour_video, write_vtt
+from test_server import free_port
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(CHROMIUM is None, reason="no chromium: apt-get install -y chromium (.ci/run does)")]
+# A file name and cues that would run script if the page ever parsed index text as HTML.
+NAME = '<img src=x onerror="window.pwned=1"> talk'
+XSS = '<script>window.pwned=2</script> "><img src=y onerror="window.pwned=3"> javascript:alert(4) beacon'
+# Subtitle markup is stripped when read; written as entities, the same text survives as text.
+XSS_VTT = XSS.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+@pytest.fixture
+def page_url(env, tmp_path, monkeypatch):
+    """A real server (uvicorn in a thread) over a VP9 WebM, which any chromium plays."""
+    import uvicorn
+
+    from vsearch.serve import create_app
+    from vsearch.settings import load_settings
+
+    video = colour_video(tmp_path / f"{NAME}.webm", [("red", 6), ("green", 6), ("blue", 8)], codec="libvpx-vp9")
+    write_vtt(tmp_path / f"{NAME}.en.vtt", [(7.0, 9.5, "the lighthouse keeper speaks"), (14.0, 16.0, XSS_VTT)])
+    run_cli("index", str(video))
+    app = create_app(load_settings())
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=20)
+
+
+@pytest.fixture
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        # --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox",
+                                                                    "--autoplay-policy=no-user-gesture-required"])
+        yield launched
+        launched.close()
+
+
+def test_search_click_and_the_player_lands_on_the_seek(page_url, browser, tmp_path):
+    # bypass_csp: playwright's waiting evaluates script text, which the page's policy forbids.
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(page_url)
+    page.fill("#q", "lighthouse")
+    page.press("#q", "Enter")
+    page.wait_for_selector(".card")
+    first = page.evaluate("window.vsearch.results[0]")
+    assert (first["start"], first["seek"]) == (7.0, 7.0) and first["source"] == "subtitle"
+    page.click(".card >> nth=0")
+    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {first['seek']}) < 1",
+                           timeout=20000)
+    assert page.eval_on_selector(".card mark", "m => m.textContent").lower() == "lighthouse"
+    shot = Path(os.environ.get("VSEARCH_SCREENSHOT") or tmp_path / "page.png")
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000 and not errors
+
+
+def test_text_from_videos_is_shown_as_text_never_run(page_url, browser):
+    page = browser.new_page()
+    page.goto(page_url)
+    page.fill("#q", "beacon")
+    page.press("#q", "Enter")
+    page.wait_for_selector(".card")
+    cue = page.eval_on_selector(".card .cue", "c => c.textContent")
+    name = page.eval_on_selector(".card .name", "n => n.textContent")
+    assert cue == XSS and name == f"{NAME}.webm"
+    assert page.evaluate("window.pwned") is None
+    assert page.evaluate("document.querySelectorAll('#results script, #results img:not(.thumb)').length") == 0
+    page.keyboard.press("ArrowDown")  # from the search box to the first result
+    page.wait_for_selector(".card.active")
