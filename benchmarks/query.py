@@ -125,9 +125,9 @@ def cli_times(tmp: Path) -> tuple[float, float]:
     return find_s, statistics.median(helps)
 
 
-def served(tmp: Path, uri: str, queries: int) -> tuple[list[float], list[float], list[float]]:
-    """`find` through a server on `uri` over HTTP (p50 samples), and `vsearch find` wall times with
-    that server announced and with `find.use_server = false`."""
+def served(tmp: Path, uri: str, queries: int) -> tuple[list[float], list[float], list[float], list[float]]:
+    """`find` through a server on `uri` over HTTP, encoding a query alone, and `vsearch find` wall
+    times with that server announced and with `find.use_server = false`."""
     import threading
     import urllib.parse
     import urllib.request
@@ -150,7 +150,11 @@ def served(tmp: Path, uri: str, queries: int) -> tuple[list[float], list[float],
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
     remote.announce(settings, url)
-    http, with_server, without = [], [], []
+    http, encoding, with_server, without = [], [], [], []
+    for i in range(queries):
+        began = time.perf_counter()
+        app.state.resident.encoder.encode_texts([" ".join(WORDS[i % 7 : i % 7 + 3]) + f" {i}"])
+        encoding.append(time.perf_counter() - began)
     try:
         for i in range(queries):
             q = urllib.parse.quote(" ".join(WORDS[i % 7 : i % 7 + 3]) + f" {i}")
@@ -171,7 +175,7 @@ def served(tmp: Path, uri: str, queries: int) -> tuple[list[float], list[float],
         subprocess.run([sys.executable, "-m", "vsearch", "find", WORDS[i]], check=True, capture_output=True,
                        env=dict(env, VSEARCH_FIND_USE_SERVER="0"))
         without.append(time.perf_counter() - began)
-    return http, with_server, without
+    return http, encoding, with_server, without
 
 
 def free_port() -> int:
@@ -210,9 +214,9 @@ def main() -> None:
                       f"delete_rows(filter) p50={statistics.median(deletes) * 1000:.1f}ms")
             print(f"  speedup_vs_stock_lite={p50[False] / p50[True]:.2f}")
             if not args.no_server:
-                http, with_server, without = served(Path(tmp), uri, args.queries)
+                http, encoding, with_server, without = served(Path(tmp), uri, args.queries)
                 print(f"  through vsearch serve (HTTP, incl. encoding the query with a ViT-B/32-sized text tower): "
-                      f"{percentiles(http)}")
+                      f"{percentiles(http)}; encoding alone {percentiles(encoding)}")
                 print(f"  vsearch find, wall: with the server p50={statistics.median(with_server):.2f}s  "
                       f"without (model loaded) p50={statistics.median(without):.2f}s")
         find_s, help_s = cli_times(Path(tmp))
