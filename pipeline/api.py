@@ -176,9 +176,16 @@ def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: in
 
     Videos whose files are gone are left out, each passed to `on_gone`.
     """
-    from vsearch.index import video_id
     from vsearch.query import find
 
+    meta, options = _query(settings, top_k, sources)
+    encoder, text = load_models(settings, meta)
+    with store_opener(settings, write=False)() as store:
+        return find(store, encoder, query, options, _indexed(store, videos), on_gone, text)
+
+
+def _query(settings: Settings, top_k: int | None, sources: tuple[str, ...] = ()):
+    """(the index's meta row, the find options for this query); an error when nothing is indexed."""
     meta = index_meta(settings)
     if meta is None:
         raise VsearchError("the index is empty: run `vsearch index VIDEO` first")
@@ -187,24 +194,27 @@ def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: in
         options = replace(options, top_k=top_k)
     if sources:
         options = replace(options, sources=sources)
-    encoder, text = load_models(settings, meta)
-    with store_opener(settings, write=False)() as store:
-        ids = None
-        if videos:
-            wanted = {video_id(str(absolute(v))): v for v in videos}
-            known = store.get_videos(wanted)
-            unknown = [display(str(v)) for vid, v in wanted.items() if vid not in known]
-            if unknown:
-                raise VsearchError(f"not indexed: {', '.join(unknown)} (see `vsearch list`)")
-            ids = list(wanted)
-        return find(store, encoder, query, options, ids, on_gone, text)
+    return meta, options
+
+
+def _indexed(store, videos: Iterable[str]) -> list[int] | None:
+    """Ids of the videos a search is limited to (None: all); an error naming any not indexed."""
+    from vsearch.index import video_id
+
+    if not videos:
+        return None
+    wanted = {video_id(str(absolute(v))): v for v in videos}
+    known = store.get_videos(wanted)
+    unknown = [display(str(v)) for vid, v in wanted.items() if vid not in known]
+    if unknown:
+        raise VsearchError(f"not indexed: {', '.join(unknown)} (see `vsearch list`)")
+    return list(wanted)
 
 
 def search_picture(settings: Settings, image: Path, videos: Iterable[str] = (), top_k: int | None = None,
                    on_gone: Callable | None = None):
     """Ranked moments whose frames look like the picture in the file `image`."""
     from vsearch.extract.pictures import fit, read_picture
-    from vsearch.index import video_id
     from vsearch.query import find_frames
 
     try:
@@ -212,17 +222,11 @@ def search_picture(settings: Settings, image: Path, videos: Iterable[str] = (), 
     except OSError as exc:
         raise VsearchError(f"{display(str(image))}: cannot read the picture ({exc.strerror})") from None
     pixels = read_picture(data, display(str(image)))
-    meta = index_meta(settings)
-    if meta is None:
-        raise VsearchError("the index is empty: run `vsearch index VIDEO` first")
-    options = settings.find_options()
-    if top_k is not None:
-        options = replace(options, top_k=top_k)
+    meta, options = _query(settings, top_k)
     encoder, _ = load_models(settings, meta, with_text=False)
     vector = encoder.encode_images(fit(pixels, encoder.frame_spec)[None])[0]
     with store_opener(settings, write=False)() as store:
-        ids = [video_id(str(absolute(v))) for v in videos] or None
-        return find_frames(store, encoder, vector, options, ids, on_gone)
+        return find_frames(store, encoder, vector, options, _indexed(store, videos), on_gone)
 
 
 def export(settings: Settings, video: str | Path, start: float, end: float, out: Path, pad: float = 0.0) -> Path:

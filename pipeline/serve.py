@@ -6,6 +6,7 @@ request. Everything the index holds is sent as JSON and put on the page as text.
 
 import contextlib
 import hmac
+import json
 import ipaddress
 import os
 import tempfile
@@ -14,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from vsearch.errors import MediaError, VsearchError
-from vsearch.extract.paths import display, shell_quote
+from vsearch.extract.paths import display, escape_json, shell_quote
 
 from .render import segment_json
 from .resident import Resident
@@ -68,6 +69,12 @@ def create_app(settings: Settings, resident: Resident | None = None):
     from starlette.responses import FileResponse, JSONResponse
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
+
+    class Json(JSONResponse):
+        """JSON whose undecodable file-name bytes travel as \\udcNN escapes, as `find --json` writes them."""
+
+        def render(self, content) -> bytes:
+            return escape_json(json.dumps(content, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")
 
     resident = resident or Resident(settings)
     token = settings["serve.token"]
@@ -125,11 +132,11 @@ def create_app(settings: Settings, resident: Resident | None = None):
                                          "or send Authorization: Bearer TOKEN")
                 response = await fn(request)
             except HttpError as exc:
-                response = JSONResponse({"error": str(exc)}, exc.status)
+                response = Json({"error": str(exc)}, exc.status)
             except MediaError as exc:
-                response = JSONResponse({"error": str(exc)}, 400)
+                response = Json({"error": str(exc)}, 400)
             except VsearchError as exc:
-                response = JSONResponse({"error": str(exc)}, 503)
+                response = Json({"error": str(exc)}, 503)
             if token and request.query_params.get("token") and response.status_code < 400:
                 response.set_cookie(_COOKIE, token, httponly=True, samesite="strict")
             return response
@@ -151,9 +158,9 @@ def create_app(settings: Settings, resident: Resident | None = None):
                 raise HttpError(413, "the picture is over 20 MB")
             k = _number(form, "k", 20, 1, 200, int)
             found = await run_in_threadpool(resident.find_picture, data, k)
-            return JSONResponse({"results": [result(s) for s in found]})
+            return Json({"results": [result(s) for s in found]})
         found = await run_in_threadpool(find_text, request.query_params)
-        return JSONResponse({"results": found})
+        return Json({"results": found})
 
     async def rank(request):
         """One query under several option sets, as `vsearch eval` ranks it (find_many)."""
@@ -168,7 +175,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
         if not query.strip() or len(query) > 1000 or not 1 <= len(variants) <= 16:
             raise HttpError(400, "one query of at most 1000 characters, 1 to 16 variants")
         rankings = await run_in_threadpool(resident.rank, query, variants)
-        return JSONResponse({"model": resident.encoder.model_id,
+        return Json({"model": resident.encoder.model_id,
                              "rankings": [[result(s) for s in found] for found in rankings]})
 
     async def similar(request):
@@ -176,11 +183,11 @@ def create_app(settings: Settings, resident: Resident | None = None):
         t = _number(request.query_params, "t", 0, 0, max(rec.duration, 0), float)
         k = _number(request.query_params, "k", 20, 1, 200, int)
         found = await run_in_threadpool(resident.similar, rec, t, k)
-        return JSONResponse({"results": [result(s) for s in found]})
+        return Json({"results": [result(s) for s in found]})
 
     async def videos(request):
         listed = await run_in_threadpool(resident.videos)
-        return JSONResponse({"videos": [{"video_id": str(r.id), "path": display(r.path),
+        return Json({"videos": [{"video_id": str(r.id), "path": display(r.path),
                                          "name": display(Path(r.path).name), "duration": r.duration}
                                         for r in listed if r.state == "done"]})
 
@@ -219,7 +226,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
         os.close(handle)
         out = Path(name)
         await run_in_threadpool(export_clip, Path(rec.path), start, end, out)
-        stem = Path(rec.path).stem
+        stem = display(Path(rec.path).stem)
         return FileResponse(out, media_type="video/mp4", filename=f"{stem}-{start:g}-{end:g}.mp4",
                             background=BackgroundTask(out.unlink, missing_ok=True))
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -230,3 +231,24 @@ def test_find_image_and_clip_from_the_command_line(env, rgb_video, tmp_path):
     assert bad.exit_code == 1 and "not an image" in bad.stderr
     both = run_cli("find", "blue", "--image", str(tmp_path / "red.png"), ok=False)
     assert both.exit_code == 1 and "not both" in both.stderr
+
+
+def test_a_file_name_that_is_not_utf8_is_served(env, tmp_path):
+    from starlette.testclient import TestClient
+
+    from vsearch.serve import create_app
+    from vsearch.settings import load_settings
+
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9 it's.mp4"))
+    colour_video(odd, [("red", 2), ("blue", 2)])
+    run_cli("index", str(odd))
+    app = create_app(load_settings())
+    with TestClient(app) as client:
+        answer = client.get("/api/find", params={"q": "blue"})
+        assert answer.status_code == 200 and b"\\udce9" in answer.content  # as `find --json` writes it
+        first = answer.json()["results"][0]
+        assert os.fsencode(first["video"]) == os.fsencode(str(odd)) and first["name"] == "caf\\xe9 it's.mp4"
+        assert client.get(first["media"]).content == odd.read_bytes()
+        clip = client.get(first["clip"])
+        assert clip.status_code == 200 and "caf" in clip.headers["content-disposition"]
+    app.state.resident.close()

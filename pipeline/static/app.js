@@ -108,7 +108,7 @@ function play(n) {
   document.querySelectorAll(".card").forEach((c, i) => c.classList.toggle("active", i === n));
   document.querySelectorAll(".card")[n].focus();
   $("now").textContent = `${r.name}  ${hms(r.start)}–${hms(r.end)}`;
-  $("clip").disabled = false;
+  $("clip").disabled = $("similar").disabled = false;
   $("external").hidden = r.playable;
   if (!r.playable) {
     $("external").textContent = `This browser cannot play this file; open it with: ${r.player}`;
@@ -131,6 +131,15 @@ function play(n) {
 }
 
 $("search").addEventListener("submit", (e) => { e.preventDefault(); search(0); });
+$("similar").addEventListener("click", async () => {
+  const r = results[active];
+  if (!r) return;
+  lastQuery = { similar: r.video_id };
+  const params = new URLSearchParams({ video_id: r.video_id, t: r.best_frame ?? r.seek, k: PAGE });
+  try {
+    render((await answer(await fetch(`/api/similar?${params}`))).results, false);
+  } catch (e) { $("status").textContent = e.message; }
+});
 $("clip").addEventListener("click", () => {
   const r = results[active];
   if (r) window.location.href = r.clip;
