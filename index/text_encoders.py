@@ -12,7 +12,7 @@ import numpy as np
 
 from vsearch.extract.hub import hub_reachable
 
-from .encoders import Encoder, EncoderOptions, ModelError, _load_failure, _pick_device, _pick_dtype
+from .encoders import Encoder, EncoderOptions, ModelError, _load_failure, _pick_device, _pick_dtype, pick_batch
 
 # The image model's own text tower: what every index before text models had.
 IMAGE_TOWER = "image"
@@ -98,7 +98,7 @@ class SentenceEncoder:
 
         self.model_id, self.preset = name, preset
         self.device = _pick_device(options.device)
-        self.batch_size = options.batch_size
+        self.batch_size = pick_batch(options.batch_size, self.device)
         source = preset.model_id
         offline = {} if Path(source).is_dir() or hub_reachable() else {"local_files_only": True}
         try:

@@ -84,7 +84,7 @@ RULES = {
     "text_model": (lambda v: bool(v.strip()), "image, a text-model preset, a Hugging Face id or a folder"),
     "device": _matches(r"auto|cpu|mps|cuda(:\d+)?", "auto, cpu, mps, cuda or cuda:N"),
     "dtype": _one_of("auto", "float32", "float16", "bfloat16"),
-    "batch_size": _between(1, 4096),
+    "batch_size": _between(0, 4096),
     "extract.fps": _between(0.01, 60),
     "extract.chunk": _between(1, 10000),
     "extract.decode_threads": _between(0, 256),

@@ -46,6 +46,8 @@ def _vid(client, query="blue") -> str:
 
 def test_find_answers_as_the_cli_does_with_urls_for_the_page(served):
     got = served.get("/api/find", params={"q": "blue", "k": 3}).json()["results"]
+    # In one process both would share Milvus Lite's in-process server: the app lets the index go first.
+    served.app.state.resident.close()
     cli = find_json("blue", "-k", "3")
     keys = ("video", "start", "end", "seek", "score", "cue", "source")
     assert [{k: r[k] for k in keys} for r in got] == [{k: r[k] for k in keys} for r in cli]
@@ -132,7 +134,7 @@ def test_odd_queries_are_answered_or_refused_in_one_line(served, query):
 def test_a_video_indexed_while_the_server_runs_shows_up(served, tmp_path):
     assert all(not r["video"].endswith("later.mp4") for r in served.get("/api/find", params={"q": "yellow"}).json()["results"])
     later = colour_video(tmp_path / "later.mp4", [("yellow", 3)])
-    time.sleep(0.3)  # the server lets the index go 0.2 s after its last request
+    time.sleep(0.5)  # the server lets the index go 0.2 s after its last request
     run_cli("index", str(later))
     found = served.get("/api/find", params={"q": "yellow"}).json()["results"]
     assert found[0]["video"] == str(later)
