@@ -239,7 +239,7 @@ def index_video(
     except OSError as exc:
         raise MediaError(f"{path}: {exc.strerror or exc}") from None
     with open_store() as store:
-        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim)
+        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, getattr(text, "levels", None))
         vid = video_id(str(path))
         old = store.get_video(vid) or VideoRecord(vid, str(path))
         info = {"subtitles": [str(s) for s in sub_files], "extra_subs": [str(s) for s in subs],

@@ -155,13 +155,21 @@ class Store:
         self.dim = int(meta["dim"])
         return meta
 
-    def create(self, model: str, dim: int, text_model: str = "image", text_dim: int | None = None) -> None:
-        """Create the collections for `model` and `text_model` unless they exist; then check they match."""
+    def create(self, model: str, dim: int, text_model: str = "image", text_dim: int | None = None,
+               text_levels: dict | None = None) -> None:
+        """Create the collections for `model` and `text_model` unless they exist; then check they match.
+
+        `text_levels`, the text model's measured levels (index/text_encoders.py), are kept in the
+        meta row, so later processes need not measure them again.
+        """
         text_dim = dim if text_dim is None else text_dim
         meta = self.check(model, dim, text_model, text_dim)
         if meta is not None:
-            if meta.get("moved_from"):
-                self.put_meta({k: v for k, v in meta.items() if k != "moved_from"})
+            kept = {k: v for k, v in meta.items() if k != "moved_from"}
+            if text_levels is not None and "text_levels" not in kept:
+                kept["text_levels"] = text_levels
+            if kept != meta:
+                self.put_meta(kept)
             return
         # Meta goes last: its presence means the others exist. A run killed before it leaves
         # some of them behind, which the next run keeps and completes.
@@ -170,7 +178,8 @@ class Store:
             if not self.call("open", self.client.has_collection, name):
                 create_collection(self, kind, text_dim if kind == "cues" else dim)
         self.put_meta({"schema": SCHEMA_VERSION, "model": model, "dim": dim, "text_model": text_model,
-                       "text_dim": text_dim, "created": int(time.time())})
+                       "text_dim": text_dim, "created": int(time.time()),
+                       **({"text_levels": text_levels} if text_levels is not None else {})})
         self.dim = dim
 
     def put_meta(self, info: dict) -> None:

@@ -146,13 +146,17 @@ def _folder_pooling(folder: Path) -> str:
     return "cls" if config.get("pooling_mode_cls_token") else "mean"
 
 
-def load_text_encoder(name: str, options: EncoderOptions, image: Encoder):
+def load_text_encoder(name: str, options: EncoderOptions, image: Encoder, levels: dict | None = None):
     """The text model by preset, Hugging Face id or local folder; "image" is the image model's tower.
 
-    Its `levels` (per script, see `calibration`) are measured on load: a few dozen short texts.
+    Its `levels` (per script, see `calibration`) are the index's own where it stored them (`levels`),
+    else measured on load: a few dozen short texts.
     """
     encoder = _load(name, options, image)
-    encoder.levels = calibration(encoder)
+    if levels is not None:
+        encoder.levels = {script: tuple(pair) if pair else None for script, pair in levels.items()}
+    else:
+        encoder.levels = calibration(encoder)
     return encoder
 
 

@@ -53,7 +53,9 @@ def load_models(settings: Settings, meta: dict | None, with_text: bool = True):
     encoder = load_encoder(chosen("model", settings["model"]), settings.encoder_options())
     if not with_text:
         return encoder, None
-    return encoder, load_text_encoder(chosen("text_model", "image"), settings.encoder_options(), encoder)
+    name = chosen("text_model", "image")
+    stored = (meta or {}).get("text_levels") if (meta or {}).get("text_model", "image") == name else None
+    return encoder, load_text_encoder(name, settings.encoder_options(), encoder, stored)
 
 
 def absolute(path: str | Path) -> Path:
@@ -113,7 +115,7 @@ def index_paths(
     encoder, text = load_models(settings, meta)
     paths = list(paths)
     with open_store() as store:
-        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim)
+        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, text.levels)
         known = store.get_videos(video_id(str(absolute(p))) for p in paths)
     options = settings.index_options()
     subs = [absolute(s) for s in subs]

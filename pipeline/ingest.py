@@ -232,7 +232,7 @@ def ingest(
                 if encoder is None:
                     encoder, text = load_models(settings, meta)
                     with open_store() as store:  # failures are recorded there too
-                        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim)
+                        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, text.levels)
                 with attempting(settings.home, path):
                     result = index_video(video, open_store, encoder, options, extra,
                                          progress=progress_for(path) if progress_for else None, text=text)

@@ -34,6 +34,20 @@ def test_a_paraphrase_is_found_through_the_text_model(env, talk, monkeypatch):
     assert find_json("someone making loaves", "-k", "1")[0]["cue"].startswith("My grandmother")
 
 
+def test_the_text_models_levels_are_kept_with_the_index_and_used_from_there(env, talk, monkeypatch):
+    from vsearch.api import index_meta, load_models
+    from vsearch.settings import load_settings
+
+    monkeypatch.setenv("VSEARCH_TEXT_MODEL", minilm())
+    run_cli("index", str(talk))
+    meta = index_meta(load_settings())
+    unrelated, match = meta["text_levels"]["latin"]
+    assert 0.0 < unrelated < match - 0.2 and meta["text_levels"]["han"] is None
+    # A meta row saying other levels is believed: the next process does not measure again.
+    _, text = load_models(load_settings(), {**meta, "text_levels": {"latin": [0.1, 0.9], "han": None}})
+    assert text.levels == {"latin": (0.1, 0.9), "han": None}
+
+
 def test_another_text_model_is_refused_with_what_to_do(env, talk, monkeypatch):
     monkeypatch.setenv("VSEARCH_TEXT_MODEL", minilm())
     run_cli("index", str(talk))
