@@ -71,10 +71,12 @@ def exact_search(store) -> None:
     wanted = vector_index(store)
     for kind in ("frames", "cues"):
         name = store.names[kind]
-        if store.call("open", store.client.describe_index, name, "vec").get("index_type") == wanted:
+        found = store.call("open", store.client.describe_index, name, "vec")
+        if found and found.get("index_type") == wanted:
             continue
         store.call("write", store.client.release_collection, name)
-        store.call("write", store.client.drop_index, name, "vec")
+        if found:
+            store.call("write", store.client.drop_index, name, "vec")
         params = store.client.prepare_index_params()
         params.add_index("vec", index_type=wanted, metric_type="IP")
         store.call("write", store.client.create_index, name, params)

@@ -171,12 +171,14 @@ class Store:
             if kept != meta:
                 self.put_meta(kept)
             return
-        # Meta goes last: its presence means the others exist. A run killed before it leaves
-        # some of them behind, which the next run keeps and completes.
+        # Meta goes last: its presence means the others exist, complete. A run killed before it
+        # leaves some of them behind, perhaps without their index; they hold no rows yet (videos
+        # are written after meta), so the next run makes them again.
         for kind in ("frames", "cues", "videos", "meta"):
             name = self.names[kind]
-            if not self.call("open", self.client.has_collection, name):
-                create_collection(self, kind, text_dim if kind == "cues" else dim)
+            if self.call("open", self.client.has_collection, name):
+                self.call("write", self.client.drop_collection, name)
+            create_collection(self, kind, text_dim if kind == "cues" else dim)
         self.put_meta({"schema": SCHEMA_VERSION, "model": model, "dim": dim, "text_model": text_model,
                        "text_dim": text_dim, "created": int(time.time()),
                        **({"text_levels": text_levels} if text_levels is not None else {})})

@@ -142,10 +142,11 @@ def gather_hits(
 
 
 def _levels(text, query: str) -> tuple[float, float] | None:
-    """The text model's (unrelated, match) levels for the query's script: (1, 1) gives nothing
-    where the model reads other scripts but not this one; None, scale per query (levels unknown)."""
-    levels = getattr(text, "levels", None) or {}
-    if not any(levels.values()):
+    """The text model's (unrelated, match) levels for the query's script; (1, 1), which gives
+    nothing, where it was measured and cannot tell this script's paraphrases apart; None, scale
+    per query, where it was never measured."""
+    levels = getattr(text, "levels", None)
+    if not levels:
         return None
     script = "han" if HAN.search(query) else "latin"
     return levels.get(script) or (1.0, 1.0)

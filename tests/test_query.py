@@ -164,7 +164,8 @@ def test_rank_segments_cites_no_evidence_from_a_signal_weighted_zero():
     ({"latin": (0.2, 0.5), "han": None}, "a storm tonight", 0.9, 1.0),
     ({"latin": (0.2, 0.5), "han": None}, "a storm tonight", 0.1, 0.0),   # below unrelated: nothing
     ({"latin": (0.2, 0.5), "han": None}, "暴风雨", 0.9, 0.0),           # a script it cannot read adds nothing
-    ({"latin": None, "han": None}, "a storm", 0.9, None),                # levels unknown: scaled per query
+    ({"latin": None, "han": None}, "a storm", 0.9, 0.0),   # measured, no script told apart: nothing
+    ({}, "a storm", 0.9, None),                            # never measured: scaled per query
 ])
 def test_cue_vectors_are_shared_by_the_text_models_levels(levels, query, score, share):
     from types import SimpleNamespace

@@ -117,10 +117,21 @@ def test_a_picture_finds_where_it_is_seen(served, tmp_path):
     assert bad.status_code == 400 and "not an image" in bad.json()["error"]
 
 
-def test_more_like_this_leaves_the_moment_itself_out(served, tmp_path, monkeypatch):
-    vid = _vid(served)
-    similar = served.get("/api/similar", params={"video_id": vid, "t": 10}).json()["results"]
-    assert similar and all(not (r["start"] <= 10 <= r["end"]) for r in similar)
+def test_more_like_this_finds_the_same_picture_elsewhere_and_leaves_the_moment_out(env, tmp_path):
+    from starlette.testclient import TestClient
+
+    from vsearch.serve import create_app
+    from vsearch.settings import load_settings
+
+    video = colour_video(tmp_path / "twice.mp4", [("blue", 3), ("red", 6), ("blue", 3)])
+    run_cli("index", str(video))
+    app = create_app(load_settings())
+    with TestClient(app) as client:
+        vid = client.get("/api/find", params={"q": "blue"}).json()["results"][0]["video_id"]
+        similar = client.get("/api/similar", params={"video_id": vid, "t": 1}).json()["results"]
+        assert [(r["start"], r["end"]) for r in similar] == [(9.0, 12.0)]
+        assert client.get("/api/similar", params={"video_id": vid, "t": 99}).status_code == 400
+    app.state.resident.close()
 
 
 @pytest.mark.parametrize("query", ['"', "'; drop", "..", "<script>", "\udcff", "a" * 1000])

@@ -131,6 +131,28 @@ def test_a_collection_half_created_by_a_killed_run_is_created_again(tmp_path):
         assert store.check("m", 4)["dim"] == 4 and store.videos() == []
 
 
+def test_collections_left_without_their_index_by_a_killed_run_are_made_again(tmp_path):
+    """Killed between creating a collection and its index, before the meta row: the next run works."""
+    from pymilvus import DataType, MilvusClient
+
+    client = MilvusClient(str(tmp_path / "idx.db"))
+    s = MilvusClient.create_schema(auto_id=True, enable_dynamic_field=False)
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("vec", DataType.FLOAT_VECTOR, dim=4)
+    client.create_collection("vsearch_frames", schema=s)  # no index_params: no index
+    client.close()
+    from milvus_lite.server_manager import server_manager_instance
+
+    server_manager_instance.release_server(str(tmp_path / "idx.db"))
+    with Store(StoreConfig(str(tmp_path / "idx.db"))) as store:
+        store.create("m", 4)
+        rec = VideoRecord(video_id("/a.mp4"), "/a.mp4", duration=2.0, model="m")
+        store.replace_rows(rec, [0, 1], [0.5, 1.5], vecs(2), [], np.zeros((0, 4), np.float32))
+    with Store(StoreConfig(str(tmp_path / "idx.db"))) as store:
+        store.create("m", 4)  # a later run: the meta row is there, the index is checked
+        assert [h.start for h in store.search_frames(vecs(1)[0], 2)] != []
+
+
 def v1_index(uri: str) -> None:
     """An index as vsearch wrote it before cues had sources (schema 1), built with pymilvus."""
     from pymilvus import DataType, Function, FunctionType, MilvusClient
