@@ -40,8 +40,9 @@ def vit_b32(folder: Path) -> Path:
     return folder
 
 
-def siglip2_base(folder: Path) -> Path:
-    """A random SigLIP with google/siglip2-base-patch16-224's vision settings (768 wide, 12 layers, patch 16)."""
+def siglip2_base(folder: Path, vocab_size: int = 200) -> Path:
+    """A random SigLIP with google/siglip2-base-patch16-224's vision settings (768 wide, 12 layers,
+    patch 16); its text vocabulary is 256,000 tokens, which only memory measurements need."""
     import torch
     from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
 
@@ -49,7 +50,7 @@ def siglip2_base(folder: Path) -> Path:
 
     torch.manual_seed(0)
     tower = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12)
-    config = SiglipConfig(text_config=dict(tower, vocab_size=200, max_position_embeddings=64),
+    config = SiglipConfig(text_config=dict(tower, vocab_size=vocab_size, max_position_embeddings=64),
                           vision_config=dict(tower, image_size=224, patch_size=16))
     SiglipModel(config).save_pretrained(folder)
     _tokenizer(64).save_pretrained(folder)

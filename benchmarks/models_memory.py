@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def rss_mb() -> float:
@@ -31,19 +32,9 @@ def rss_mb() -> float:
 
 def siglip2_real_size(folder: Path) -> Path:
     """google/siglip2-base-patch16-224's shapes: 768 wide, 12 layers, patch 16, 256,000 tokens."""
-    import torch
-    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
+    from ingest import siglip2_base
 
-    from checkpoints import _tokenizer
-
-    torch.manual_seed(0)
-    tower = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12)
-    config = SiglipConfig(text_config=dict(tower, vocab_size=256000, max_position_embeddings=64),
-                          vision_config=dict(tower, image_size=224, patch_size=16))
-    SiglipModel(config).save_pretrained(folder)
-    _tokenizer(64).save_pretrained(folder)
-    SiglipImageProcessor(size={"height": 224, "width": 224}).save_pretrained(folder)
-    return folder
+    return siglip2_base(folder, vocab_size=256000)
 
 
 def e5_small_real_size(folder: Path) -> Path:
