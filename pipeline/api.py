@@ -243,6 +243,19 @@ def export(settings: Settings, video: str | Path, start: float, end: float, out:
     return export_clip(path, start, end, out)
 
 
+def export_clips(settings: Settings, segments, folder: Path):
+    """An MP4 per segment in `folder`: yields (file, None) for each written, (None, why) for each not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VsearchError(f"{folder}: cannot create the clip folder ({exc.strerror})") from None
+    for n, seg in enumerate(segments, 1):
+        try:
+            yield export(settings, seg.video, seg.start, seg.end, folder / clip_name(seg, n)), None
+        except VsearchError as exc:
+            yield None, str(exc)
+
+
 def clip_name(seg, n: int) -> str:
     """A file name for a segment's clip made only of safe characters: `03-talk-723-761.mp4`."""
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(seg.video).stem)[:60].strip("_") or "clip"

@@ -11,10 +11,10 @@ import click
 
 from vsearch import __version__
 from vsearch.errors import VsearchError
-from vsearch.extract.paths import display, shell_quote
+from vsearch.extract.paths import display
 
-from .render import (METRIC_COLUMNS, SENSES, echo_json, fragment_url, hms, naming, progress_for, record_json,
-                     segment_json, senses, shown_state)
+from .render import (echo_json, hms, metrics_table, naming, progress_for, record_json, segment_json, segment_lines,
+                     shown_state, status_line, status_summary)
 from .settings import Settings, load_settings
 
 INTERNAL_ERROR = 70
@@ -183,7 +183,10 @@ def find(settings: Settings, query, image, top_k, videos, sources, clip_dir, as_
         click.echo(f"note: {len(gone)} indexed videos are gone from disk and were left out ({names}); "
                    "`vsearch ingest --prune` or `vsearch remove` forgets them", err=True)
     if clip_dir is not None:
-        _write_clips(settings, segments, clip_dir)
+        from vsearch.api import export_clips
+
+        for out, problem in export_clips(settings, segments, clip_dir):
+            click.echo(f"clip     {display(str(out))}" if out else f"warning: {display(problem)}", err=True)
     if as_json:
         for seg in segments:
             echo_json(segment_json(seg))
@@ -192,29 +195,7 @@ def find(settings: Settings, query, image, top_k, videos, sources, clip_dir, as_
         click.echo("no matching moments", err=True)
         return
     for n, seg in enumerate(segments, 1):
-        # which sense matched: said (speech), shown (screen text), subtitle, or seen (frames)
-        cue = f'  {SENSES.get(seg.source, seg.source)}: "{seg.cue[:70]}"' if seg.cue else "  seen"
-        click.echo(f"{n:>2}. {display(Path(seg.video).name)}  {hms(seg.start)}–{hms(seg.end)}  "
-                   f"score {seg.score:.3f}{cue}")
-        click.echo(f"    mpv --start={seg.seek:g} {shell_quote(seg.video)}   |   "
-                   f"ffplay -ss {seg.seek:g} {shell_quote(seg.video)}")
-        click.echo(f"    {fragment_url(seg.video, seg.start, seg.end)}")
-
-
-def _write_clips(settings: Settings, segments, folder: Path) -> None:
-    """An MP4 per segment in `folder`, named from safe characters only; a failed clip is a warning."""
-    from vsearch.api import clip_name, export
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise VsearchError(f"{folder}: cannot create the clip folder ({exc.strerror})") from None
-    for n, seg in enumerate(segments, 1):
-        try:
-            out = export(settings, seg.video, seg.start, seg.end, folder / clip_name(seg, n))
-            click.echo(f"clip     {display(str(out))}", err=True)
-        except VsearchError as exc:
-            click.echo(f"warning: {display(str(exc))}", err=True)
+        click.echo(segment_lines(n, seg))
 
 
 @cli.command()
@@ -373,25 +354,14 @@ def ingest(settings: Settings, folder, prune, shard, as_json):
 @common_options
 def status(settings: Settings, as_json):
     """Show every video's state, counts and last error."""
-    from collections import Counter
-    from datetime import datetime, timezone
-
     records = _records(settings)
     for rec in records:
         if as_json:
             echo_json(record_json(rec))
-            continue
-        when = datetime.fromtimestamp(rec.indexed_at, timezone.utc).strftime("%Y-%m-%d %H:%M") if rec.indexed_at else "-"
-        error = f"  error: {rec.error}" if rec.error else ""
-        warnings = "".join(f"  warning: {w}" for w in (rec.info or {}).get("warnings", []))
-        click.echo(display(f"{shown_state(rec):<9} {rec.frames:>6} frames {rec.cues:>5} cues{senses(rec)}  {when}  "
-                           f"{rec.path}{error}{warnings}"))
+        else:
+            click.echo(status_line(rec))
     if not as_json:
-        states = Counter(shown_state(r) for r in records)
-        errors = sum(1 for r in records if r.error)
-        click.echo(f"{len(records)} videos: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
-                   + f"; {sum(r.frames for r in records)} frames, {sum(r.cues for r in records)} cues, "
-                   + f"{errors} with errors")
+        click.echo(status_summary(records))
 
 
 @cli.command(name="eval")
@@ -422,11 +392,7 @@ def evaluate(settings: Settings, queries_file, top_k, as_json, media_root):
         echo_json({"queries": len(queries), "model": result.model, "top_k": top_k,
                    "metrics": result.metrics, "per_query": result.per_query})
         return
-    columns = METRIC_COLUMNS + ([("no_result", "NoAns")] if any("no_result" in m for m in result.metrics.values()) else [])
-    click.echo(f"{'signal':<16}" + "".join(f"{title:>7}" for _, title in columns))
-    for name, metrics in result.metrics.items():
-        click.echo(f"{name:<16}" + "".join(f"{metrics[key]:>7.3f}" if key in metrics else f"{'-':>7}"
-                                           for key, _ in columns))
+    click.echo(metrics_table(result.metrics))
     click.echo(f"{len(queries)} queries, model {result.model}; Hit: seek within a window ±1 s; "
                "R@k at temporal IoU; mAP over IoU 0.5-0.95; NoAns: share of queries with no right answer "
                "that got none", err=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from vsearch.extract.paths import display, escape_json, file_url
+from vsearch.extract.paths import display, escape_json, file_url, shell_quote
 
 
 def hms(seconds: float) -> str:
@@ -94,3 +94,41 @@ def record_json(rec) -> dict:
 METRIC_COLUMNS = [("hit@1", "Hit@1"), ("hit@5", "Hit@5"), ("r@1@0.3", "R1@.3"), ("r@1@0.5", "R1@.5"),
                   ("r@1@0.7", "R1@.7"), ("r@5@0.3", "R5@.3"), ("r@5@0.5", "R5@.5"), ("r@5@0.7", "R5@.7"),
                   ("map", "mAP"), ("mrr", "MRR")]
+
+
+def segment_lines(n: int, seg) -> str:
+    """A segment as `find` prints it: what matched (said, shown, subtitle or seen), player lines, a URL."""
+    cue = f'  {SENSES.get(seg.source, seg.source)}: "{seg.cue[:70]}"' if seg.cue else "  seen"
+    return (f"{n:>2}. {display(Path(seg.video).name)}  {hms(seg.start)}–{hms(seg.end)}  score {seg.score:.3f}{cue}\n"
+            f"    mpv --start={seg.seek:g} {shell_quote(seg.video)}   |   ffplay -ss {seg.seek:g} {shell_quote(seg.video)}\n"
+            f"    {fragment_url(seg.video, seg.start, seg.end)}")
+
+
+def metrics_table(metrics: dict) -> str:
+    """`vsearch eval`'s table: a row per signal, a column per metric (NoAns where a query has no answer)."""
+    columns = METRIC_COLUMNS + ([("no_result", "NoAns")] if any("no_result" in m for m in metrics.values()) else [])
+    lines = [f"{'signal':<16}" + "".join(f"{title:>7}" for _, title in columns)]
+    lines += [f"{name:<16}" + "".join(f"{row[key]:>7.3f}" if key in row else f"{'-':>7}" for key, _ in columns)
+              for name, row in metrics.items()]
+    return "\n".join(lines)
+
+
+def status_line(rec) -> str:
+    """A video's `status` line: state, counts, what speech and screen text gave, when, errors."""
+    from datetime import datetime, timezone
+
+    when = datetime.fromtimestamp(rec.indexed_at, timezone.utc).strftime("%Y-%m-%d %H:%M") if rec.indexed_at else "-"
+    error = f"  error: {rec.error}" if rec.error else ""
+    warnings = "".join(f"  warning: {w}" for w in (rec.info or {}).get("warnings", []))
+    return display(f"{shown_state(rec):<9} {rec.frames:>6} frames {rec.cues:>5} cues{senses(rec)}  {when}  "
+                   f"{rec.path}{error}{warnings}")
+
+
+def status_summary(records: list) -> str:
+    """`status`'s last line: videos by state, frames, cues and how many have errors."""
+    from collections import Counter
+
+    states = Counter(shown_state(r) for r in records)
+    errors = sum(1 for r in records if r.error)
+    return (f"{len(records)} videos: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+            + f"; {sum(r.frames for r in records)} frames, {sum(r.cues for r in records)} cues, {errors} with errors")
