@@ -9,7 +9,7 @@ from vsearch.errors import MediaError
 from .ffmpeg import last_line, run_ffmpeg
 from .native import captured_stderr, reason
 from .paths import is_clean
-from .pyav_reader import video_codec
+from .probe import video_codec
 from .scratch import scratch_dir
 
 

@@ -17,3 +17,16 @@ def declared_duration(path: Path) -> float:
             return container.duration / 1e6 if container.duration else 0.0
     except (OSError, av.FFmpegError, ValueError):
         return 0.0
+
+
+def video_codec(path: Path) -> str | None:
+    """The codec of the first video stream ("h264", "av1", ...), or None when there is none or
+    the file cannot be read."""
+    import av
+
+    try:
+        with open(path, "rb") as fh, av.open(fh) as container:
+            stream = next(iter(container.streams.video), None)
+            return None if stream is None else stream.codec_context.codec.canonical_name
+    except (OSError, av.FFmpegError, ValueError):
+        return None

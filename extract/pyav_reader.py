@@ -11,19 +11,6 @@ from pathlib import Path
 import numpy as np
 
 
-def video_codec(path: Path) -> str | None:
-    """The codec of the first video stream ("h264", "av1", ...), or None when there is none or
-    the file cannot be read."""
-    import av
-
-    try:
-        with open(path, "rb") as fh, av.open(fh) as container:
-            stream = next(iter(container.streams.video), None)
-            return None if stream is None else stream.codec_context.codec.canonical_name
-    except (OSError, av.FFmpegError, ValueError):
-        return None
-
-
 class _Batch:
     """decord's NDArray, as far as FrameStream uses it."""
 
@@ -63,7 +50,8 @@ class PyAVReader:
     def close(self) -> None:
         if getattr(self, "_container", None) is not None:
             self._container.close()
-        self._file.close()
+        if getattr(self, "_file", None) is not None:  # None of it when the file could not be opened
+            self._file.close()
 
     def __del__(self):
         self.close()

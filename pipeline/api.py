@@ -139,9 +139,17 @@ def index_paths(
 
 
 def videos(settings: Settings) -> list:
-    """Every video record, for `list` and `status`; raises NoIndex where there is no index."""
-    with store_opener(settings, write=False)() as store:
-        return store.videos()
+    """Every video record, for `list` and `status`. Where there is no index yet, none; NoIndex
+    when its place was named (--home, --uri): a mistyped place should not look empty."""
+    from vsearch.index import NoIndex
+
+    try:
+        with store_opener(settings, write=False)() as store:
+            return store.videos()
+    except NoIndex:
+        if {"home", "uri"} & settings.explicit:
+            raise
+        return []
 
 
 def remove_paths(settings: Settings, paths: Iterable[str]) -> tuple[list[Path], list[str]]:
@@ -216,19 +224,24 @@ def _indexed(store, videos: Iterable[str]) -> list[int] | None:
 def search_picture(settings: Settings, image: Path, videos: Iterable[str] = (), top_k: int | None = None,
                    on_gone: Callable | None = None):
     """Ranked moments whose frames look like the picture in the file `image`."""
-    from vsearch.extract.pictures import fit, read_picture
     from vsearch.query import find_frames
 
     try:
         data = Path(image).read_bytes()
     except OSError as exc:
         raise VsearchError(f"{display(str(image))}: cannot read the picture ({exc.strerror})") from None
-    pixels = read_picture(data, display(str(image)))
     meta, options = _query(settings, top_k)
     encoder, _ = load_models(settings, meta, with_text=False)
-    vector = encoder.encode_images(fit(pixels, encoder.frame_spec)[None])[0]
+    vector = picture_vector(encoder, data, display(str(image)))
     with store_opener(settings, write=False)() as store:
         return find_frames(store, encoder, vector, options, _indexed(store, videos), on_gone)
+
+
+def picture_vector(encoder, data: bytes, name: str = "image"):
+    """The image model's vector of a picture file's bytes, sized and cropped as its frames are."""
+    from vsearch.extract.pictures import fit, read_picture
+
+    return encoder.encode_images(fit(read_picture(data, name), encoder.frame_spec)[None])[0]
 
 
 def export(settings: Settings, video: str | Path, start: float, end: float, out: Path, pad: float = 0.0) -> Path:

@@ -169,15 +169,16 @@ def find(settings: Settings, query, image, top_k, videos, sources, clip_dir, as_
     if image is not None and query.strip():
         raise VsearchError("give a text query or --image, not both")
     gone = []
-    segments = None if image is not None else remote.find(settings, query, videos, top_k, tuple(sources))
-    if segments is None and image is not None:
+    if image is not None:
         from vsearch.api import search_picture
 
         segments = search_picture(settings, image, videos, top_k, gone.append)
-    elif segments is None:
-        from vsearch.api import search
+    else:
+        segments = remote.find(settings, query, videos, top_k, tuple(sources))
+        if segments is None:  # no server to ask
+            from vsearch.api import search
 
-        segments = search(settings, query, videos, top_k, gone.append, tuple(sources))
+            segments = search(settings, query, videos, top_k, gone.append, tuple(sources))
     if gone:
         names = ", ".join(display(r.path) for r in gone[:3]) + (" ..." if len(gone) > 3 else "")
         click.echo(f"note: {len(gone)} indexed videos are gone from disk and were left out ({names}); "
@@ -227,19 +228,6 @@ def serve(settings: Settings, host, port, serve_token, open_browser):
     run(settings, host, port, serve_token, open_browser)
 
 
-def _records(settings: Settings) -> list:
-    """Every record; where there is no index, nothing, or an error when its place was named."""
-    from vsearch.api import videos
-    from vsearch.index import NoIndex
-
-    try:
-        return videos(settings)
-    except NoIndex:
-        if {"home", "uri"} & settings.explicit:
-            raise
-        return []
-
-
 @cli.command()
 @click.argument("video", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["vtt", "srt", "json"]), default="vtt", show_default=True,
@@ -269,7 +257,9 @@ def transcript(settings: Settings, video, fmt, source):
 @common_options
 def list_videos(settings: Settings, as_json):
     """List indexed videos."""
-    records = _records(settings)
+    from vsearch.api import videos
+
+    records = videos(settings)
     for rec in records:
         if as_json:
             echo_json(record_json(rec))
@@ -354,7 +344,9 @@ def ingest(settings: Settings, folder, prune, shard, as_json):
 @common_options
 def status(settings: Settings, as_json):
     """Show every video's state, counts and last error."""
-    records = _records(settings)
+    from vsearch.api import videos
+
+    records = videos(settings)
     for rec in records:
         if as_json:
             echo_json(record_json(rec))

@@ -11,6 +11,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from .api import absolute
 from .settings import Settings
 
 NAME = "serve.json"
@@ -80,7 +81,7 @@ def _segments(results: list[dict]) -> list:
 def find(settings: Settings, query: str, videos=(), top_k: int | None = None, sources=()) -> list | None:
     """Segments from the running server, or None when there is none to ask (or it did not answer)."""
     params = [("q", query), ("k", str(top_k or settings["find.top_k"]))]
-    params += [("video", str(Path(v).expanduser().resolve())) for v in videos]
+    params += [("video", str(absolute(v))) for v in videos]
     params += [("sources", s) for s in sources]
     body = _ask(settings, f"/api/find?{urllib.parse.urlencode(params)}")
     return None if body is None else _segments(body.get("results", []))

@@ -96,11 +96,16 @@ METRIC_COLUMNS = [("hit@1", "Hit@1"), ("hit@5", "Hit@5"), ("r@1@0.3", "R1@.3"), 
                   ("map", "mAP"), ("mrr", "MRR")]
 
 
+def player_line(seg) -> str:
+    """The shell line that plays a segment from its seek offset."""
+    return f"mpv --start={seg.seek:g} {shell_quote(seg.video)}"
+
+
 def segment_lines(n: int, seg) -> str:
     """A segment as `find` prints it: what matched (said, shown, subtitle or seen), player lines, a URL."""
     cue = f'  {SENSES.get(seg.source, seg.source)}: "{seg.cue[:70]}"' if seg.cue else "  seen"
     return (f"{n:>2}. {display(Path(seg.video).name)}  {hms(seg.start)}–{hms(seg.end)}  score {seg.score:.3f}{cue}\n"
-            f"    mpv --start={seg.seek:g} {shell_quote(seg.video)}   |   ffplay -ss {seg.seek:g} {shell_quote(seg.video)}\n"
+            f"    {player_line(seg)}   |   ffplay -ss {seg.seek:g} {shell_quote(seg.video)}\n"
             f"    {fragment_url(seg.video, seg.start, seg.end)}")
 
 

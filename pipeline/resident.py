@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import replace
 
-from .api import absolute, index_meta, load_models, store_opener
+from .api import absolute, index_meta, load_models, picture_vector, store_opener
 from .settings import Settings
 
 
@@ -35,8 +35,8 @@ class Resident:
                 store, self._store = self._store, None
                 store.close()
 
-    def _with_store(self, fn, *args):
-        """Run `fn(store, *args)` on the open index (opening it if needed), then hold it for a while.
+    def _with_store(self, fn):
+        """Run `fn(store)` on the open index (opening it if needed), then hold it for a while.
 
         A connection that fails (its Milvus server restarted or let go) is opened again once.
         """
@@ -50,7 +50,7 @@ class Resident:
                     try:
                         if self._store is None:
                             self._store = self._open()
-                        return fn(self._store, *args)
+                        return fn(self._store)
                     except NoIndex:
                         return None
                     except StoreError:
@@ -96,11 +96,9 @@ class Resident:
 
     def find_picture(self, data: bytes, k: int) -> list:
         """Moments whose frames look like a picture (image file bytes)."""
-        from vsearch.extract.pictures import fit, read_picture
         from vsearch.query import find_frames
 
-        pixels = fit(read_picture(data), self.encoder.frame_spec)
-        vector = self.encoder.encode_images(pixels[None])[0]
+        vector = picture_vector(self.encoder, data)
         options = replace(self.settings.find_options(), top_k=k)
         return self._with_store(lambda store: find_frames(store, self.encoder, vector, options)) or []
 

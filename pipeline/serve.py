@@ -15,9 +15,9 @@ from importlib import resources
 from pathlib import Path
 
 from vsearch.errors import MediaError, VsearchError
-from vsearch.extract.paths import display, escape_json, shell_quote
+from vsearch.extract.paths import display, escape_json
 
-from .render import segment_json
+from .render import player_line, segment_json
 from .resident import Resident
 from .settings import Settings
 
@@ -87,7 +87,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
                 "thumb": f"/thumb/{seg.video_id}/{max(seg.best_frame or seg.seek, 0):.1f}",
                 "media": f"/media/{seg.video_id}", "clip": f"/clip/{seg.video_id}?start={seg.start:g}&end={seg.end:g}",
                 "playable": Path(seg.video).suffix.lower() in PLAYABLE,
-                "player": f"mpv --start={seg.seek:g} {shell_quote(seg.video)}"}
+                "player": player_line(seg)}
 
     def record(video_id: str):
         """The indexed, existing video of an id from the URL; 404 for anything else."""
