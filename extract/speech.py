@@ -4,13 +4,16 @@ import functools
 import os
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from vsearch.configs import default
 from vsearch.errors import VsearchError
 
-from .audio import AudioReport, has_audio, pcm_windows
+from .audio import RATE, AudioReport, decode_pcm, has_audio, pcm_windows
 from .cache import CueCache
 from .hub import hub_reachable
 from .types import Cue
@@ -150,10 +153,13 @@ def wanted(options: SpeechOptions, spoken: str, subtitle_langs: set[str]) -> str
 
 
 def transcribe(video: Path, options: SpeechOptions, subtitle_langs: set[str], cache: CueCache,
-               stop: threading.Event | None = None) -> Speech:
+               stop: threading.Event | None = None, pcm: Iterable[np.ndarray] | None = None,
+               report: AudioReport | None = None) -> Speech:
     """The video's speech as cues, from the cache when this model has heard this content before.
 
-    Setting `stop` (the frames failed) ends it at the next segment.
+    Setting `stop` (the frames failed) ends it at the next segment. `pcm` is the soundtrack as
+    16 kHz pieces when someone else decodes it (index/sounds.py shares one decode), with that
+    decode's `report`; by default it is decoded here.
     """
     if options.mode == "off":
         return Speech(skipped="asr.mode is off")
@@ -172,10 +178,13 @@ def transcribe(video: Path, options: SpeechOptions, subtitle_langs: set[str], ca
     model = load_whisper(name, device, index, options.compute_type, _threads(options))
     if isinstance(model, SpeechModelError):
         raise model
-    report = AudioReport()
+    if pcm is None:
+        report = AudioReport()
+        pcm = (piece[RATE] for piece in decode_pcm(video, (RATE,), report))
+    report = report if report is not None else AudioReport()
     cues: list[Cue] = []
     language, probability = options.language, 1.0 if options.language else 0.0
-    for offset, samples in pcm_windows(video, options.window, report):
+    for offset, samples in pcm_windows(pcm, options.window):
         if not language:
             if model.model.is_multilingual:
                 language, probability, _ = model.detect_language(samples)

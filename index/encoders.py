@@ -304,3 +304,18 @@ def _preset_factory(preset: Preset) -> EncoderFactory:
 
 for _name, _preset in PRESETS.items():
     register_encoder(_name, _preset_factory(_preset))
+
+# README, "ImageBind": its package needs torchvision and torchaudio builds matching vsearch's
+# torch, which the CPU build it pins has none of; and its weights are non-commercial.
+IMAGEBIND_NOTE = (
+    "ImageBind needs its own package: pip install imagebind-unofficial (with torchvision and "
+    "torchaudio built for your torch); its weights are CC BY-NC-SA 4.0, non-commercial use only. "
+    "vsearch cannot load it yet (README, \"ImageBind\"): use --model siglip2 with --audio-model clap"
+)
+
+
+def _imagebind(options: EncoderOptions) -> Encoder:
+    raise ModelError(IMAGEBIND_NOTE)
+
+
+register_encoder("imagebind", _imagebind)

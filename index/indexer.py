@@ -20,12 +20,14 @@ from vsearch.extract.ocr import OcrOptions, ScreenPlan, ScreenReader
 from vsearch.extract.paths import display
 from vsearch.extract.prefetch import Prefetch
 from vsearch.extract.probe import declared_duration
-from vsearch.extract.speech import Speech, SpeechOptions, transcribe
+from vsearch.extract.speech import Speech, SpeechOptions
 from vsearch.extract.subtitles import find_sidecars, fit_to, read_subtitles
 from vsearch.extract.thumbs import difference, thumbnail
 
 from .encoders import Encoder
+from .audio_encoders import AudioEncoder
 from .records import VideoRecord, video_id
+from .sounds import AudioOptions, Sounds, SoundWindows, listen
 from .store import Store
 from .text_encoders import TowerText
 
@@ -49,6 +51,7 @@ class IndexOptions:
     subtitle_encoding: str = default("extract.subtitle_encoding")
     asr: SpeechOptions = field(default_factory=SpeechOptions)
     ocr: OcrOptions = field(default_factory=OcrOptions)
+    audio: AudioOptions = field(default_factory=AudioOptions)
     cache: Path | None = None
 
 
@@ -76,6 +79,7 @@ class VideoVectors:
     warnings: list[str]
     declared: float = 0.0
     senses: dict = field(default_factory=dict)
+    sounds: Sounds | None = None
 
 
 def looks_truncated(decoded: float, declared: float) -> bool:
@@ -116,36 +120,44 @@ def subtitle_files(video: Path, extra: list[Path], options: IndexOptions) -> lis
     return extra + [p for p, _ in find_sidecars(video)] if options.sidecar_subs else list(extra)
 
 
-def _speech(video: Path, options: IndexOptions, langs: set[str], cache: CueCache, stop: threading.Event) -> Speech:
-    """Transcribe in the background; a failure is a warning, never a failed video."""
-    try:
-        return transcribe(video, options.asr, langs, cache, stop)
-    except Exception as exc:  # noqa: BLE001 - decoders and CTranslate2 raise many types; frames go on
-        return Speech(skipped="failed", warnings=[f"{display(str(video))}: speech not transcribed ({exc}); "
-                                                  "frames and subtitles are indexed"])
-
-
-def _sense_notes(speech: Speech, ocr_cues: list[Cue], ocr_state: str) -> dict:
-    """What the record keeps of how speech and screen text were read."""
+def _sense_notes(speech: Speech, ocr_cues: list[Cue], ocr_state: str, sounds: Sounds | None, sound_note: str) -> dict:
+    """What the record keeps of how speech, screen text and sounds were read."""
     asr = ({"skipped": speech.skipped} if speech.skipped else
            {"model": speech.model, "language": speech.language, "probability": round(speech.probability, 3),
             "cues": len(speech.cues), "cached": speech.cached})
-    return {"asr": asr, "ocr": {"state": ocr_state, "cues": len(ocr_cues)}}
+    if sounds is None:
+        audio = {"skipped": sound_note or "audio.mode is off"}
+    else:
+        audio = {"skipped": sounds.skipped} if sounds.skipped else {"windows": len(sounds.vecs), "silent": sounds.silent}
+    return {"asr": asr, "ocr": {"state": ocr_state, "cues": len(ocr_cues)}, "audio": audio}
+
+
+def _sound_windows(video: Path, sound: AudioEncoder | str | None, options: AudioOptions,
+                   warnings: list[str]) -> tuple[SoundWindows | None, str]:
+    """The sound model's window queue, or None with why: a model that failed to load (`sound` is
+    its error) is a warning when audio.mode is "on", and a note in the record under "auto"."""
+    if isinstance(sound, str):
+        if options.mode == "on":
+            warnings.append(f"{display(str(video))}: sounds not embedded ({sound}); frames and text are indexed")
+        return None, sound
+    return (SoundWindows(sound, options, handoff=True), "") if sound is not None else (None, "")
 
 
 def encode_video(
     video: Path, encoder: Encoder, options: IndexOptions, subs: Iterable[Path] = (),
-    progress: Progress | None = None, text=None,
+    progress: Progress | None = None, text=None, sound: AudioEncoder | str | None = None,
 ) -> VideoVectors:
     """Decode, sample and encode a video and its cues; touches no index.
 
     Cue vectors come from `text` (a text model, index/text_encoders.py), by default the image
-    model's own text tower.
+    model's own text tower; sound vectors from `sound` (a sound model, or why none loaded).
 
-    Speech is transcribed on a thread beside the frame loop, and frames whose picture changed
-    are read for text on another, so a lecture takes about as long as the slowest of the three.
+    Speech is transcribed and sounds embedded on a thread beside the frame loop (one decode of
+    the soundtrack for both), and frames whose picture changed are read for text on another, so
+    a lecture takes about as long as the slowest of them.
     """
     cues, files, warnings = collect_cues(video, subs, options)
+    windows, sound_note = _sound_windows(video, sound, options.audio, warnings)
     cache = CueCache(options.cache)
     stop = threading.Event()
     ocr = options.ocr
@@ -155,18 +167,24 @@ def encode_video(
     reader = ScreenReader(video, ocr, 1.0 / options.fps) if ocr_key and ocr_hit is None else None
     plan = ScreenPlan(ocr)
     with ThreadPoolExecutor(1, thread_name_prefix="vsearch-asr") as pool:
-        heard = pool.submit(_speech, video, options, {c.lang for c in cues}, cache, stop)
+        heard = pool.submit(listen, video, options.asr, {c.lang for c in cues}, cache, stop, windows)
         try:
             stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads,
                                  options.decode_readers)
-            slots, times, vecs, encoded = _encode_frames(stream, encoder, options, plan, reader, progress)
+            slots, times, vecs, encoded = _encode_frames(stream, encoder, options, plan, reader, progress, windows)
+            while windows is not None and not heard.done():  # the sounds the listening thread still hands off
+                windows.encode_pending(wait=0.2)
         except BaseException:
             stop.set()
+            if windows is not None:
+                windows.abandon()
             if reader:
                 reader.stop()
             raise
         ocr_cues, ocr_error = reader.finish() if reader else (ocr_hit[0] if ocr_hit else [], "")
-        speech = heard.result()
+        speech, sounds = heard.result()
+        if windows is not None:
+            windows.encode_pending()
     if reader and not ocr_error:
         cache.put(ocr_key, ocr_cues, {"reads": reader.reads})
     ocr_state = "off" if not ocr_key else "failed" if ocr_error else "cached" if ocr_hit else "read"
@@ -183,13 +201,19 @@ def encode_video(
     text = text or TowerText(encoder)
     cue_vecs = text.encode_passages([c.text for c in cues]) if cues else np.zeros((0, text.dim), np.float32)
     frame_vecs = np.stack(vecs) if vecs else np.zeros((0, encoder.dim), np.float32)
+    if sounds is not None:
+        kept = [i for i, t in enumerate(sounds.starts) if t < duration]  # audio may outlast the picture
+        sounds.starts, sounds.vecs = [sounds.starts[i] for i in kept], [sounds.vecs[i] for i in kept]
+        if sounds.skipped.startswith("failed"):
+            warnings.append(f"{display(str(video))}: sounds not embedded ({sounds.skipped}); frames and text are indexed")
     return VideoVectors(duration, slots, times, frame_vecs, encoded, cues, cue_vecs, warnings, declared,
-                        _sense_notes(speech, ocr_cues, ocr_state))
+                        _sense_notes(speech, ocr_cues, ocr_state, sounds, sound_note), sounds)
 
 
 def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions, plan: ScreenPlan,
-                   reader: ScreenReader | None, progress: Progress | None):
-    """Encode changed frames (static ones reuse the last vector) and queue frames to read for text."""
+                   reader: ScreenReader | None, progress: Progress | None, windows: SoundWindows | None = None):
+    """Encode changed frames (static ones reuse the last vector), queue frames to read for text,
+    and between chunks encode the sound windows handed off by the listening thread."""
     slots: list[int] = []
     times: list[float] = []
     vecs: list[np.ndarray] = []
@@ -217,12 +241,15 @@ def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions,
                 vecs.append(ref_vec)
             if progress:
                 progress(len(slots), len(stream))
+            if windows is not None:
+                windows.encode_pending()
     return slots, times, vecs, encoded
 
 
 def index_video(
     video: Path, open_store: Callable[[], Store], encoder: Encoder, options: IndexOptions,
     subs: Iterable[Path] = (), progress: Progress | None = None, text=None,
+    sound: AudioEncoder | str | None = None,
 ) -> IndexResult:
     """Index one video, replacing any rows it had; the index is opened only to write."""
     began = time.monotonic()
@@ -233,13 +260,15 @@ def index_video(
         check_file(path)
         mark = fingerprint(path, sub_files)
         text = text or TowerText(encoder)
-        vectors = encode_video(path, encoder, options, subs, progress, text)
+        vectors = encode_video(path, encoder, options, subs, progress, text, sound)
         if fingerprint(path, sub_files) != mark:
             raise FileChanged(f"{path}: changed while being indexed; it will be indexed once it is stable")
     except OSError as exc:
         raise MediaError(f"{path}: {exc.strerror or exc}") from None
     with open_store() as store:
         store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, getattr(text, "levels", None))
+        if vectors.sounds is not None and not isinstance(sound, str):
+            store.add_audio(sound.model_id, sound.dim)
         vid = video_id(str(path))
         old = store.get_video(vid) or VideoRecord(vid, str(path))
         info = {"subtitles": [str(s) for s in sub_files], "extra_subs": [str(s) for s in subs],
@@ -249,5 +278,5 @@ def index_video(
         record = replace(old, fingerprint=mark, duration=vectors.duration, fps=options.fps,
                          model=encoder.model_id, info=info)
         done = store.replace_rows(record, vectors.slots, vectors.times, vectors.frame_vecs,
-                                  vectors.cues, vectors.cue_vecs)
+                                  vectors.cues, vectors.cue_vecs, vectors.sounds)
     return IndexResult(done, time.monotonic() - began, vectors.encoded, vectors.warnings)

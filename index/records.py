@@ -23,6 +23,7 @@ class VideoRecord:
     state: str = "new"
     frames: int = 0
     cues: int = 0
+    sounds: int = 0
     error: str = ""
     indexed_at: int = 0
     attempts: int = 0

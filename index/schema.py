@@ -2,7 +2,9 @@
 
 2: cues keep their source (subtitle, asr, ocr) and, in `extra`, their original text, word times
 and language probability; their `text` is folded for matching. A version 1 index is migrated
-when first opened for writing, and read as it is until then.
+when first opened for writing, and read as it is until then. The sounds collection is made the
+first time a sound model writes (its model is then in the meta row); an index without one has
+no sound signal, and needs no new version.
 """
 
 from pathlib import Path
@@ -20,7 +22,7 @@ def create_collection(store, kind: str, dim: int) -> None:
     """Create one collection of the current schema."""
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
-    s = MilvusClient.create_schema(auto_id=kind in ("frames", "cues"), enable_dynamic_field=False)
+    s = MilvusClient.create_schema(auto_id=kind in ("frames", "cues", "sounds"), enable_dynamic_field=False)
     s.add_field("id", DataType.INT64, is_primary=True)
     params = store.client.prepare_index_params()
     if kind == "frames":
@@ -41,13 +43,17 @@ def create_collection(store, kind: str, dim: int) -> None:
         s.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
                                 input_field_names=["text"], output_field_names=["sparse"]))
         params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    elif kind == "sounds":
+        s.add_field("video_id", DataType.INT64)
+        s.add_field("start", DataType.DOUBLE)
+        s.add_field("end", DataType.DOUBLE)
     elif kind == "videos":
         s.add_field("path", DataType.VARCHAR, max_length=PATH_BYTES + 16)
         s.add_field("record", DataType.JSON)
     else:
         s.add_field("info", DataType.JSON)
     # Milvus wants a vector in every collection: videos and meta get a 2-d pad.
-    vec = "vec" if kind in ("frames", "cues") else "pad"
+    vec = "vec" if kind in ("frames", "cues", "sounds") else "pad"
     s.add_field(vec, DataType.FLOAT_VECTOR, dim=dim if vec == "vec" else 2)
     params.add_index(vec, index_type=vector_index(store) if vec == "vec" else "AUTOINDEX", metric_type="IP")
     name = store.names[kind]

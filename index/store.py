@@ -57,7 +57,7 @@ class Store:
     """An open connection to the index; use as a context manager and keep it short.
 
     `write=False` (searching, listing) never creates an index, and reads one on a read-only
-    mount through a private snapshot. `names` maps each kind (meta, videos, frames, cues) to its
+    mount through a private snapshot. `names` maps each kind (meta, videos, frames, cues, sounds) to its
     collection, `opened` is the Milvus Lite folder open, and `legacy` says a version 1 index is
     being read as it is (index/schema.py).
     """
@@ -67,11 +67,13 @@ class Store:
         self.write = write
         self.names = {k: f"{config.collection}_{k}" for k in ("meta", "videos", "frames")}
         self.names["cues"] = f"{config.collection}_cues2"
+        self.names["sounds"] = f"{config.collection}_sounds"
         self.legacy = False  # reading a version 1 index that could not be migrated (read-only)
         self._connection = Connection(config, write)
         self.client = self._connection.client
         self.opened = self._connection.opened
         self.dim = 0
+        self.audio = ""  # the sound model of the index's sounds collection, once checked
 
     def __enter__(self) -> "Store":
         return self
@@ -110,15 +112,18 @@ class Store:
         if info is None:
             return None
         # Milvus Lite reopens collections released; searching needs them loaded. A version 1
-        # index has no cues collection of version 2 yet (check() migrates it or reads the old one).
+        # index has no cues collection of version 2 yet (check() migrates it or reads the old one),
+        # and an index no sound model wrote has no sounds collection.
         for kind, collection in self.names.items():
-            if kind != "meta" and (kind != "cues" or self.call("open", self.client.has_collection, collection)):
+            optional = kind == "cues" or (kind == "sounds" and not info.get("audio_model"))
+            if kind != "meta" and (not optional or self.call("open", self.client.has_collection, collection)):
                 self.call("open", self.client.load_collection, collection)
         return info
 
     def check(self, model: str | None = None, dim: int | None = None, text_model: str | None = None,
-              text_dim: int | None = None) -> dict | None:
-        """Refuse an index written by another schema version, image model or text model.
+              text_dim: int | None = None, audio: tuple[str, int] | None = None) -> dict | None:
+        """Refuse an index written by another schema version, image model, text model or sound
+        model (`audio`: its id and dimension; an index no sound model wrote takes any).
 
         An index made before text models holds cue vectors of the image model's tower ("image").
         """
@@ -152,8 +157,25 @@ class Store:
                 f"{meta['text_dim']}), not {text_model}: use --text-model {meta['text_model']}, or a "
                 "separate index with --home DIR or --collection NAME"
             )
-        self.dim = int(meta["dim"])
+        stored = (meta.get("audio_model"), meta.get("audio_dim"))
+        if audio is not None and stored[0] and stored != tuple(audio):
+            raise IndexMismatch(
+                f"index {where} holds sound vectors of the audio model {stored[0]} (dim {stored[1]}), not "
+                f"{audio[0]}: use --audio-model {stored[0]}, or a separate index with --home DIR or --collection NAME"
+            )
+        self.dim, self.audio = int(meta["dim"]), stored[0] or ""
         return meta
+
+    def add_audio(self, model: str, dim: int) -> None:
+        """Make the sounds collection for `model` unless the index has one; refuse another model's."""
+        meta = self.check(audio=(model, dim))
+        if meta is None or meta.get("audio_model"):
+            return
+        if self.call("open", self.client.has_collection, self.names["sounds"]):  # a run killed here before
+            self.call("write", self.client.drop_collection, self.names["sounds"])
+        create_collection(self, "sounds", dim)
+        self.put_meta({**meta, "audio_model": model, "audio_dim": dim})
+        self.audio = model
 
     def create(self, model: str, dim: int, text_model: str = "image", text_dim: int | None = None,
                text_levels: dict | None = None) -> None:
@@ -174,6 +196,9 @@ class Store:
         # Meta goes last: its presence means the others exist, complete. A run killed before it
         # leaves some of them behind, perhaps without their index; they hold no rows yet (videos
         # are written after meta), so the next run makes them again.
+        sounds = self.names["sounds"]
+        if self.call("open", self.client.has_collection, sounds):
+            self.call("write", self.client.drop_collection, sounds)
         for kind in ("frames", "cues", "videos", "meta"):
             name = self.names[kind]
             if self.call("open", self.client.has_collection, name):
@@ -244,9 +269,12 @@ class Store:
 
     def replace_rows(
         self, record: VideoRecord, slots: Sequence[int], times: Sequence[float],
-        frame_vecs: np.ndarray, cues: Sequence[Cue], cue_vecs: np.ndarray,
+        frame_vecs: np.ndarray, cues: Sequence[Cue], cue_vecs: np.ndarray, sounds=None,
     ) -> VideoRecord:
-        """Swap a video's rows for new ones; marked done only once all are written."""
+        """Swap a video's rows for new ones; marked done only once all are written.
+
+        `sounds` (index/sounds.py) go in the sounds collection, which `add_audio` made.
+        """
         vid = record.id
         # Rows are written only once the record says "indexing", so a video without a record has
         # none; not deleting them spares Milvus Lite a scan of every stored row (0.3 s at 100k).
@@ -261,18 +289,26 @@ class Store:
         for lo in range(0, len(frame_rows), _INSERT_BATCH):
             self.call("write", self.client.insert, self.names["frames"], frame_rows[lo : lo + _INSERT_BATCH])
         self.insert_cues(vid, cues, cue_vecs)
+        sound_rows = [{"video_id": vid, "start": float(t), "end": float(t) + sounds.hop, "vec": v.tolist()}
+                      for t, v in zip(sounds.starts, sounds.vecs)] if sounds is not None and self.audio else []
+        for lo in range(0, len(sound_rows), _INSERT_BATCH):
+            self.call("write", self.client.insert, self.names["sounds"], sound_rows[lo : lo + _INSERT_BATCH])
         # Persist the rows before the record says "done": a kill in between must leave the
         # video "indexing" (redone by the next run), never "done" with rows missing.
-        for kind in ("frames", "cues"):
+        for kind in self._row_kinds():
             self.call("write", self.client.flush, self.names[kind])
-        done = replace(record, state="done", frames=len(frame_rows), cues=len(cues),
+        done = replace(record, state="done", frames=len(frame_rows), cues=len(cues), sounds=len(sound_rows),
                        error="", attempts=0, retry_at=0, indexed_at=int(time.time()))
         self.put_video(done)
         return done
 
+    def _row_kinds(self) -> tuple[str, ...]:
+        return ("frames", "cues", "sounds") if self.audio else ("frames", "cues")
+
     def delete_rows(self, vid: int) -> None:
-        """Delete a video's frame and cue rows, keeping its record."""
-        for kind in ("frames", "cues"):
+        """Delete a video's frame, cue and sound rows, keeping its record."""
+        self._ready()
+        for kind in self._row_kinds():
             self.call("write", self.client.delete, self.names[kind], filter=f"video_id == {int(vid)}")
 
     def remove(self, vid: int) -> None:
@@ -316,6 +352,16 @@ class Store:
         if not rows:
             return None
         return np.asarray(min(rows, key=lambda r: abs(r["t"] - t))["vec"], dtype=np.float32)
+
+    def search_sounds(self, vec: np.ndarray, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
+        """Hops of soundtrack whose sound vectors are nearest the query vector; none without a sound model."""
+        if not self._ready() or not self.audio:
+            return []
+        res = self.call("search", self.client.search, self.names["sounds"], data=[vec.tolist()],
+                         anns_field="vec", limit=limit, filter=_ids(video_ids),
+                         output_fields=["video_id", "start", "end"], search_params={"metric_type": "IP"})
+        return [Hit("audio", int(h["entity"]["video_id"]), rank, float(h["distance"]),
+                    float(h["entity"]["start"]), float(h["entity"]["end"])) for rank, h in enumerate(res[0])]
 
     def search_cues(self, vec: np.ndarray, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
         """Cues whose vectors are nearest the query vector."""

@@ -58,6 +58,51 @@ def load_models(settings: Settings, meta: dict | None, with_text: bool = True):
     return encoder, load_text_encoder(name, settings.encoder_options(), encoder, stored)
 
 
+def _sound_name(settings: Settings, meta: dict | None) -> str:
+    return settings["audio.model"] if "audio.model" in settings.explicit else (meta or {}).get(
+        "audio_model", settings["audio.model"])
+
+
+def ingest_sound(settings: Settings, meta: dict | None):
+    """The sound model for indexing (no text tower), None when audio.mode is off, or the one-line
+    reason it cannot load: a missing sound model costs the sound signal, never a video."""
+    from vsearch.index import ModelError, load_audio_encoder
+
+    if settings["audio.mode"] == "off":
+        return None
+    if settings["audio.mode"] == "auto" and not _gpu(settings["device"]):
+        return CPU_SOUNDS
+    try:
+        return load_audio_encoder(_sound_name(settings, meta), settings.encoder_options(), with_text=False)
+    except ModelError as exc:
+        return str(exc)
+
+
+# On a CPU the sound model triples a film's ingest and takes the default models past 2 GB
+# (docs/sounds.md), so "auto" embeds sounds only where a GPU does the work.
+CPU_SOUNDS = "audio.mode auto embeds sounds on a GPU only; set audio.mode = on to embed them on this CPU"
+
+
+def _gpu(device: str) -> bool:
+    if device.startswith("cuda"):
+        return True
+    if device != "auto":
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def query_sound(settings: Settings, meta: dict | None, with_text: bool = True):
+    """The sound model for a query: the index's (or the one named), None where the index has no
+    sounds, or a text query where the sound signal is weighted 0."""
+    from vsearch.index import load_audio_encoder
+
+    if not (meta or {}).get("audio_model") or (with_text and settings["find.weight_audio"] <= 0):
+        return None
+    return load_audio_encoder(_sound_name(settings, meta), settings.encoder_options(), with_text)
+
+
 def absolute(path: str | Path) -> Path:
     """Absolute, symlink-resolved path as the index stores it, whether or not it exists."""
     return Path(path).expanduser().resolve()
@@ -113,6 +158,7 @@ def index_paths(
     open_store = store_opener(settings)
     meta = index_meta(settings)
     encoder, text = load_models(settings, meta)
+    sound = ingest_sound(settings, meta)
     paths = list(paths)
     with open_store() as store:
         store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, text.levels)
@@ -125,7 +171,7 @@ def index_paths(
         try:
             progress = progress_for(path) if progress_for else None
             extra = subs or kept_subs(known.get(video_id(str(video))))
-            outcome = index_video(video, open_store, encoder, options, extra, progress, text)
+            outcome = index_video(video, open_store, encoder, options, extra, progress, text, sound)
         except StoreError:
             raise  # the index is unusable: every other video would fail too
         except VsearchError as exc:
@@ -190,8 +236,9 @@ def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: in
 
     meta, options = _query(settings, top_k, sources)
     encoder, text = load_models(settings, meta)
+    audio = query_sound(settings, meta)
     with store_opener(settings, write=False)() as store:
-        return find(store, encoder, query, options, _indexed(store, videos), on_gone, text)
+        return find(store, encoder, query, options, _indexed(store, videos), on_gone, text, audio)
 
 
 def _query(settings: Settings, top_k: int | None, sources: tuple[str, ...] = ()):
@@ -235,6 +282,26 @@ def search_picture(settings: Settings, image: Path, videos: Iterable[str] = (), 
     vector = picture_vector(encoder, data, display(str(image)))
     with store_opener(settings, write=False)() as store:
         return find_frames(store, encoder, vector, options, _indexed(store, videos), on_gone)
+
+
+def search_sound(settings: Settings, clip: Path, videos: Iterable[str] = (), top_k: int | None = None,
+                 on_gone: Callable | None = None):
+    """Ranked moments that sound like the first audio.query_seconds of the file `clip` (any
+    format ffmpeg reads, a video's soundtrack too)."""
+    from vsearch.index.sounds import clip_vector
+    from vsearch.query import find_sounds
+
+    meta, options = _query(settings, top_k)
+    audio = query_sound(settings, meta, with_text=False)
+    if audio is None:
+        raise VsearchError(NO_SOUNDS)
+    vector = clip_vector(audio, Path(clip), settings["audio.query_seconds"], display(str(clip)))
+    with store_opener(settings, write=False)() as store:
+        return find_sounds(store, audio, vector, options, _indexed(store, videos), on_gone)
+
+
+NO_SOUNDS = ("the index has no sounds to search: index with audio.mode = auto or on and a sound model "
+             "that loads (README, \"Sounds\")")
 
 
 def picture_vector(encoder, data: bytes, name: str = "image"):

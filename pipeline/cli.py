@@ -76,13 +76,14 @@ def common_options(fn):
         click.option("--model", help="Preset (siglip2, chinese-clip, clip), HF id or folder [VSEARCH_MODEL]."),
         click.option("--text-model", help="Model of cue vectors: multilingual-e5-small, bge-m3, minilm, image, "
                                           "HF id or folder [VSEARCH_TEXT_MODEL]."),
+        click.option("--audio-model", help="Sound model: clap, clap-general, HF id or folder [VSEARCH_AUDIO_MODEL]."),
         click.option("--device", help="auto, cpu, cuda [VSEARCH_DEVICE]."),
     ]
 
     @functools.wraps(fn)
-    def wrapper(*args, config_file, home, uri, token, collection, model, text_model, device, **kwargs):
-        flags = {"home": home, "uri": uri, "token": token, "collection": collection,
-                 "model": model, "text_model": text_model, "device": device}
+    def wrapper(*args, config_file, home, uri, token, collection, model, text_model, audio_model, device, **kwargs):
+        flags = {"home": home, "uri": uri, "token": token, "collection": collection, "model": model,
+                 "text_model": text_model, "audio.model": audio_model, "device": device}
         settings = load_settings(config_file, flags)
         return fn(settings, *args, **kwargs)
 
@@ -149,6 +150,8 @@ def index(settings: Settings, paths, subs, as_json):
 @click.argument("query", required=False, default="")
 @click.option("--image", type=click.Path(dir_okay=False, path_type=Path),
               help="Find where this picture (a screenshot, a photo) is seen, instead of a text query.")
+@click.option("--audio", "sound", type=click.Path(dir_okay=False, path_type=Path),
+              help="Find where this sound (an audio clip, any format; its first audio.query_seconds) is heard.")
 @click.option("--top-k", "-k", type=click.IntRange(1, 1000), help="Segments to return.")
 @click.option("--video", "videos", multiple=True, help="Search only this video (repeatable).")
 @click.option("--source", "sources", multiple=True, type=click.Choice(["subtitle", "asr", "ocr"]),
@@ -157,22 +160,27 @@ def index(settings: Settings, paths, subs, as_json):
               help="Also write each result as an MP4 clip into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per segment on stdout, nothing else.")
 @common_options
-def find(settings: Settings, query, image, top_k, videos, sources, clip_dir, as_json):
-    """Find the moments that match QUERY (or --image), best first.
+def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_dir, as_json):
+    """Find the moments that match QUERY (or --image, or --audio), best first.
 
     Answered by a running `vsearch serve` on the same index when there is one.
     """
     from vsearch import remote
 
-    if image is None and not query.strip():
-        raise VsearchError("the query is empty; say what you are looking for (or give --image PICTURE)")
-    if image is not None and query.strip():
-        raise VsearchError("give a text query or --image, not both")
+    asked = [kind for kind, given in (("a text query", query.strip()), ("--image", image), ("--audio", sound)) if given]
+    if not asked:
+        raise VsearchError("the query is empty; say what you are looking for (or give --image PICTURE or --audio CLIP)")
+    if len(asked) > 1:
+        raise VsearchError(f"give one query (text, --image or --audio), not both {asked[0]} and {asked[1]}")
     gone = []
     if image is not None:
         from vsearch.api import search_picture
 
         segments = search_picture(settings, image, videos, top_k, gone.append)
+    elif sound is not None:
+        from vsearch.api import search_sound
+
+        segments = search_sound(settings, sound, videos, top_k, gone.append)
     else:
         segments = remote.find(settings, query, videos, top_k, tuple(sources))
         if segments is None:  # no server to ask

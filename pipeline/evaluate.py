@@ -9,7 +9,7 @@ from pathlib import Path
 from vsearch.errors import VsearchError
 
 from . import remote
-from .api import absolute, index_paths, load_models, store_opener
+from .api import absolute, index_paths, load_models, query_sound, store_opener
 from .ingest import freshness
 from .settings import Settings
 
@@ -123,14 +123,16 @@ SOURCES = ("subtitle", "asr", "ocr")
 
 
 def signal_variants(settings: Settings) -> dict[str, object]:
-    """Each signal alone, then the configured fusion: one FindOptions per row of the report."""
+    """Each signal alone, then the configured fusion: one FindOptions per row of the report. The
+    sound signal has a row unless audio.mode is off."""
     from vsearch.query.fusion import SIGNALS
 
     base = settings.find_options()
-    variants = {name: replace(base, weights={s: float(s == name) for s in SIGNALS}) for name in SIGNALS}
+    signals = [s for s in SIGNALS if s != "audio" or settings["audio.mode"] != "off"]
+    variants = {name: replace(base, weights={s: float(s == name) for s in SIGNALS}) for name in signals}
     # Each source of text alone, with both text signals at their weights: what subtitles, speech
     # and screen text each find.
-    text_only = {s: (0.0 if s == "frames" else w) for s, w in base.signal_weights().items()}
+    text_only = {s: (w if s in ("cues", "bm25") else 0.0) for s, w in base.signal_weights().items()}
     for source in SOURCES:
         variants[source] = replace(base, weights=text_only, sources=(source,))
     variants["fused"] = base
@@ -180,9 +182,10 @@ def evaluate(settings: Settings, queries: list[EvalQuery], variants: Mapping[str
             if meta is None:
                 raise VsearchError("the index is empty: nothing to evaluate")
             encoder, text = load_models(settings, meta)
+            audio = query_sound(settings, meta)
             model = encoder.model_id
             for q in queries:
-                score(q, find_many(store, encoder, q.query, options, text=text))
+                score(q, find_many(store, encoder, q.query, options, text=text, audio=audio))
 
     def mean(rows: list[dict], among: list[EvalQuery]) -> dict:
         # Ranking metrics over the answerable queries, and the share of the others answered with nothing.

@@ -14,7 +14,7 @@ from vsearch.extract.fingerprint import quick_fingerprint, same_content
 from vsearch.extract.paths import display
 from vsearch.extract.scratch import sweep_scratch
 
-from .api import backoff, load_models, record_failure, store_opener
+from .api import backoff, ingest_sound, load_models, record_failure, store_opener
 from .settings import Settings
 
 __all__ = ["AlreadyRunning", "Outcome", "Summary", "backoff", "decide", "freshness", "ingest", "run_lock"]
@@ -231,11 +231,13 @@ def ingest(
             try:
                 if encoder is None:
                     encoder, text = load_models(settings, meta)
+                    sound = ingest_sound(settings, meta)
                     with open_store() as store:  # failures are recorded there too
                         store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, text.levels)
                 with attempting(settings.home, path):
                     result = index_video(video, open_store, encoder, options, extra,
-                                         progress=progress_for(path) if progress_for else None, text=text)
+                                         progress=progress_for(path) if progress_for else None, text=text,
+                                         sound=sound)
                 note(Outcome(path, "indexed", result.seconds, result.record.frames, result.record.cues,
                              warnings=tuple(result.warnings)))
             except FileChanged as exc:

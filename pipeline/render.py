@@ -37,8 +37,9 @@ def segment_json(seg) -> dict:
     return {
         "video": seg.video, "start": seg.start, "end": seg.end, "seek": seg.seek, "score": seg.score,
         "cue": seg.cue, "source": seg.source, "cue_start": seg.cue_start, "cue_end": seg.cue_end,
-        "best_frame": seg.best_frame, "signals": seg.signals, "lang": seg.lang, "speaker": seg.speaker,
-        "url": fragment_url(seg.video, seg.start, seg.end),
+        "best_frame": seg.best_frame, "best_sound": seg.best_sound, "signals": seg.signals,
+        "lang": seg.lang, "speaker": seg.speaker, "url": fragment_url(seg.video, seg.start, seg.end),
+        **({"notes": seg.notes} if seg.notes else {}),
     }
 
 
@@ -73,11 +74,13 @@ def shown_state(rec) -> str:
 
 
 def senses(rec) -> str:
-    """How many cues speech and screen text gave a video, for `status`: " (said 12 en, shown 3)"."""
+    """What speech, screen text and sounds gave a video, for `status`: " (said 12 en, shown 3, sounds 40)"."""
     info = rec.info or {}
-    asr, ocr = info.get("asr") or {}, info.get("ocr") or {}
+    asr, ocr, audio = info.get("asr") or {}, info.get("ocr") or {}, info.get("audio") or {}
     parts = [f"said {asr['cues']} {asr.get('language', '')}".rstrip()] if "cues" in asr else []
     parts += [f"shown {ocr['cues']}"] if ocr.get("state") in ("read", "cached") else []
+    parts += [f"sounds {rec.sounds}" if "windows" in audio else f"sounds: {audio['skipped']}"] \
+        if audio and audio.get("skipped") != "audio.mode is off" else []
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -87,7 +90,7 @@ def record_json(rec) -> dict:
     return {"path": rec.path, "state": shown_state(rec), "duration": round(rec.duration, 3),
             "declared_duration": info.get("declared_duration"), "frames": rec.frames, "cues": rec.cues,
             "model": rec.model, "error": rec.error or None, "warnings": info.get("warnings", []),
-            "asr": info.get("asr"), "ocr": info.get("ocr"),
+            "sounds": rec.sounds, "asr": info.get("asr"), "ocr": info.get("ocr"), "audio": info.get("audio"),
             "indexed_at": rec.indexed_at or None, "attempts": rec.attempts, "retry_at": rec.retry_at or None}
 
 
@@ -102,8 +105,9 @@ def player_line(seg) -> str:
 
 
 def segment_lines(n: int, seg) -> str:
-    """A segment as `find` prints it: what matched (said, shown, subtitle or seen), player lines, a URL."""
-    cue = f'  {SENSES.get(seg.source, seg.source)}: "{seg.cue[:70]}"' if seg.cue else "  seen"
+    """A segment as `find` prints it: what matched (said, shown, subtitle, seen or heard), player lines, a URL."""
+    cue = f'  {SENSES.get(seg.source, seg.source)}: "{seg.cue[:70]}"' if seg.cue else (
+        "  heard" if seg.source == "audio" else "  seen")
     return (f"{n:>2}. {display(Path(seg.video).name)}  {hms(seg.start)}–{hms(seg.end)}  score {seg.score:.3f}{cue}\n"
             f"    {player_line(seg)}   |   ffplay -ss {seg.seek:g} {shell_quote(seg.video)}\n"
             f"    {fragment_url(seg.video, seg.start, seg.end)}")

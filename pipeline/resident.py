@@ -6,12 +6,13 @@ answering and for `serve.hold` seconds after, then lets it go, so an `ingest` wa
 video indexed meanwhile. Requests are answered one at a time, under one lock.
 """
 
+import io
 import os
 import threading
 from collections.abc import Iterable
 from dataclasses import replace
 
-from .api import absolute, index_meta, load_models, picture_vector, store_opener
+from .api import NO_SOUNDS, absolute, index_meta, load_models, picture_vector, query_sound, store_opener
 from .settings import Settings
 
 
@@ -20,7 +21,9 @@ class Resident:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.encoder, self.text = load_models(settings, index_meta(settings))
+        meta = index_meta(settings)
+        self.encoder, self.text = load_models(settings, meta)
+        self._audio = query_sound(settings, meta, with_text=settings["find.weight_audio"] > 0)
         self._open = store_opener(settings, write=False)
         self._store = None
         self._lock = threading.RLock()
@@ -77,13 +80,21 @@ class Resident:
         return [r.id for r in store.videos()
                 if any(r.path == w or r.path.startswith(w.rstrip(os.sep) + os.sep) for w in wanted)]
 
+    def audio(self, store):
+        """The sound model, loaded once the index has sounds (an ingest may add them while serving)."""
+        meta = store.check()
+        if self._audio is None and meta and meta.get("audio_model"):
+            self._audio = query_sound(self.settings, meta, with_text=self.settings["find.weight_audio"] > 0)
+        return self._audio
+
     def find(self, query: str, options, videos: Iterable[str] = ()) -> list:
         """Ranked segments for a text query, as `vsearch find` gives them."""
         from vsearch.query import find
 
         def run(store):
             ids = self._ids(store, videos)
-            return [] if ids == [] else find(store, self.encoder, query, options, ids, text=self.text)
+            audio = self.audio(store) if self.settings["find.weight_audio"] > 0 else None
+            return [] if ids == [] else find(store, self.encoder, query, options, ids, text=self.text, audio=audio)
 
         return self._with_store(run) or []
 
@@ -91,8 +102,27 @@ class Resident:
         """Rankings of one query under each option set, searching once (as `vsearch eval` does)."""
         from vsearch.query import find_many
 
-        found = self._with_store(lambda store: find_many(store, self.encoder, query, variants, text=self.text))
+        found = self._with_store(lambda store: find_many(
+            store, self.encoder, query, variants, text=self.text,
+            audio=self.audio(store) if self.settings["find.weight_audio"] > 0 else None))
         return found or [[] for _ in variants]
+
+    def find_sound(self, data: bytes, k: int) -> list:
+        """Moments that sound like an audio clip (file bytes)."""
+        from vsearch.errors import VsearchError
+        from vsearch.index.sounds import clip_vector
+        from vsearch.query import find_sounds
+
+        options = replace(self.settings.find_options(), top_k=k)
+
+        def run(store):
+            audio = self.audio(store)
+            if audio is None:
+                raise VsearchError(NO_SOUNDS)
+            vector = clip_vector(audio, io.BytesIO(data), self.settings["audio.query_seconds"])
+            return find_sounds(store, audio, vector, options)
+
+        return self._with_store(run) or []
 
     def find_picture(self, data: bytes, k: int) -> list:
         """Moments whose frames look like a picture (image file bytes)."""

@@ -23,8 +23,8 @@ from .settings import Settings
 
 # Containers browsers play from a file URL; others get the mpv/ffplay line on the page.
 PLAYABLE = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".ogv"}
-SOURCES = {"frames", "asr", "ocr", "subtitle"}
-_MAX_IMAGE_BYTES = 20 << 20
+SOURCES = {"frames", "audio", "asr", "ocr", "subtitle"}
+_MAX_UPLOAD_BYTES = 20 << 20
 _COOKIE = "vsearch_token"
 
 
@@ -110,13 +110,13 @@ def create_app(settings: Settings, resident: Resident | None = None):
         if source or lang or speaker:  # filters applied after ranking: rank more to fill a page
             wanted *= 4
         options = replace(settings.find_options(), top_k=min(1000, wanted))
-        if source == "frames":
-            options = replace(options, weights={"frames": 1.0})
+        if source in ("frames", "audio"):
+            options = replace(options, weights={source: 1.0})
         elif source:
             options = replace(options, sources=(source,))
         elif params.getlist("sources"):  # as `find --source`: text of these sources only, frames too
             sources = tuple(params.getlist("sources"))
-            if not set(sources) <= SOURCES - {"frames"}:
+            if not set(sources) <= SOURCES - {"frames", "audio"}:
                 raise HttpError(400, "sources must be asr, ocr or subtitle")
             options = replace(options, sources=sources)
         found = resident.find(query, options, params.getlist("video"))
@@ -147,17 +147,19 @@ def create_app(settings: Settings, resident: Resident | None = None):
 
     async def find(request):
         if request.method == "POST":
-            if int(request.headers.get("content-length") or 0) > _MAX_IMAGE_BYTES:
-                raise HttpError(413, "the picture is over 20 MB")
+            if int(request.headers.get("content-length") or 0) > _MAX_UPLOAD_BYTES:
+                raise HttpError(413, "the upload is over 20 MB")
             form = await request.form(max_files=1, max_fields=4)
-            upload = form.get("image")
+            field = "audio" if form.get("audio") is not None else "image"
+            upload = form.get(field)
             if upload is None or not hasattr(upload, "read"):
-                raise HttpError(400, "send the picture as the multipart field 'image'")
-            data = await upload.read(_MAX_IMAGE_BYTES + 1)
-            if len(data) > _MAX_IMAGE_BYTES:
-                raise HttpError(413, "the picture is over 20 MB")
+                raise HttpError(400, "send a picture as the multipart field 'image', or a sound as 'audio'")
+            data = await upload.read(_MAX_UPLOAD_BYTES + 1)
+            if len(data) > _MAX_UPLOAD_BYTES:
+                raise HttpError(413, "the upload is over 20 MB")
             k = _number(form, "k", 20, 1, 200, int)
-            found = await run_in_threadpool(resident.find_picture, data, k)
+            search = resident.find_sound if field == "audio" else resident.find_picture
+            found = await run_in_threadpool(search, data, k)
             return Json({"results": [result(s) for s in found]})
         found = await run_in_threadpool(find_text, request.query_params)
         return Json({"results": found})

@@ -107,6 +107,11 @@ RULES = {
     "ocr.change": _between(0, 255),
     "ocr.settle": _between(0, 255),
     "ocr.threads": _between(0, 256),
+    "audio.mode": _one_of("auto", "on", "off"),
+    "audio.model": (lambda v: bool(v.strip()), "clap, clap-general, a Hugging Face id or a folder"),
+    "audio.window": _between(0.1, 10),
+    "audio.hop": _between(0.1, 10),
+    "audio.query_seconds": _between(0.5, 10),
     "find.top_k": _between(1, 1000),
     "find.candidates": _between(1, 16384),  # Milvus caps a search at 16384 hits
     "find.fusion": _one_of("score", "rrf"),
@@ -115,6 +120,7 @@ RULES = {
     "find.weight_frames": _at_least(0),
     "find.weight_cues": _at_least(0),
     "find.weight_bm25": _at_least(0),
+    "find.weight_audio": _at_least(0),
     "find.rel_threshold": _between(0, 1),
     "find.min_score": _at_least(0),
     "find.max_gap": _at_least(0),
@@ -172,13 +178,14 @@ class Settings:
     def index_options(self):
         from vsearch.extract.ocr import OcrOptions
         from vsearch.extract.speech import SpeechOptions
-        from vsearch.index import IndexOptions
+        from vsearch.index import AudioOptions, IndexOptions
 
         def section(name: str) -> dict:
             return {k.split(".", 1)[1]: v for k, v in self.values.items() if k.startswith(name + ".")}
 
         return IndexOptions(**section("extract"), asr=SpeechOptions(device=self["device"], **section("asr")),
-                            ocr=OcrOptions(**section("ocr")), cache=self.home / "cache")
+                            ocr=OcrOptions(**section("ocr")), audio=AudioOptions(**section("audio")),
+                            cache=self.home / "cache")
 
     def find_options(self):
         from vsearch.query import FindOptions

@@ -1,4 +1,4 @@
-"""Fuse frame, cue-vector and BM25 hits into per-second scores (pure functions)."""
+"""Fuse frame, cue-vector, BM25 and sound hits into per-second scores (pure functions)."""
 
 import math
 from collections import defaultdict
@@ -8,11 +8,11 @@ from vsearch.index import Hit
 
 from .types import SlotScore
 
-SIGNALS = ("frames", "cues", "bm25")
+SIGNALS = ("frames", "cues", "bm25", "audio")
 
 
 def hit_slots(hit: Hit, fps: float) -> range:
-    """Sampled seconds a hit covers: its own slot for a frame, every overlapped slot for a cue."""
+    """Sampled seconds a hit covers: its own slot for a frame, every overlapped slot for a cue or a hop of sound."""
     if hit.slot is not None:
         return range(hit.slot, hit.slot + 1)
     first = math.floor(hit.start * fps + 1e-9)

@@ -7,12 +7,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from vsearch.configs import default
-from vsearch.index import Encoder, Hit, Store, VideoRecord
+from vsearch.index import AudioEncoder, Encoder, Hit, Store, VideoRecord
 
 from .fusion import SIGNALS, fuse
 from .segments import merge_slots, pad_span
 from .types import Segment, SlotScore
-from .words import HAN, coverages, matched_at, query_terms
+from .words import HAN, coverages, matched_at, query_terms, script_of
 
 
 # "More like this" leaves out the seconds this close to the one it starts from.
@@ -45,13 +45,14 @@ class FindOptions:
         return dict(self.weights)
 
 
-def _evidence(hits: list[Hit], first_t: float, last_t: float, seed: tuple[float, float]) -> tuple[Hit | None, Hit | None]:
-    """The best frame and best cue among one video's hits inside [first_t, last_t].
+def _evidence(hits: list[Hit], first_t: float, last_t: float,
+              seed: tuple[float, float]) -> tuple[Hit | None, Hit | None, Hit | None]:
+    """The best frame, best cue and best hop of sound among one video's hits inside [first_t, last_t].
 
     The cue said during the segment's best second (`seed`, its span) comes first (that second is why it ranks), then
     the one holding most of the query's words, then rank.
     """
-    frame = cue = None
+    frame = cue = sound = None
 
     def key(h: Hit):
         said_then = h.start < seed[1] and h.end > seed[0]
@@ -60,11 +61,13 @@ def _evidence(hits: list[Hit], first_t: float, last_t: float, seed: tuple[float,
     for hit in hits:
         if hit.end < first_t or hit.start > last_t:
             continue
-        if hit.slot is not None:
+        if hit.signal == "frames":
             frame = frame if frame is not None and frame.score >= hit.score else hit
+        elif hit.signal == "audio":
+            sound = sound if sound is not None and sound.score >= hit.score else hit
         elif cue is None or key(hit) < key(cue):
             cue = hit
-    return frame, cue
+    return frame, cue, sound
 
 
 def rank_segments(
@@ -104,7 +107,7 @@ def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, seed: 
     step = 1.0 / record.fps
     content_start, content_end = first * step, min((last + 1) * step, record.duration or 1e18)
     start, end = pad_span(content_start, content_end, pad, record.duration)
-    frame, cue = _evidence(hits, content_start, content_end, (seed * step, (seed + 1) * step))
+    frame, cue, sound = _evidence(hits, content_start, content_end, (seed * step, (seed + 1) * step))
     if cue is not None and cue.seek is not None:  # the words that matched, inside the segment
         seek = min(max(content_start, cue.seek), content_end - 1e-3)
     else:
@@ -115,20 +118,30 @@ def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, seed: 
         video=record.path, video_id=record.id, start=round(start, 3), end=round(end, 3),
         seek=round(seek, 3), score=round(best.total, 6),
         best_frame=round(frame.start, 3) if frame else None,
-        cue=cue.text if cue else None, source=cue.source if cue else ("frames" if frame else None),
+        cue=cue.text if cue else None,
+        source=cue.source if cue else _unspoken(frame, sound, best.parts),
         cue_start=round(cue.start, 3) if cue else None,
         cue_end=round(min(cue.end, end), 3) if cue else None,
         signals={k: round(v, 6) for k, v in best.parts.items()},
         lang=cue.lang if cue else None, speaker=cue.speaker if cue else None,
+        best_sound=round(max(sound.start, content_start), 3) if sound else None,
     )
+
+
+def _unspoken(frame: Hit | None, sound: Hit | None, parts: Mapping[str, float]) -> str | None:
+    """What matched a segment without a cue: the picture or the sound, whichever counted more."""
+    if frame is not None and (sound is None or parts.get("frames", 0.0) >= parts.get("audio", 0.0)):
+        return "frames"
+    return "audio" if sound is not None else None
 
 
 def gather_hits(
     store: Store, query: str, vector, options: FindOptions, video_ids: Iterable[int] | None = None,
-    text_vector=None,
+    text_vector=None, sound_vector=None,
 ) -> list[Hit]:
     """Run each signal with a positive weight against the index; cue vectors are searched with
-    the text model's query vector (`text_vector`, else the image model's `vector`)."""
+    the text model's query vector (`text_vector`, else the image model's `vector`), sounds with
+    the sound model's (`sound_vector`; None leaves them out)."""
     weights = options.signal_weights()
     ids = list(video_ids) if video_ids is not None else None
     hits: list[Hit] = []
@@ -138,6 +151,8 @@ def gather_hits(
         hits += store.search_cues(vector if text_vector is None else text_vector, options.candidates, ids)
     if weights.get("bm25", 0) > 0 and query.strip():
         hits += store.search_words(query, options.candidates, ids)
+    if weights.get("audio", 0) > 0 and sound_vector is not None:
+        hits += store.search_sounds(sound_vector, options.candidates, ids)
     return hits
 
 
@@ -155,7 +170,7 @@ def _levels(text, query: str) -> tuple[float, float] | None:
 def _read(hit: Hit, terms: list[str], held: float, levels: tuple[float, float] | None) -> Hit:
     """A cue hit with where its matched words are said, for BM25 how much of the query it holds
     (`held`), and for a cue vector its share between the text model's unrelated and match levels."""
-    if hit.slot is not None:
+    if hit.signal not in ("cues", "bm25"):
         return hit
     seek = matched_at(hit.text, hit.words, terms) if hit.words else None
     share = None
@@ -168,21 +183,33 @@ def _read(hit: Hit, terms: list[str], held: float, levels: tuple[float, float] |
 def find(
     store: Store, encoder: Encoder, query: str, options: FindOptions,
     video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
-    text=None,
+    text=None, audio: AudioEncoder | None = None,
 ) -> list[Segment]:
     """Encode the query once, search every signal, and return ranked segments."""
-    return find_many(store, encoder, query, [options], video_ids, on_gone, text)[0]
+    return find_many(store, encoder, query, [options], video_ids, on_gone, text, audio)[0]
+
+
+def _sound_query(audio: AudioEncoder | None, query: str) -> tuple[object, dict[str, str]]:
+    """The sound model's vector of the query, or None with a note why the sound signal is left out."""
+    if audio is None:
+        return None, {}
+    script = script_of(query)
+    if script not in audio.scripts:
+        return None, {"audio": f"left out: the sound model {audio.model_id} reads "
+                               f"{', '.join(sorted(audio.scripts))} text, and this query is {script}"}
+    return audio.encode_texts([query])[0], {}
 
 
 def find_many(
     store: Store, encoder: Encoder, query: str, variants: Sequence[FindOptions],
     video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
-    text=None,
+    text=None, audio: AudioEncoder | None = None,
 ) -> list[list[Segment]]:
     """Rank one query under several option sets (weights, merging), searching the open index once.
 
     `text` is the index's text model (index/text_encoders.py); without one, cue vectors are
-    searched with the image model's text tower.
+    searched with the image model's text tower. `audio` is the index's sound model; without
+    one, or for a query in a script its text tower does not read, sounds are not searched.
 
     Videos whose files are gone (a stat per video among the hits) are left out, each passed to
     `on_gone`.
@@ -193,9 +220,11 @@ def find_many(
     own_tower = text is None or getattr(text, "tower_of", None) is encoder
     text_vector = None if own_tower else text.encode_queries([query])[0]
     checks = (text.model_id, text.dim) if text is not None else ("image", encoder.dim)
-    if store.check(encoder.model_id, encoder.dim, *checks) is None:
+    sound = (audio.model_id, audio.dim) if audio is not None else None
+    if store.check(encoder.model_id, encoder.dim, *checks, audio=sound) is None:
         return [[] for _ in variants]
-    hits = gather_hits(store, query, vector, widest, video_ids, text_vector)
+    sound_vector, notes = _sound_query(audio if store.audio else None, query)
+    hits = gather_hits(store, query, vector, widest, video_ids, text_vector, sound_vector)
     found = store.get_videos({h.video_id for h in hits})
     cue_total = store.cue_count() if any(h.signal == "bm25" for h in hits) else 0
     videos = _playable(found, on_gone)
@@ -204,8 +233,9 @@ def find_many(
     held = dict(zip(lexical, coverages([hits[i].text for i in lexical], terms, cue_total)))
     levels = _levels(text, query)
     hits = [_read(h, terms, held.get(i, h.coverage), levels) for i, h in enumerate(hits) if h.video_id in videos]
-    return [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
-            for options in variants]
+    ranked = [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
+              for options in variants]
+    return [[replace(seg, notes=notes) for seg in segs] for segs in ranked] if notes else ranked
 
 
 def _playable(found: Mapping[int, VideoRecord], on_gone: Callable[[VideoRecord], None] | None) -> dict[int, VideoRecord]:
@@ -230,8 +260,25 @@ def find_frames(
     "more like this"); `leave_out` (video id, second) drops the moment the vector came from."""
     if store.check(encoder.model_id, encoder.dim) is None:
         return []
-    options = replace(options, weights={"frames": 1.0})
-    hits = store.search_frames(vector, options.candidates, list(video_ids) if video_ids is not None else None)
+    return _nearest(store, "frames", vector, options, video_ids, on_gone, leave_out)
+
+
+def find_sounds(
+    store: Store, audio: AudioEncoder, vector, options: FindOptions, video_ids: Iterable[int] | None = None,
+    on_gone: Callable[[VideoRecord], None] | None = None,
+) -> list[Segment]:
+    """Moments that sound most like a sound vector (a query clip's)."""
+    if store.check(audio=(audio.model_id, audio.dim)) is None:
+        return []
+    return _nearest(store, "audio", vector, options, video_ids, on_gone)
+
+
+def _nearest(store: Store, signal: str, vector, options: FindOptions, video_ids: Iterable[int] | None,
+             on_gone: Callable[[VideoRecord], None] | None, leave_out: tuple[int, float] | None = None) -> list[Segment]:
+    options = replace(options, weights={signal: 1.0})
+    ids = list(video_ids) if video_ids is not None else None
+    search = store.search_frames if signal == "frames" else store.search_sounds
+    hits = search(vector, options.candidates, ids)
     if leave_out is not None:
         vid, t = leave_out
         hits = [h for h in hits if h.video_id != vid or abs(h.start - t) > _NEAR_SECONDS]

@@ -15,7 +15,8 @@ class SlotScore:
 class Segment:
     """A ranked moment: where to cut, where to seek, and the evidence behind it.
 
-    `source` says what matched: "subtitle", "asr" or "ocr" for text, "frames" for the picture.
+    `source` says what matched: "subtitle", "asr" or "ocr" for text, "frames" for the picture,
+    "audio" for the sound. `notes` say why a signal was left out of this query ({"audio": why}).
     """
 
     video: str
@@ -33,3 +34,6 @@ class Segment:
     # The matched cue's language and speaker (`<v Name>`), for filtering; None without a cue.
     lang: str | None = None
     speaker: str | None = None
+    # The second of the segment that sounds most like the query; None without a sound hit.
+    best_sound: float | None = None
+    notes: dict[str, str] = field(default_factory=dict)

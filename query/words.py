@@ -31,6 +31,16 @@ HAN = re.compile(f"[{_CJK}]+")
 _LATIN = re.compile(f"(?:(?![{_CJK}])[^\\W_])+(?:['’](?:(?![{_CJK}])[^\\W_])+)?")
 
 
+def script_of(text: str) -> str:
+    """"han" for text with Han or kana, "latin" for text whose letters are all Latin, else "other"."""
+    import unicodedata
+
+    if HAN.search(text):
+        return "han"
+    letters = [c for c in text if c.isalpha()]
+    return "latin" if all(unicodedata.name(c, "").startswith("LATIN") for c in letters) else "other"
+
+
 def _stem(word: str) -> str:
     # Plurals only: "databases" finds "database"; anything bolder needs a language's stemmer.
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word

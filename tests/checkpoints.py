@@ -51,3 +51,22 @@ def tiny_siglip(folder: Path) -> Path:
     _tokenizer(64).save_pretrained(folder)
     SiglipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
     return folder
+
+
+def tiny_clap(folder: Path) -> Path:
+    """A randomly initialised CLAP (HTSAT audio tower, RoBERTa text tower) a few MB in size."""
+    import torch
+    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel
+
+    torch.manual_seed(0)
+    config = ClapConfig(
+        text_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                         vocab_size=200, max_position_embeddings=80, pad_token_id=1),
+        audio_config=dict(hidden_size=128, patch_embeds_hidden_size=16, depths=[1, 1, 1, 1],
+                          num_attention_heads=[1, 1, 1, 2], window_size=8, enable_fusion=False),
+        projection_dim=16,
+    )
+    ClapModel(config).save_pretrained(folder)
+    _tokenizer(77).save_pretrained(folder)
+    ClapFeatureExtractor().save_pretrained(folder)
+    return folder

@@ -7,6 +7,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import color_encoder  # noqa: E402,F401  registers "test-colors" through the real registry
+import tone_encoder  # noqa: E402,F401  registers the sound model "test-tones" likewise
 from media import colour_video, write_vtt  # noqa: E402
 
 TESTS = Path(__file__).parent
@@ -27,6 +28,7 @@ def env(tmp_path, monkeypatch):
     # Speech and screen text have their own tests (test_senses.py); elsewhere they only cost time.
     monkeypatch.setenv("VSEARCH_ASR_MODE", "off")
     monkeypatch.setenv("VSEARCH_OCR_MODE", "off")
+    monkeypatch.setenv("VSEARCH_AUDIO_MODE", "off")  # sounds: test_sounds.py
     return home
 
 

@@ -107,3 +107,25 @@ def lecture_video(path: Path, slides: list[tuple[float, list[str], str]], size=(
            "-c:a", "aac", str(path))
     shutil.rmtree(work)
     return path
+
+
+def sound_video(path: Path, stretches: list[tuple[str, float]], colour: str = "black", size: str = "64x48",
+                colours: list[str] | None = None) -> Path:
+    """A video whose soundtrack is stretches of `hum`/`beep`/`whistle`/`chirp` tones
+    (tests/tone_encoder.py), `noise` (white) or `silence`, each for its seconds; the picture is
+    `colour`, or each stretch's colour in `colours`."""
+    from tone_encoder import TONES
+
+    colours = colours or [colour] * len(stretches)
+    inputs, graph = [], []
+    for i, ((sound, seconds), hue) in enumerate(zip(stretches, colours)):
+        source = (f"sine=frequency={TONES[sound]:g}:duration={seconds}" if sound in TONES
+                  else f"anoisesrc=d={seconds}:c=white:a=0.3" if sound == "noise"
+                  else f"anullsrc=r=44100:cl=mono,atrim=0:{seconds}")
+        inputs += ["-f", "lavfi", "-i", source, "-f", "lavfi", "-i", f"color={HEX[hue]}:s={size}:r=25:d={seconds}"]
+        graph.append(f"[{2 * i}:a]aresample=44100,aformat=channel_layouts=mono[a{i}]")
+    joined = "".join(f"[{2 * i + 1}:v][a{i}]" for i in range(len(stretches)))
+    graph.append(f"{joined}concat=n={len(stretches)}:v=1:a=1[v][a]")
+    ffmpeg(*inputs, "-filter_complex", ";".join(graph), "-map", "[v]", "-map", "[a]", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", "-r", "25", "-c:a", "aac", str(path))
+    return path

@@ -195,11 +195,11 @@ def test_every_default_has_one_source():
     from vsearch.configs import defaults
     from vsearch.extract.ocr import OcrOptions
     from vsearch.extract.speech import SpeechOptions
-    from vsearch.index import EncoderOptions, IndexOptions, StoreConfig
+    from vsearch.index import AudioOptions, EncoderOptions, IndexOptions, StoreConfig
     from vsearch.query import FindOptions
 
     owners = {"": [StoreConfig, EncoderOptions], "extract": [IndexOptions], "asr": [SpeechOptions],
-              "ocr": [OcrOptions], "find": [FindOptions]}
+              "ocr": [OcrOptions], "audio": [AudioOptions], "find": [FindOptions]}
     # Read by the pipeline from the settings themselves, with no dataclass of their own.
     settings_only = {"home", "uri", "model", "text_model", "ingest.extensions", "ingest.settle_seconds",
                      "ingest.retry_base", "ingest.retry_max", "find.use_server", "serve.host", "serve.port",

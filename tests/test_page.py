@@ -25,8 +25,6 @@ XSS_VTT = XSS.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").re
 @pytest.fixture
 def page_url(env, tmp_path, monkeypatch):
     """A real server (uvicorn in a thread) over a VP9 WebM, which any chromium plays."""
-    import uvicorn
-
     from vsearch.serve import create_app
     from vsearch.settings import load_settings
 
@@ -34,7 +32,13 @@ def page_url(env, tmp_path, monkeypatch):
                          codec="libvpx-vp9")
     write_vtt(tmp_path / f"{NAME}.en.vtt", [(7.0, 9.5, "the lighthouse keeper speaks"), (14.0, 16.0, XSS_VTT)])
     run_cli("index", str(video))
-    app = create_app(load_settings())
+    yield from _served(create_app(load_settings()))
+
+
+def _served(app):
+    """A real uvicorn server of `app` in a thread; yields its URL, then stops it."""
+    import uvicorn
+
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -94,3 +98,28 @@ def test_text_from_videos_is_shown_as_text_never_run(page_url, browser):
     assert page.evaluate("document.querySelectorAll('#results script, #results img:not(.thumb)').length") == 0
     page.keyboard.press("ArrowDown")  # from the search box to the first result
     page.wait_for_selector(".card.active")
+
+
+def test_a_sound_dropped_on_the_page_finds_where_it_is_heard(env, tmp_path, monkeypatch, browser):
+    from media import ffmpeg, sound_video
+    from vsearch.serve import create_app
+    from vsearch.settings import load_settings
+
+    for name, value in {"VSEARCH_PLUGINS": "color_encoder,tone_encoder", "VSEARCH_AUDIO_MODEL": "test-tones",
+                        "VSEARCH_AUDIO_MODE": "on"}.items():
+        monkeypatch.setenv(name, value)
+    video = sound_video(tmp_path / "tones.mp4", [("silence", 3), ("whistle", 3), ("hum", 3)])
+    clip = sound_video(tmp_path / "clip.mp4", [("whistle", 2)])
+    ffmpeg("-i", str(clip), "-vn", "-c:a", "libopus", str(tmp_path / "whistle.ogg"))
+    run_cli("index", str(video))
+    url = next(served := _served(create_app(load_settings())))
+    try:
+        page = browser.new_page(bypass_csp=True)
+        page.goto(url)
+        page.set_input_files("#image", str(tmp_path / "whistle.ogg"))
+        page.wait_for_selector(".card")
+        first = page.evaluate("window.vsearch.results[0]")
+        assert first["source"] == "audio" and abs(first["seek"] - 3.0) <= 1.0
+        assert page.eval_on_selector(".card .sense", "s => s.textContent") == "heard"
+    finally:
+        next(served, None)

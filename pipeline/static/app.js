@@ -3,7 +3,7 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const PAGE = 20;
-const SENSES = { frames: "seen", asr: "said", ocr: "shown", subtitle: "subtitle" };
+const SENSES = { frames: "seen", audio: "heard", asr: "said", ocr: "shown", subtitle: "subtitle" };
 let results = [], lastQuery = null, active = -1;
 window.vsearch = { get results() { return results; } };
 
@@ -90,10 +90,12 @@ async function search(offset = 0) {
   } catch (e) { $("status").textContent = e.message; }
 }
 
-async function searchImage(file) {
-  lastQuery = { image: file.name };
+async function searchFile(file) {
+  // A sound goes to the sound model, anything else to the image model (which names what it cannot read).
+  const field = /^(audio|video)\//.test(file.type) ? "audio" : "image";
+  lastQuery = { [field]: file.name };
   const form = new FormData();
-  form.append("image", file);
+  form.append(field, file);
   form.append("k", PAGE);
   $("status").textContent = "";
   try {
@@ -157,13 +159,13 @@ document.addEventListener("keydown", (e) => {
 const drop = $("drop");
 drop.addEventListener("click", () => $("image").click());
 drop.addEventListener("keydown", (e) => { if (e.key === "Enter") $("image").click(); });
-$("image").addEventListener("change", () => { if ($("image").files[0]) searchImage($("image").files[0]); });
+$("image").addEventListener("change", () => { if ($("image").files[0]) searchFile($("image").files[0]); });
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => {
   e.preventDefault();
   drop.classList.remove("over");
-  if (e.dataTransfer.files[0]) searchImage(e.dataTransfer.files[0]);
+  if (e.dataTransfer.files[0]) searchFile(e.dataTransfer.files[0]);
 });
 fetch("/api/videos").then(answer).then((body) => {
   const list = $("videos");

@@ -1,0 +1,154 @@
+"""Sound models (`audio_model`): soundtrack windows and texts as vectors of one space.
+
+CLAP (`ClapModel`) is the default family: transformers loads it natively, and its audio tower
+(HTSAT, 28M parameters) is what ingest runs; the RoBERTa text tower is loaded only to search.
+Its text tower reads English: `scripts` says which scripts a query may be written in for the
+sound signal to count (query/search.py).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from vsearch.extract.hub import hub_reachable
+
+from .encoders import EncoderOptions, ModelError, _load_failure, _load_plugins, _pick_device, _pick_dtype
+
+
+class AudioEncoder(Protocol):
+    """Turns mono float32 clips at `rate` Hz and texts into L2-normalised vectors of one space."""
+
+    model_id: str
+    dim: int
+    rate: int
+    scripts: frozenset[str]  # "latin", "han": scripts its text tower was trained on
+
+    def encode_audio(self, clips: list[np.ndarray]) -> np.ndarray: ...
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray: ...
+
+
+AudioFactory = Callable[[EncoderOptions, bool], AudioEncoder]
+
+
+@dataclass(frozen=True)
+class AudioPreset:
+    """A named Hugging Face CLAP checkpoint."""
+
+    model_id: str
+    about: str
+
+
+AUDIO_PRESETS = {
+    "clap": AudioPreset("laion/clap-htsat-unfused",
+                        "the default: LAION-CLAP, sound events and speech-free audio, 28M-parameter audio tower"),
+    "clap-general": AudioPreset("laion/larger_clap_general", "LAION-CLAP trained on more music and speech"),
+}
+
+_AUDIO_REGISTRY: dict[str, AudioFactory] = {}
+
+
+def register_audio_encoder(name: str, factory: AudioFactory) -> None:
+    """Make `name` loadable as `audio_model`; the factory takes (options, with_text)."""
+    _AUDIO_REGISTRY[name] = factory
+
+
+def audio_encoder_names() -> list[str]:
+    """Every registered sound model name, presets first."""
+    _load_plugins()
+    return list(_AUDIO_REGISTRY)
+
+
+def load_audio_encoder(name: str, options: EncoderOptions, with_text: bool = True) -> AudioEncoder:
+    """A sound model by registered name, Hugging Face id or local folder.
+
+    Without `with_text` (ingest) only the audio tower is loaded: a fifth of the memory.
+    """
+    _load_plugins()
+    if name in _AUDIO_REGISTRY:
+        return _AUDIO_REGISTRY[name](options, with_text)
+    local = Path(name).expanduser()
+    if local.is_dir():
+        return ClapEncoder(str(local.resolve()), options, with_text)
+    if name.count("/") == 1 and not name.startswith((".", "/", "~")):
+        return ClapEncoder(name, options, with_text)
+    known = ", ".join(audio_encoder_names())
+    raise ModelError(f"unknown audio model {name!r}: use one of {known}, a Hugging Face id or a local folder")
+
+
+class ClapEncoder:
+    """A CLAP checkpoint: clips repeat-padded to its 10 s input, texts through its text tower."""
+
+    scripts = frozenset({"latin"})
+
+    def __init__(self, model_id: str, options: EncoderOptions, with_text: bool = True):
+        from transformers import AutoTokenizer, ClapAudioModelWithProjection, ClapFeatureExtractor, ClapModel
+
+        self.model_id = model_id
+        self.device = _pick_device(options.device)
+        # On a CPU, HTSAT's activations grow fast with the batch: in an ingest, batches of 2 peak
+        # 116 MB under 4 and ~800 MB under 16, at the same speed beside frames (docs/sounds.md).
+        self.batch_size = options.batch_size or (2 if self.device == "cpu" else 32)
+        offline = {} if Path(model_id).is_dir() or hub_reachable() else {"local_files_only": True}
+        # Ingest loads the audio tower and its projection alone from the full checkpoint: the
+        # RoBERTa text tower would be 500 MB of a 2 GB budget, unused.
+        kind = ClapModel if with_text else ClapAudioModelWithProjection
+        try:
+            model = kind.from_pretrained(model_id, dtype=_pick_dtype(options.dtype, self.device), **offline)
+            self.features = ClapFeatureExtractor.from_pretrained(model_id, **offline)
+            self.tokenizer = AutoTokenizer.from_pretrained(model_id, **offline) if with_text else None
+        except (OSError, ValueError) as exc:
+            raise ModelError(_load_failure(model_id, exc, bool(offline)).replace(
+                "cannot load model", "cannot load audio model").replace("--model", "--audio-model")) from None
+        self.model = model.to(self.device).eval()
+        self.rate = int(self.features.sampling_rate)
+        audio_config = getattr(model.config, "audio_config", model.config)
+        # The fused variant stacks four views of a long clip; unfused ones take one.
+        self._truncation = "fusion" if audio_config.enable_fusion else "rand_trunc"
+        self.dim = int(model.config.projection_dim)
+
+    def encode_audio(self, clips: list[np.ndarray]) -> np.ndarray:
+        """Encode clips of at most 10 s (shorter ones are repeated to fill it, as CLAP was trained)."""
+        import torch
+
+        parts = []
+        with torch.inference_mode():
+            for lo in range(0, len(clips), self.batch_size):
+                inputs = self.features(clips[lo : lo + self.batch_size], sampling_rate=self.rate,
+                                       truncation=self._truncation, padding="repeatpad", return_tensors="pt")
+                inputs = {k: v.to(self.device) for k, v in inputs.items()}
+                inputs["input_features"] = inputs["input_features"].to(self.model.dtype)
+                if self.tokenizer is None:
+                    parts.append(_normalised(self.model(**inputs).audio_embeds))
+                else:
+                    parts.append(_normalised(self.model.get_audio_features(**inputs)))
+        return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """Encode texts with the text tower (loaded only `with_text`)."""
+        import torch
+
+        if self.tokenizer is None:
+            raise ModelError(f"{self.model_id} was loaded without its text tower")
+        with torch.inference_mode():
+            inputs = self.tokenizer(texts, padding=True, truncation=True, max_length=77, return_tensors="pt")
+            inputs = {k: v.to(self.device) for k, v in inputs.items() if k in ("input_ids", "attention_mask")}
+            return _normalised(self.model.get_text_features(**inputs))
+
+
+def _normalised(out) -> np.ndarray:
+    import torch
+
+    emb = out.pooler_output if hasattr(out, "pooler_output") else out
+    return torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy().astype(np.float32)
+
+
+def _preset_factory(preset: AudioPreset) -> AudioFactory:
+    return lambda options, with_text: ClapEncoder(preset.model_id, options, with_text)
+
+
+for _name, _preset in AUDIO_PRESETS.items():
+    register_audio_encoder(_name, _preset_factory(_preset))

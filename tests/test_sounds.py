@@ -1,0 +1,207 @@
+"""What is heard: sound vectors from the soundtrack, found by words and by a clip of the sound."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import find_json, run_cli
+from media import colour_video, ffmpeg, sound_video
+
+pytestmark = pytest.mark.usefixtures("heard")
+
+
+@pytest.fixture
+def heard(env, monkeypatch):
+    """`env` with the tone test model as the sound model (tests/tone_encoder.py)."""
+    monkeypatch.setenv("VSEARCH_PLUGINS", "color_encoder,tone_encoder")
+    monkeypatch.setenv("VSEARCH_AUDIO_MODEL", "test-tones")
+    monkeypatch.setenv("VSEARCH_AUDIO_MODE", "on")
+    return env
+
+
+@pytest.fixture(scope="module")
+def sounds(tmp_path_factory):
+    """Two videos: beep 2-5 s, noise 5-7 s and hum 7-10 s in one; hum 0-2 s and whistle 2-5 s in the other."""
+    folder = tmp_path_factory.mktemp("sounds")
+    first = sound_video(folder / "first 'one'.mp4", [("silence", 2), ("beep", 3), ("noise", 2), ("hum", 3),
+                                                   ("silence", 2)])
+    second = sound_video(folder / "second.mp4", [("hum", 2), ("whistle", 3), ("silence", 3)], colour="red")
+    hum = sound_video(folder / "hum clip.mp4", [("hum", 2)])
+    ffmpeg("-i", str(hum), "-vn", "-c:a", "pcm_s16le", str(folder / "hum.wav"))
+    return first, second, folder / "hum.wav"
+
+
+def _status(video) -> dict:
+    rows = [json.loads(line) for line in run_cli("status", "--json").stdout.splitlines()]
+    [row] = [r for r in rows if r["path"] == str(video)]
+    return row
+
+
+def test_sounds_are_found_by_their_words_with_seek_inside_them(sounds):
+    first, second, _ = sounds
+    run_cli("index", str(first), str(second))
+    for word, video, begins in (("beep", first, 2.0), ("a whistle", second, 2.0), ("noise", first, 5.0)):
+        top = find_json(word, "-k", "1")[0]
+        assert top["video"] == str(video) and top["source"] == "audio", (word, top)
+        assert abs(top["seek"] - begins) <= 1.0 and top["signals"]["audio"] > 0, (word, top)
+        assert top["best_sound"] is not None
+    hums = {f["video"]: f["seek"] for f in find_json("hum", "-k", "2")}
+    assert hums.keys() == {str(first), str(second)} and abs(hums[str(first)] - 7.0) <= 1.0
+    status = _status(first)
+    # 12 s: the first hop and the last hear nothing of the sounds 2-10 s through their 3 s windows
+    assert status["sounds"] == 10 and status["audio"]["silent"] >= 2
+
+
+def test_a_clip_of_a_sound_finds_where_it_is_heard_across_videos(sounds):
+    first, second, hum = sounds
+    run_cli("index", str(first), str(second))
+    found = find_json("--audio", str(hum), "-k", "2")
+    assert {(f["video"], f["source"]) for f in found} == {(str(first), "audio"), (str(second), "audio")}
+    seeks = {f["video"]: f["seek"] for f in found}
+    assert abs(seeks[str(first)] - 7.0) <= 1.0 and seeks[str(second)] <= 1.0
+    printed = run_cli("find", "--audio", str(hum), "-k", "1").stdout
+    assert "heard" in printed and "mpv --start=" in printed
+
+
+def test_a_query_the_sound_model_cannot_read_is_not_heard_and_says_so(sounds):
+    first, second, _ = sounds
+    run_cli("index", str(first), str(second))
+    [top] = find_json("红色 哨声", "-k", "1")  # "red, whistle": the second video's picture is red
+    assert top["source"] == "frames" and "audio" not in top["signals"]
+    assert "left out" in top["notes"]["audio"] and "han" in top["notes"]["audio"]
+    [english] = find_json("red whistle", "-k", "1")
+    assert english["signals"].keys() == {"frames", "audio"} and "notes" not in english
+
+
+def test_silent_soundless_and_audio_only_files_behave(tmp_path, sounds):
+    _, _, hum = sounds
+    silent = sound_video(tmp_path / "silent.mp4", [("silence", 4)])
+    mute = colour_video(tmp_path / "mute.mp4", [("blue", 3)])
+    run_cli("index", str(silent), str(mute))
+    assert _status(silent)["sounds"] == 0 and _status(silent)["audio"]["windows"] == 0
+    assert _status(mute)["audio"] == {"skipped": "no audio stream"} and _status(mute)["warnings"] == []
+    assert find_json("beep") == []
+    for clip, why in ((silent, "silence"), (mute, "no audio stream"), (tmp_path / "nope.wav", "cannot read")):
+        result = run_cli("find", "--audio", str(clip), ok=False)
+        assert result.exit_code == 1 and why in result.stderr and "Traceback" not in result.output
+    odd = tmp_path / "<script>.wav"
+    odd.write_bytes(b"RIFF\xff\xfe not audio")
+    result = run_cli("find", "--audio", str(odd), ok=False)
+    assert result.exit_code == 1 and "not a readable audio file" in result.stderr
+    # An audio-only file is no video to index, but a fine clip to search with.
+    result = run_cli("index", str(hum), ok=False)
+    assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) <= 2
+    assert find_json("--audio", str(hum)) == []  # nothing indexed hums
+
+
+def test_an_index_without_sounds_says_how_to_get_them(tmp_path, monkeypatch, sounds):
+    first, _, hum = sounds
+    monkeypatch.setenv("VSEARCH_AUDIO_MODE", "off")
+    run_cli("index", str(first))
+    assert _status(first)["audio"] == {"skipped": "audio.mode is off"}
+    assert find_json("beep") == []
+    result = run_cli("find", "--audio", str(hum), ok=False)
+    assert result.exit_code == 1 and "audio.mode" in result.stderr
+
+
+def test_a_sound_model_that_cannot_load_costs_the_sound_signal_only(tmp_path, monkeypatch, sounds):
+    first, _, _ = sounds
+    monkeypatch.setenv("VSEARCH_AUDIO_MODEL", str(tmp_path / "no such model"))
+    # "auto" on this CPU embeds no sounds, and says so without a warning.
+    for mode, why, warned in (("auto", "on a GPU only", False), ("on", "unknown audio model", True)):
+        monkeypatch.setenv("VSEARCH_HOME", str(tmp_path / mode))
+        monkeypatch.setenv("VSEARCH_AUDIO_MODE", mode)
+        run_cli("index", str(first))
+        status = _status(first)
+        assert status["state"] == "done" and why in status["audio"]["skipped"]
+        assert any("sounds not embedded" in w for w in status["warnings"]) == warned
+
+
+def test_tiny_clap_loads_through_the_real_code_and_an_index_keeps_its_sound_model(tmp_path, monkeypatch, sounds):
+    from checkpoints import tiny_clap
+    from vsearch.index import EncoderOptions, load_audio_encoder
+
+    first, second, hum = sounds
+    folder = tiny_clap(tmp_path / "tiny-clap")
+    clap = load_audio_encoder(str(folder), EncoderOptions())
+    clips = [np.sin(np.linspace(0, 2000, 48000 * s)).astype(np.float32) for s in (1, 3, 10)]
+    vecs = np.vstack([clap.encode_audio(clips), clap.encode_texts(["a dog barks", "applause"])])
+    assert vecs.shape == (5, clap.dim) and np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-5)
+    assert clap.rate == 48000 and load_audio_encoder(str(folder), EncoderOptions(), with_text=False).tokenizer is None
+
+    monkeypatch.setenv("VSEARCH_AUDIO_MODEL", str(folder))
+    run_cli("index", str(first))
+    assert _status(first)["sounds"] == 10
+    assert find_json("a dog barks", "-k", "1")[0]["signals"].get("audio", 0) >= 0
+    assert find_json("--audio", str(hum), "-k", "1")[0]["video"] == str(first)
+    # Another sound model cannot write into it, nor search it.
+    result = run_cli("index", "--audio-model", "test-tones", str(second), ok=False)
+    assert result.exit_code == 1 and "--audio-model " + str(folder) in result.stderr
+    monkeypatch.delenv("VSEARCH_AUDIO_MODEL")
+    assert find_json("--audio", str(hum), "-k", "1")[0]["video"] == str(first)  # the index's own model
+
+
+def test_sound_windows_do_not_depend_on_how_the_soundtrack_arrives():
+    from tone_encoder import ToneEncoder
+    from vsearch.index import AudioOptions
+    from vsearch.index.sounds import SoundWindows
+
+    rate = ToneEncoder.rate
+    t = np.arange(int(6.5 * rate)) / rate
+    track = np.where(t < 3, 0.2 * np.sin(2 * np.pi * 880 * t), 0.0).astype(np.float32)
+    results = []
+    for size in (rate * 10, 4096, 777):
+        windows = SoundWindows(ToneEncoder(), AudioOptions(window=2.0, hop=1.0))
+        for lo in range(0, len(track), size):
+            windows.feed(track[lo : lo + size])
+        done = windows.finish()
+        results.append((done.starts, np.array(done.vecs)))
+    # Hops 0-3 hear the beep (hop 3's window reaches back to 2.5 s); 4-6 are silence.
+    assert results[0][0] == [0.0, 1.0, 2.0, 3.0]
+    for starts, vecs in results[1:]:
+        assert starts == results[0][0] and np.allclose(vecs, results[0][1], atol=1e-6)
+
+
+def test_imagebind_names_its_package_and_licence(tmp_path, sounds):
+    first, _, _ = sounds
+    result = run_cli("index", "--model", "imagebind", str(first), ok=False)
+    assert result.exit_code == 1 and "pip install imagebind-unofficial" in result.stderr
+    assert "CC BY-NC-SA 4.0" in result.stderr and "Traceback" not in result.output
+
+
+def test_the_server_finds_by_a_sound_file_and_filters_to_what_is_heard(sounds):
+    from starlette.testclient import TestClient
+
+    from vsearch.serve import create_app
+    from vsearch.settings import load_settings
+
+    first, second, hum = sounds
+    run_cli("index", str(first), str(second))
+    app = create_app(load_settings())
+    try:
+        with TestClient(app) as client:
+            got = client.post("/api/find", files={"audio": ("hum.wav", hum.read_bytes(), "audio/wav")},
+                              data={"k": "2"}).json()["results"]
+            assert {r["name"] for r in got} == {first.name, second.name} and got[0]["source"] == "audio"
+            heard = client.get("/api/find", params={"q": "red whistle", "source": "audio"}).json()["results"]
+            assert heard and all(r["source"] == "audio" and set(r["signals"]) == {"audio"} for r in heard)
+            bad = client.post("/api/find", files={"audio": ("x.wav", b"<script>\xff\xfe", "audio/wav")})
+            assert bad.status_code == 400 and "not a readable audio file" in bad.json()["error"]
+    finally:
+        app.state.resident.close()
+
+
+def test_ctrl_c_mid_video_with_sounds_on_still_exits_130(tmp_path, monkeypatch):
+    """The listening thread, maybe waiting to hand off sound windows, is let go, not waited for."""
+    import os
+    import subprocess
+    import sys
+
+    video = sound_video(tmp_path / "long.mp4", [("beep", 20), ("noise", 20)])
+    monkeypatch.setenv("VSEARCH_MODEL", "test-interrupt")
+    monkeypatch.setenv("VSEARCH_EXTRACT_CHUNK", "4")
+    monkeypatch.setenv("VSEARCH_EXTRACT_DEDUP_THRESHOLD", "0")
+    done = subprocess.run([sys.executable, "-m", "vsearch", "index", str(video)], capture_output=True,
+                          text=True, env=os.environ, timeout=120)
+    assert (done.returncode, done.stderr.strip().splitlines()[-1]) == (130, "vsearch: interrupted"), done.stderr
