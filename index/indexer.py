@@ -132,13 +132,17 @@ def _sense_notes(speech: Speech, ocr_cues: list[Cue], ocr_state: str, sounds: So
     return {"asr": asr, "ocr": {"state": ocr_state, "cues": len(ocr_cues)}, "audio": audio}
 
 
+def _unheard(video: Path, why: str) -> str:
+    return f"{display(str(video))}: sounds not embedded ({why}); frames and text are indexed"
+
+
 def _sound_windows(video: Path, sound: AudioEncoder | str | None, options: AudioOptions,
                    warnings: list[str]) -> tuple[SoundWindows | None, str]:
     """The sound model's window queue, or None with why: a model that failed to load (`sound` is
     its error) is a warning when audio.mode is "on", and a note in the record under "auto"."""
     if isinstance(sound, str):
         if options.mode == "on":
-            warnings.append(f"{display(str(video))}: sounds not embedded ({sound}); frames and text are indexed")
+            warnings.append(_unheard(video, sound))
         return None, sound
     return (SoundWindows(sound, options, handoff=True), "") if sound is not None else (None, "")
 
@@ -205,7 +209,7 @@ def encode_video(
         kept = [i for i, t in enumerate(sounds.starts) if t < duration]  # audio may outlast the picture
         sounds.starts, sounds.vecs = [sounds.starts[i] for i in kept], [sounds.vecs[i] for i in kept]
         if sounds.skipped.startswith("failed"):
-            warnings.append(f"{display(str(video))}: sounds not embedded ({sounds.skipped}); frames and text are indexed")
+            warnings.append(_unheard(video, sounds.skipped))
     return VideoVectors(duration, slots, times, frame_vecs, encoded, cues, cue_vecs, warnings, declared,
                         _sense_notes(speech, ocr_cues, ocr_state, sounds, sound_note), sounds)
 

@@ -171,8 +171,7 @@ class Store:
         meta = self.check(audio=(model, dim))
         if meta is None or meta.get("audio_model"):
             return
-        if self.call("open", self.client.has_collection, self.names["sounds"]):  # a run killed here before
-            self.call("write", self.client.drop_collection, self.names["sounds"])
+        self._drop_leftover("sounds")  # a run killed between these two steps
         create_collection(self, "sounds", dim)
         self.put_meta({**meta, "audio_model": model, "audio_dim": dim})
         self.audio = model
@@ -196,18 +195,19 @@ class Store:
         # Meta goes last: its presence means the others exist, complete. A run killed before it
         # leaves some of them behind, perhaps without their index; they hold no rows yet (videos
         # are written after meta), so the next run makes them again.
-        sounds = self.names["sounds"]
-        if self.call("open", self.client.has_collection, sounds):
-            self.call("write", self.client.drop_collection, sounds)
+        self._drop_leftover("sounds")  # made later, by add_audio
         for kind in ("frames", "cues", "videos", "meta"):
-            name = self.names[kind]
-            if self.call("open", self.client.has_collection, name):
-                self.call("write", self.client.drop_collection, name)
+            self._drop_leftover(kind)
             create_collection(self, kind, text_dim if kind == "cues" else dim)
         self.put_meta({"schema": SCHEMA_VERSION, "model": model, "dim": dim, "text_model": text_model,
                        "text_dim": text_dim, "created": int(time.time()),
                        **({"text_levels": text_levels} if text_levels is not None else {})})
         self.dim = dim
+
+    def _drop_leftover(self, kind: str) -> None:
+        """Drop a collection of `kind` that a killed run made before the meta row named it."""
+        if self.call("open", self.client.has_collection, self.names[kind]):
+            self.call("write", self.client.drop_collection, self.names[kind])
 
     def put_meta(self, info: dict) -> None:
         """Write the index's one meta row (schema version, models, dimensions)."""

@@ -300,8 +300,8 @@ def search_sound(settings: Settings, clip: Path, videos: Iterable[str] = (), top
         return find_sounds(store, audio, vector, options, _indexed(store, videos), on_gone)
 
 
-NO_SOUNDS = ("the index has no sounds to search: index with audio.mode = auto or on and a sound model "
-             "that loads (README, \"Sounds\")")
+NO_SOUNDS = ("the index has no sounds to search: index with audio.mode = on (auto embeds them on a GPU "
+             "only) and a sound model that loads (README, \"Sounds\")")
 
 
 def picture_vector(encoder, data: bytes, name: str = "image"):

@@ -80,12 +80,15 @@ class Resident:
         return [r.id for r in store.videos()
                 if any(r.path == w or r.path.startswith(w.rstrip(os.sep) + os.sep) for w in wanted)]
 
-    def audio(self, store):
-        """The sound model, loaded once the index has sounds (an ingest may add them while serving)."""
-        meta = store.check()
-        if self._audio is None and meta and meta.get("audio_model"):
-            self._audio = query_sound(self.settings, meta, with_text=self.settings["find.weight_audio"] > 0)
-        return self._audio
+    def audio(self, store, for_text: bool = True):
+        """The sound model, loaded once the index has sounds (an ingest may add them while serving);
+        None for a text query while the sound signal is weighted 0."""
+        heard = self.settings["find.weight_audio"] > 0
+        if self._audio is None:
+            meta = store.peek()
+            if meta and meta.get("audio_model"):
+                self._audio = query_sound(self.settings, meta, with_text=heard)
+        return self._audio if heard or not for_text else None
 
     def find(self, query: str, options, videos: Iterable[str] = ()) -> list:
         """Ranked segments for a text query, as `vsearch find` gives them."""
@@ -93,8 +96,8 @@ class Resident:
 
         def run(store):
             ids = self._ids(store, videos)
-            audio = self.audio(store) if self.settings["find.weight_audio"] > 0 else None
-            return [] if ids == [] else find(store, self.encoder, query, options, ids, text=self.text, audio=audio)
+            return [] if ids == [] else find(store, self.encoder, query, options, ids, text=self.text,
+                                             audio=self.audio(store))
 
         return self._with_store(run) or []
 
@@ -102,9 +105,8 @@ class Resident:
         """Rankings of one query under each option set, searching once (as `vsearch eval` does)."""
         from vsearch.query import find_many
 
-        found = self._with_store(lambda store: find_many(
-            store, self.encoder, query, variants, text=self.text,
-            audio=self.audio(store) if self.settings["find.weight_audio"] > 0 else None))
+        found = self._with_store(lambda store: find_many(store, self.encoder, query, variants, text=self.text,
+                                                         audio=self.audio(store)))
         return found or [[] for _ in variants]
 
     def find_sound(self, data: bytes, k: int) -> list:
@@ -116,7 +118,7 @@ class Resident:
         options = replace(self.settings.find_options(), top_k=k)
 
         def run(store):
-            audio = self.audio(store)
+            audio = self.audio(store, for_text=False)
             if audio is None:
                 raise VsearchError(NO_SOUNDS)
             vector = clip_vector(audio, io.BytesIO(data), self.settings["audio.query_seconds"])

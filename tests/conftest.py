@@ -64,6 +64,20 @@ def actions(summary) -> dict:
     return {os.path.basename(v["path"]): v["action"] for v in summary["videos"]}
 
 
+def index_interrupted(video, monkeypatch) -> None:
+    """`vsearch index VIDEO` in a process whose model raises KeyboardInterrupt on its second batch
+    of frames, as Ctrl-C does: it must say so in one line and exit 130."""
+    import subprocess
+
+    monkeypatch.setenv("VSEARCH_MODEL", "test-interrupt")
+    monkeypatch.setenv("VSEARCH_EXTRACT_CHUNK", "4")
+    monkeypatch.setenv("VSEARCH_EXTRACT_DEDUP_THRESHOLD", "0")
+    done = subprocess.run([sys.executable, "-m", "vsearch", "index", str(video)], capture_output=True,
+                          text=True, env=os.environ, timeout=120)
+    assert (done.returncode, done.stderr.strip().splitlines()[-1]) == (130, "vsearch: interrupted"), done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def run_cli(*args: str, ok: bool = True):
     """Run the real CLI in-process; returns click's Result."""
     from click.testing import CliRunner

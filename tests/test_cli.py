@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from checkpoints import tiny_clip
-from conftest import find_json, run_cli
+from conftest import find_json, index_interrupted, run_cli
 from media import colour_video, write_vtt
 from vsearch.index import Store, video_id
 from vsearch.settings import load_settings
@@ -244,10 +244,4 @@ def test_ctrl_c_mid_video_is_one_line_and_exit_130(env, tmp_path, monkeypatch):
     video = tmp_path / "long.mp4"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=40", "-c:v", "libx264", "-preset", "ultrafast",
            "-pix_fmt", "yuv420p", str(video))
-    monkeypatch.setenv("VSEARCH_MODEL", "test-interrupt")
-    monkeypatch.setenv("VSEARCH_EXTRACT_CHUNK", "4")
-    monkeypatch.setenv("VSEARCH_EXTRACT_DEDUP_THRESHOLD", "0")
-    done = subprocess.run([sys.executable, "-m", "vsearch", "index", str(video)], capture_output=True,
-                          text=True, env=os.environ, timeout=120)
-    assert (done.returncode, done.stderr.strip().splitlines()[-1]) == (130, "vsearch: interrupted"), done.stderr
-    assert "Traceback" not in done.stderr
+    index_interrupted(video, monkeypatch)

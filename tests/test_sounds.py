@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import find_json, run_cli
+from conftest import find_json, index_interrupted, run_cli
 from media import colour_video, ffmpeg, sound_video
 
 pytestmark = pytest.mark.usefixtures("heard")
@@ -194,14 +194,4 @@ def test_the_server_finds_by_a_sound_file_and_filters_to_what_is_heard(sounds):
 
 def test_ctrl_c_mid_video_with_sounds_on_still_exits_130(tmp_path, monkeypatch):
     """The listening thread, maybe waiting to hand off sound windows, is let go, not waited for."""
-    import os
-    import subprocess
-    import sys
-
-    video = sound_video(tmp_path / "long.mp4", [("beep", 20), ("noise", 20)])
-    monkeypatch.setenv("VSEARCH_MODEL", "test-interrupt")
-    monkeypatch.setenv("VSEARCH_EXTRACT_CHUNK", "4")
-    monkeypatch.setenv("VSEARCH_EXTRACT_DEDUP_THRESHOLD", "0")
-    done = subprocess.run([sys.executable, "-m", "vsearch", "index", str(video)], capture_output=True,
-                          text=True, env=os.environ, timeout=120)
-    assert (done.returncode, done.stderr.strip().splitlines()[-1]) == (130, "vsearch: interrupted"), done.stderr
+    index_interrupted(sound_video(tmp_path / "long.mp4", [("beep", 20), ("noise", 20)]), monkeypatch)
