@@ -24,6 +24,7 @@ from vsearch.extract.speech import Speech, SpeechOptions
 from vsearch.extract.subtitles import find_sidecars, fit_to, read_subtitles
 from vsearch.extract.thumbs import difference, thumbnail
 
+from .calibration import meta_entries
 from .encoders import Encoder
 from .audio_encoders import AudioEncoder
 from .records import VideoRecord, video_id
@@ -270,7 +271,7 @@ def index_video(
     except OSError as exc:
         raise MediaError(f"{path}: {exc.strerror or exc}") from None
     with open_store() as store:
-        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, getattr(text, "levels", None))
+        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, meta_entries(encoder, text))
         if vectors.sounds is not None and not isinstance(sound, str):
             store.add_audio(sound.model_id, sound.dim)
         vid = video_id(str(path))

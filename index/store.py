@@ -177,18 +177,18 @@ class Store:
         self.audio = model
 
     def create(self, model: str, dim: int, text_model: str = "image", text_dim: int | None = None,
-               text_levels: dict | None = None) -> None:
+               levels: dict | None = None) -> None:
         """Create the collections for `model` and `text_model` unless they exist; then check they match.
 
-        `text_levels`, the text model's measured levels (index/text_encoders.py), are kept in the
-        meta row, so later processes need not measure them again.
+        `levels`, the models' measured levels as meta entries (index/calibration.py), are kept in
+        the meta row, so later processes need not measure them again.
         """
         text_dim = dim if text_dim is None else text_dim
+        levels = levels or {}
         meta = self.check(model, dim, text_model, text_dim)
         if meta is not None:
             kept = {k: v for k, v in meta.items() if k != "moved_from"}
-            if text_levels is not None and "text_levels" not in kept:
-                kept["text_levels"] = text_levels
+            kept.update({k: v for k, v in levels.items() if k not in kept})
             if kept != meta:
                 self.put_meta(kept)
             return
@@ -200,8 +200,7 @@ class Store:
             self._drop_leftover(kind)
             create_collection(self, kind, text_dim if kind == "cues" else dim)
         self.put_meta({"schema": SCHEMA_VERSION, "model": model, "dim": dim, "text_model": text_model,
-                       "text_dim": text_dim, "created": int(time.time()),
-                       **({"text_levels": text_levels} if text_levels is not None else {})})
+                       "text_dim": text_dim, "created": int(time.time()), **levels})
         self.dim = dim
 
     def _drop_leftover(self, kind: str) -> None:

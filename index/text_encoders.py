@@ -12,45 +12,11 @@ import numpy as np
 
 from vsearch.extract.hub import hub_reachable
 
+from .calibration import stored, text_levels
 from .encoders import Encoder, EncoderOptions, ModelError, _load_failure, _pick_device, _pick_dtype, pick_batch
 
 # The image model's own text tower: what every index before text models had.
 IMAGE_TOWER = "image"
-
-# Paraphrase pairs that share few words, per script: a model's similarity for a pair is its
-# "match" level, for a query against the other passages of that script its "unrelated" level.
-PROBES = {"latin": [
-    ("where can I read this book", "the text is available online for free"),
-    ("the weather is getting worse", "a storm is coming tonight"),
-    ("how do I cook rice", "boil the grains in water for twenty minutes"),
-    ("someone is playing the piano", "a musician performs at the keyboard"),
-    ("the car would not start", "the engine failed this morning"),
-    ("they won the football match", "the team scored the winning goal"),
-    ("a vector database stores embeddings", "this system keeps numeric representations for search"),
-    ("the price of the house went up", "homes became more expensive this year"),
-], "han": [
-    ("讲到向量数据库的部分", "这里介绍用于相似度检索的向量存储系统"),
-    ("今天天气很冷", "外面气温降到了零度以下"),
-    ("他们在餐厅吃饭", "一家人在饭店里用餐"),
-    ("火车晚点了", "列车没有按时到站"),
-    ("孩子们在公园里玩", "小朋友在草地上追逐嬉戏"),
-    ("这本书在网上可以免费阅读", "你可以在互联网上看到全文"),
-    ("他生病了去看医生", "身体不舒服所以去了医院"),
-    ("我们明天去爬山", "第二天大家打算登上山顶"),
-]}
-
-
-def calibration(text) -> dict[str, tuple[float, float] | None]:
-    """Per script, the (unrelated, match) similarity levels of a text model measured on PROBES:
-    the 95th percentile of unrelated pairs and the median of paraphrases. None for a script the
-    model does not tell apart (an English-only model on Chinese)."""
-    levels = {}
-    for script, pairs in PROBES.items():
-        sims = text.encode_queries([q for q, _ in pairs]) @ text.encode_passages([p for _, p in pairs]).T
-        match = float(np.median(np.diag(sims)))
-        unrelated = float(np.percentile(sims[~np.eye(len(pairs), dtype=bool)], 95))
-        levels[script] = (unrelated, match) if match - unrelated >= 0.05 else None
-    return levels
 
 
 @dataclass(frozen=True)
@@ -149,14 +115,11 @@ def _folder_pooling(folder: Path) -> str:
 def load_text_encoder(name: str, options: EncoderOptions, image: Encoder, levels: dict | None = None):
     """The text model by preset, Hugging Face id or local folder; "image" is the image model's tower.
 
-    Its `levels` (per script, see `calibration`) are the index's own where it stored them (`levels`),
-    else measured on load: a few dozen short texts.
+    Its `levels` (per script, index/calibration.py) are the index's own where it stored them
+    (`levels`), else measured on load: a few dozen short texts.
     """
     encoder = _load(name, options, image)
-    if levels is not None:
-        encoder.levels = {script: tuple(pair) if pair else None for script, pair in levels.items()}
-    else:
-        encoder.levels = calibration(encoder)
+    encoder.levels = stored(levels) or text_levels(encoder)
     return encoder
 
 

@@ -38,9 +38,11 @@ def load_models(settings: Settings, meta: dict | None, with_text: bool = True):
     """(image model, text model): each the explicitly chosen one, else the index's own, else the default.
 
     An index made before text models uses its image model's text tower ("image") for cues.
-    Without `with_text` (a picture query) the text model is not loaded: None.
+    Without `with_text` (a picture query) the text model is not loaded: None. With it, both
+    carry their `levels` (index/calibration.py): the index's own, else measured now.
     """
     from vsearch.index import ModelError, load_encoder
+    from vsearch.index.calibration import image_levels, stored
     from vsearch.index.text_encoders import load_text_encoder
 
     def chosen(key: str, default: str) -> str:
@@ -53,9 +55,11 @@ def load_models(settings: Settings, meta: dict | None, with_text: bool = True):
     encoder = load_encoder(chosen("model", settings["model"]), settings.encoder_options())
     if not with_text:
         return encoder, None
+    own = (meta or {}).get("model") == encoder.model_id
+    encoder.levels = stored((meta or {}).get("image_levels") if own else None) or image_levels(encoder)
     name = chosen("text_model", "image")
-    stored = (meta or {}).get("text_levels") if (meta or {}).get("text_model", "image") == name else None
-    return encoder, load_text_encoder(name, settings.encoder_options(), encoder, stored)
+    kept = (meta or {}).get("text_levels") if (meta or {}).get("text_model", "image") == name else None
+    return encoder, load_text_encoder(name, settings.encoder_options(), encoder, kept)
 
 
 def _sound_name(settings: Settings, meta: dict | None) -> str:
@@ -95,12 +99,17 @@ def _gpu(device: str) -> bool:
 
 def query_sound(settings: Settings, meta: dict | None, with_text: bool = True):
     """The sound model for a query: the index's (or the one named), None where the index has no
-    sounds, or a text query where the sound signal is weighted 0."""
+    sounds, or a text query where the sound signal is weighted 0. With its text tower it carries
+    its `levels` (index/calibration.py), measured now: five short clips."""
     from vsearch.index import load_audio_encoder
+    from vsearch.index.calibration import sound_levels
 
     if not (meta or {}).get("audio_model") or (with_text and settings["find.weight_audio"] <= 0):
         return None
-    return load_audio_encoder(_sound_name(settings, meta), settings.encoder_options(), with_text)
+    audio = load_audio_encoder(_sound_name(settings, meta), settings.encoder_options(), with_text)
+    if with_text:
+        audio.levels = sound_levels(audio)
+    return audio
 
 
 def absolute(path: str | Path) -> Path:
@@ -152,6 +161,7 @@ def index_paths(
     Without `subs`, a video keeps the subtitle files an earlier `--subs` gave it.
     """
     from vsearch.index import StoreError, index_video, video_id
+    from vsearch.index.calibration import meta_entries
     from vsearch.index.indexer import kept_subs
 
     sweep_scratch()
@@ -161,7 +171,7 @@ def index_paths(
     sound = ingest_sound(settings, meta)
     paths = list(paths)
     with open_store() as store:
-        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, text.levels)
+        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, meta_entries(encoder, text))
         known = store.get_videos(video_id(str(absolute(p))) for p in paths)
     options = settings.index_options()
     subs = [absolute(s) for s in subs]

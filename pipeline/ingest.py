@@ -173,6 +173,7 @@ def ingest(
 ) -> Summary:
     """Bring the index in line with the videos under `root`."""
     from vsearch.index import ModelError, StoreError, VideoRecord, index_video, video_id
+    from vsearch.index.calibration import meta_entries
     from vsearch.index.indexer import kept_subs, subtitle_files
 
     began = time.monotonic()
@@ -233,7 +234,7 @@ def ingest(
                     encoder, text = load_models(settings, meta)
                     sound = ingest_sound(settings, meta)
                     with open_store() as store:  # failures are recorded there too
-                        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, text.levels)
+                        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, meta_entries(encoder, text))
                 with attempting(settings.home, path):
                     result = index_video(video, open_store, encoder, options, extra,
                                          progress=progress_for(path) if progress_for else None, text=text,

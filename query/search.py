@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from vsearch.configs import default
 from vsearch.index import AudioEncoder, Encoder, Hit, Store, VideoRecord
+from vsearch.index.calibration import share as calibrated
 
 from .fusion import SIGNALS, fuse
 from .segments import merge_slots, pad_span
@@ -156,27 +157,34 @@ def gather_hits(
     return hits
 
 
-def _levels(text, query: str) -> tuple[float, float] | None:
-    """The text model's (unrelated, match) levels for the query's script; (1, 1), which gives
-    nothing, where it was measured and cannot tell this script's paraphrases apart; None, scale
-    per query, where it was never measured."""
-    levels = getattr(text, "levels", None)
+# Per signal: which model it is, and what its probes ask of it (index/calibration.py).
+_PROBED = {"frames": ("image", "match {script} text to pictures"), "cues": ("text", "tell {script} paraphrases apart"),
+           "audio": ("sound", "match {script} text to sounds")}
+
+
+def _levels(model, query: str, signal: str) -> tuple[tuple[float, float] | None, str | None]:
+    """A model's (unrelated, match) levels for the query's script, with no note; where they were
+    measured and it cannot tell this script's pairs apart, (1, 1), which gives nothing, and a note
+    saying so; where they were never measured, None (scale per query)."""
+    levels = getattr(model, "levels", None)
     if not levels:
-        return None
+        return None, None
     script = "han" if HAN.search(query) else "latin"
-    return levels.get(script) or (1.0, 1.0)
+    if levels.get(script):
+        return levels[script], None
+    kind, fails = _PROBED[signal]
+    return (1.0, 1.0), f"left out: the {kind} model {model.model_id} does not {fails.format(script=script)} (measured)"
 
 
-def _read(hit: Hit, terms: list[str], held: float, levels: tuple[float, float] | None) -> Hit:
-    """A cue hit with where its matched words are said, for BM25 how much of the query it holds
-    (`held`), and for a cue vector its share between the text model's unrelated and match levels."""
+def _read(hit: Hit, terms: list[str], held: float, levels: Mapping[str, tuple[float, float] | None]) -> Hit:
+    """A hit as the query reads it: for a cue, where its matched words are said and, for BM25,
+    how much of the query it holds (`held`); for a vector hit, its share between its model's
+    unrelated and match levels (`levels` per signal)."""
+    pair = levels.get(hit.signal)
+    share = calibrated(hit.score, pair) if pair is not None else None
     if hit.signal not in ("cues", "bm25"):
-        return hit
+        return hit if share is None else replace(hit, share=share)
     seek = matched_at(hit.text, hit.words, terms) if hit.words else None
-    share = None
-    if hit.signal == "cues" and levels is not None:
-        unrelated, match = levels
-        share = min(1.0, max(0.0, (hit.score - unrelated) / max(match - unrelated, 1e-9)))
     return replace(hit, seek=seek, coverage=held, share=share)
 
 
@@ -231,7 +239,12 @@ def find_many(
     terms = query_terms(query)
     lexical = [i for i, h in enumerate(hits) if h.signal == "bm25"]
     held = dict(zip(lexical, coverages([hits[i].text for i in lexical], terms, cue_total)))
-    levels = _levels(text, query)
+    searched = {"frames": encoder, "cues": text, "audio": audio if sound_vector is not None else None}
+    levels = {}
+    for signal, model in searched.items():
+        levels[signal], note = _levels(model, query, signal)
+        if note and weights[signal] > 0:
+            notes[signal] = note
     hits = [_read(h, terms, held.get(i, h.coverage), levels) for i, h in enumerate(hits) if h.video_id in videos]
     ranked = [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
               for options in variants]

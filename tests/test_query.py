@@ -159,19 +159,22 @@ def test_rank_segments_cites_no_evidence_from_a_signal_weighted_zero():
     assert (fused.cue, fused.seek) == ("said here", 4.0)
 
 
-@pytest.mark.parametrize("levels,query,score,share", [
-    ({"latin": (0.2, 0.5), "han": None}, "a storm tonight", 0.35, 0.5),
-    ({"latin": (0.2, 0.5), "han": None}, "a storm tonight", 0.9, 1.0),
-    ({"latin": (0.2, 0.5), "han": None}, "a storm tonight", 0.1, 0.0),   # below unrelated: nothing
-    ({"latin": (0.2, 0.5), "han": None}, "暴风雨", 0.9, 0.0),           # a script it cannot read adds nothing
-    ({"latin": None, "han": None}, "a storm", 0.9, 0.0),   # measured, no script told apart: nothing
-    ({}, "a storm", 0.9, None),                            # never measured: scaled per query
+@pytest.mark.parametrize("levels,query,score,share,left_out", [
+    ({"latin": (0.2, 0.5), "han": None}, "a storm tonight", 0.35, 0.5, False),
+    ({"latin": (0.2, 0.5), "han": None}, "a storm tonight", 0.9, 1.0, False),
+    ({"latin": (0.2, 0.5), "han": None}, "a storm tonight", 0.1, 0.0, False),   # below unrelated: nothing
+    ({"latin": (0.2, 0.5), "han": None}, "暴风雨", 0.9, 0.0, True),   # a script it cannot read adds nothing
+    ({"latin": None, "han": None}, "a storm", 0.9, 0.0, True),   # measured, no script told apart: nothing
+    ({}, "a storm", 0.9, None, False),                            # never measured: scaled per query
 ])
-def test_cue_vectors_are_shared_by_the_text_models_levels(levels, query, score, share):
+@pytest.mark.parametrize("signal", ["cues", "frames", "audio"])
+def test_vector_hits_are_shared_by_their_models_levels(levels, query, score, share, left_out, signal):
     from types import SimpleNamespace
 
     from vsearch.query.search import _levels, _read
 
-    hit = Hit("cues", 1, 0, score, 0.0, 2.0, text="x")
-    assert _read(hit, [], hit.coverage, _levels(SimpleNamespace(levels=levels), query)).share == (
-        share if share is None else pytest.approx(share))
+    hit = Hit(signal, 1, 0, score, 0.0, 2.0, slot=0 if signal == "frames" else None, text="x")
+    pair, note = _levels(SimpleNamespace(levels=levels, model_id="m1"), query, signal)
+    read = _read(hit, [], hit.coverage, {signal: pair})
+    assert (note or "").startswith("left out: the ") == left_out and (not left_out or "model m1 does not" in note)
+    assert read.share == (share if share is None else pytest.approx(share))

@@ -46,6 +46,7 @@ def test_sounds_are_found_by_their_words_with_seek_inside_them(sounds):
         assert top["video"] == str(video) and top["source"] == "audio", (word, top)
         assert abs(top["seek"] - begins) <= 1.0 and top["signals"]["audio"] > 0, (word, top)
         assert top["best_sound"] is not None
+    assert find_json("a dog barking") == []  # nothing sounds like it: no nearest sound passed off as one
     hums = {f["video"]: f["seek"] for f in find_json("hum", "-k", "2")}
     assert hums.keys() == {str(first), str(second)} and abs(hums[str(first)] - 7.0) <= 1.0
     status = _status(first)
@@ -71,7 +72,9 @@ def test_a_query_the_sound_model_cannot_read_is_not_heard_and_says_so(sounds):
     assert top["source"] == "frames" and "audio" not in top["signals"]
     assert "left out" in top["notes"]["audio"] and "han" in top["notes"]["audio"]
     [english] = find_json("red whistle", "-k", "1")
-    assert english["signals"].keys() == {"frames", "audio"} and "notes" not in english
+    assert english["signals"].keys() == {"frames", "audio"} and "audio" not in english["notes"]
+    # The colour model's own text tower, the cue model here, tells no paraphrases apart either.
+    assert english["notes"]["cues"] == "left out: the text model image does not tell latin paraphrases apart (measured)"
 
 
 def test_silent_soundless_and_audio_only_files_behave(tmp_path, sounds):
@@ -133,7 +136,8 @@ def test_tiny_clap_loads_through_the_real_code_and_an_index_keeps_its_sound_mode
     monkeypatch.setenv("VSEARCH_AUDIO_MODEL", str(folder))
     run_cli("index", str(first))
     assert _status(first)["sounds"] == 10
-    assert find_json("a dog barks", "-k", "1")[0]["signals"].get("audio", 0) >= 0
+    # Random weights tell no probe sound from another: the sounds give nothing, not noise.
+    assert find_json("a dog barks") == []
     assert find_json("--audio", str(hum), "-k", "1")[0]["video"] == str(first)
     # Another sound model cannot write into it, nor search it.
     result = run_cli("index", "--audio-model", "test-tones", str(second), ok=False)
