@@ -13,8 +13,8 @@ from vsearch import __version__
 from vsearch.errors import VsearchError
 from vsearch.extract.paths import display
 
-from .render import (echo_json, hms, metrics_table, naming, progress_for, record_json, segment_json, segment_lines,
-                     shown_state, status_line, status_summary)
+from .render import (echo_json, gone_note, hms, metrics_table, naming, note_lines, progress_for, record_json,
+                     segment_json, segment_lines, shown_state, status_line, status_summary)
 from .settings import Settings, load_settings
 
 INTERNAL_ERROR = 70
@@ -188,9 +188,7 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
 
             segments = search(settings, query, videos, top_k, gone.append, tuple(sources))
     if gone:
-        names = ", ".join(display(r.path) for r in gone[:3]) + (" ..." if len(gone) > 3 else "")
-        click.echo(f"note: {len(gone)} indexed videos are gone from disk and were left out ({names}); "
-                   "`vsearch ingest --prune` or `vsearch remove` forgets them", err=True)
+        click.echo(gone_note(gone), err=True)
     if clip_dir is not None:
         from vsearch.api import export_clips
 
@@ -205,6 +203,8 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
         return
     for n, seg in enumerate(segments, 1):
         click.echo(segment_lines(n, seg))
+    for line in note_lines(segments[0]):
+        click.echo(line, err=True)
 
 
 @cli.command()

@@ -113,6 +113,18 @@ def segment_lines(n: int, seg) -> str:
             f"    {fragment_url(seg.video, seg.start, seg.end)}")
 
 
+def note_lines(seg) -> list[str]:
+    """Why a signal was left out of the query: the same for each of its segments."""
+    return [f"note: {signal} {why}" for signal, why in seg.notes.items()]
+
+
+def gone_note(gone: list) -> str:
+    """What `find` says of indexed videos whose files are gone."""
+    names = ", ".join(display(r.path) for r in gone[:3]) + (" ..." if len(gone) > 3 else "")
+    return (f"note: {len(gone)} indexed videos are gone from disk and were left out ({names}); "
+            "`vsearch ingest --prune` or `vsearch remove` forgets them")
+
+
 def metrics_table(metrics: dict) -> str:
     """`vsearch eval`'s table: a row per signal, a column per metric (NoAns where a query has no answer)."""
     columns = METRIC_COLUMNS + ([("no_result", "NoAns")] if any("no_result" in m for m in metrics.values()) else [])

@@ -73,6 +73,8 @@ def test_search_click_and_the_player_lands_on_the_seek(page_url, browser, tmp_pa
     page.wait_for_selector(".card")
     first = page.evaluate("window.vsearch.results[0]")
     assert (first["start"], first["seek"]) == (7.0, 7.0) and first["source"] == "subtitle"
+    # The colour model's text tower, the cue model here, reads no paraphrases: the page says so.
+    assert page.text_content("#status") == "cues " + first["notes"]["cues"]
     page.click(".card >> nth=0")
     page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {first['seek']}) < 1",
                            timeout=20000)

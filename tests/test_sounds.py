@@ -71,6 +71,8 @@ def test_a_query_the_sound_model_cannot_read_is_not_heard_and_says_so(sounds):
     [top] = find_json("红色 哨声", "-k", "1")  # "red, whistle": the second video's picture is red
     assert top["source"] == "frames" and "audio" not in top["signals"]
     assert "left out" in top["notes"]["audio"] and "han" in top["notes"]["audio"]
+    printed = run_cli("find", "红色 哨声", "-k", "1")
+    assert "note: audio left out: the sound model test-tones reads latin text" in printed.stderr
     [english] = find_json("red whistle", "-k", "1")
     assert english["signals"].keys() == {"frames", "audio"} and "audio" not in english["notes"]
     # The colour model's own text tower, the cue model here, tells no paraphrases apart either.

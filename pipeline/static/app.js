@@ -63,6 +63,9 @@ function render(found, append) {
   found.forEach((r, i) => frag.appendChild(card(r, first + i)));
   box.appendChild(frag);
   if (!results.length) $("status").textContent = "no matching moments";
+  else if (!append && found[0].notes) {  // why a signal was left out: the same for every result
+    $("status").textContent = Object.entries(found[0].notes).map(([signal, why]) => `${signal} ${why}`).join("; ");
+  }
   if (found.length === PAGE && lastQuery.q !== undefined) {
     const more = document.createElement("button");
     more.className = "more";
