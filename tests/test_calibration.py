@@ -6,7 +6,7 @@ import pytest
 from color_encoder import ColorEncoder
 from conftest import find_json, run_cli
 from tone_encoder import ToneEncoder
-from vsearch.index.calibration import image_levels, levels_of, probe_pictures, probe_sounds, sound_levels
+from vsearch.index.calibration import image_levels, levels_of, probe_pictures, probe_sounds, ranked_levels, sound_levels
 
 
 @pytest.mark.parametrize("sims,gap,expected", [
@@ -17,6 +17,18 @@ from vsearch.index.calibration import image_levels, levels_of, probe_pictures, p
 ])
 def test_levels_are_the_median_right_pair_and_the_95th_percentile_wrong_one(sims, gap, expected):
     got = levels_of(np.array(sims), gap)
+    assert got == (None if expected is None else pytest.approx(expected))
+
+
+@pytest.mark.parametrize("sims,expected", [
+    ([[0.3, 0.29], [0.28, 0.31]], (0.285, 0.305)),    # picks right, scores close: the least spread
+    ([[0.9, 0.1], [0.2, 0.8]], (0.195, 0.85)),
+    ([[0.30, 0.20, 0.20], [0.20, 0.30, 0.20], [0.34, 0.34, 0.36]], (0.28, 0.30)),  # a caption high on all
+    ([[0.1, 0.5], [0.6, 0.2]], None),                 # picks wrong
+    ([[0.5, 0.4, 0.3], [0.5, 0.4, 0.3], [0.5, 0.4, 0.3]], None),  # 1 of 3 right: chance
+])
+def test_pictures_and_sounds_are_judged_by_whether_the_model_picks_the_right_one(sims, expected):
+    got = ranked_levels(np.array(sims), 0.02)
     assert got == (None if expected is None else pytest.approx(expected))
 
 
