@@ -6,7 +6,6 @@ Filters only ever contain integers we compute (video ids), never user strings.
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
@@ -16,15 +15,12 @@ from vsearch.extract.paths import display
 from vsearch.extract.textfold import fold
 
 from .milvus_lite import Connection, StoreError
+from .models_check import IndexMismatch, matched
 from .records import VideoRecord, clip, cue_extra, pack, written
 from .schema import PATH_BYTES, SCHEMA_VERSION, TEXT_BYTES, create_collection, exact_search, migrate_v1, read_v1
 from .types import Hit
 
 _INSERT_BATCH = 512
-
-
-class IndexMismatch(StoreError):
-    """The index was written by another schema version or model."""
 
 
 @dataclass(frozen=True)
@@ -46,11 +42,6 @@ def _ids(video_ids: Iterable[int] | None) -> str:
     if video_ids is None:
         return ""
     return f"video_id in [{', '.join(str(int(v)) for v in video_ids)}]"
-
-
-def _moved(stored: str, given: str) -> bool:
-    """Whether `stored`, the index's model, was a folder that is gone and `given` is a folder."""
-    return stored != given and Path(stored).is_absolute() and not Path(stored).exists() and Path(given).is_dir()
 
 
 class Store:
@@ -122,11 +113,8 @@ class Store:
 
     def check(self, model: str | None = None, dim: int | None = None, text_model: str | None = None,
               text_dim: int | None = None, audio: tuple[str, int] | None = None) -> dict | None:
-        """Refuse an index written by another schema version, image model, text model or sound
-        model (`audio`: its id and dimension; an index no sound model wrote takes any).
-
-        An index made before text models holds cue vectors of the image model's tower ("image").
-        """
+        """The meta row; IndexMismatch for an index of another schema version, or written by
+        other models than those named (index/models_check.py)."""
         meta = self.meta()
         if meta is None:
             return None
@@ -141,29 +129,8 @@ class Store:
                 f"index {where} has schema version {meta.get('schema')}, this vsearch reads "
                 f"{SCHEMA_VERSION}: re-index into a new --home (or --collection)"
             )
-        if model is not None and _moved(meta["model"], model) and dim in (None, meta["dim"]):
-            # The index's model folder moved, and the user names its new place.
-            meta = {**meta, "model": model, "moved_from": meta["model"]}
-        if model is not None and (meta["model"] != model or (dim is not None and meta["dim"] != dim)):
-            raise IndexMismatch(
-                f"index {where} holds {meta['model']} vectors (dim {meta['dim']}), not {model}: "
-                f"use --model {meta['model']}, or a separate index with --home DIR or --collection NAME"
-            )
-        meta = {"text_model": "image", "text_dim": meta["dim"], **meta}
-        if text_model is not None and (meta["text_model"] != text_model
-                                       or (text_dim is not None and meta["text_dim"] != text_dim)):
-            raise IndexMismatch(
-                f"index {where} holds cue vectors of the text model {meta['text_model']} (dim "
-                f"{meta['text_dim']}), not {text_model}: use --text-model {meta['text_model']}, or a "
-                "separate index with --home DIR or --collection NAME"
-            )
-        stored = (meta.get("audio_model"), meta.get("audio_dim"))
-        if audio is not None and stored[0] and stored != tuple(audio):
-            raise IndexMismatch(
-                f"index {where} holds sound vectors of the audio model {stored[0]} (dim {stored[1]}), not "
-                f"{audio[0]}: use --audio-model {stored[0]}, or a separate index with --home DIR or --collection NAME"
-            )
-        self.dim, self.audio = int(meta["dim"]), stored[0] or ""
+        meta = matched(meta, where, model, dim, text_model, text_dim, audio)
+        self.dim, self.audio = int(meta["dim"]), meta.get("audio_model") or ""
         return meta
 
     def add_audio(self, model: str, dim: int) -> None:

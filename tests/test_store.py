@@ -250,3 +250,35 @@ def test_static_slides_stay_findable_among_duplicate_vectors(config, tmp_path):
         store.check()
         assert store.client.describe_index("vsearch_frames", "vec")["index_type"] == "FLAT"
         assert reachable(store) == [60] * 6
+
+
+@pytest.mark.parametrize("given,refused", [
+    ({"model": "m", "dim": 4}, None),
+    ({"model": "m", "dim": 8}, "--model m,"),
+    ({"model": "other"}, "--model m,"),
+    ({"text_model": "e5", "text_dim": 4}, None),
+    ({"text_model": "image"}, "--text-model e5,"),
+    ({"audio": ("clap", 512)}, None),
+    ({"audio": ("clap", 256)}, "--audio-model clap,"),
+    ({"audio": ("test-tones", 10)}, "--audio-model clap,"),
+])
+def test_models_are_matched_against_the_meta_row_with_the_flag_to_pass(given, refused):
+    from vsearch.index.models_check import matched
+
+    meta = {"model": "m", "dim": 4, "text_model": "e5", "text_dim": 4, "audio_model": "clap", "audio_dim": 512}
+    if refused is None:
+        assert matched(meta, "idx.db", **given) == meta
+    else:
+        with pytest.raises(IndexMismatch, match=refused):
+            matched(meta, "idx.db", **given)
+
+
+def test_an_index_without_text_or_sound_models_reads_as_the_image_tower_and_takes_any_sound(tmp_path):
+    from vsearch.index.models_check import matched
+
+    meta = matched({"model": "m", "dim": 4}, "idx.db", "m", 4, "image", 4, ("clap", 512))
+    assert (meta["text_model"], meta["text_dim"]) == ("image", 4) and "audio_model" not in meta
+    folder = tmp_path / "moved"
+    folder.mkdir()  # the model folder at its new place; the stored one is gone
+    meta = matched({"model": str(tmp_path / "gone"), "dim": 4}, "idx.db", str(folder), 4)
+    assert (meta["model"], meta["moved_from"]) == (str(folder), str(tmp_path / "gone"))
