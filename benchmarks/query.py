@@ -33,6 +33,8 @@ class RandomEncoder:
     """Stands in for a model: random unit vectors of the right size, no load time."""
 
     model_id = "bench"
+    # As a measured model's (index/calibration.py): frame hits take the calibrated-share path.
+    levels = {"latin": (0.0, 0.1), "han": (0.0, 0.1)}
 
     def __init__(self, dim: int):
         self.dim = dim
