@@ -13,8 +13,8 @@ from vsearch import __version__
 from vsearch.errors import VsearchError
 from vsearch.extract.paths import display
 
-from .render import (echo_json, gone_note, hms, metrics_table, naming, note_lines, progress_for, record_json,
-                     segment_json, segment_lines, shown_state, status_line, status_summary)
+from .render import (echo_json, gone_note, hms, metrics_table, models_line, naming, note_lines, progress_for,
+                     record_json, segment_json, segment_lines, shown_state, status_line, status_summary)
 from .settings import Settings, load_settings
 
 INTERNAL_ERROR = 70
@@ -351,8 +351,8 @@ def ingest(settings: Settings, folder, prune, shard, as_json):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per video.")
 @common_options
 def status(settings: Settings, as_json):
-    """Show every video's state, counts and last error."""
-    from vsearch.api import videos
+    """Show every video's state, counts and last error, and the index's models."""
+    from vsearch.api import index_meta, videos
 
     records = videos(settings)
     for rec in records:
@@ -362,6 +362,8 @@ def status(settings: Settings, as_json):
             click.echo(status_line(rec))
     if not as_json:
         click.echo(status_summary(records))
+        if records and (meta := index_meta(settings)):
+            click.echo(models_line(meta))
 
 
 @cli.command(name="eval")

@@ -145,6 +145,22 @@ def status_line(rec) -> str:
                    f"{rec.path}{error}{warnings}")
 
 
+def models_line(meta: dict) -> str:
+    """`status`'s models line: each model the index was written with, and the scripts its
+    measured levels read (docs/ranking.md); a script not read gives that signal nothing."""
+    def reads(levels: dict | None) -> str:
+        if levels is None:
+            return "not measured yet"
+        told = [script for script, pair in levels.items() if pair]
+        return f"reads {', '.join(told)}" if told else "tells no script apart"
+
+    parts = [f"image {display(meta['model'])} ({reads(meta.get('image_levels'))})",
+             f"text {display(meta.get('text_model', 'image'))} ({reads(meta.get('text_levels'))})"]
+    if meta.get("audio_model"):
+        parts.append(f"sound {display(meta['audio_model'])}")
+    return "models: " + "; ".join(parts)
+
+
 def status_summary(records: list) -> str:
     """`status`'s last line: videos by state, frames, cues and how many have errors."""
     from collections import Counter

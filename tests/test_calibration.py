@@ -69,3 +69,6 @@ def test_a_colour_no_frame_shows_finds_nothing_rather_than_the_nearest_frame(env
     assert blue["signals"] == {"frames": pytest.approx(0.5)} and 8.0 <= blue["seek"] < 9.0
     # Min-max scaled frames gave the best of the unrelated ones a full share; measured, none passes.
     assert find_json("yellow") == [] and find_json("蓝色", "-k", "1")[0]["seek"] >= 8.0
+    # `status` says what each model reads; the colour model's tower, the cue model here, none.
+    assert run_cli("status").stdout.splitlines()[-1] == (
+        "models: image test-colors (reads latin, han); text image (tells no script apart)")
