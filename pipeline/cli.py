@@ -13,8 +13,9 @@ from vsearch import __version__
 from vsearch.errors import VsearchError
 from vsearch.extract.paths import display
 
-from .render import (echo_json, gone_note, hms, metrics_table, models_line, naming, note_lines, progress_for,
-                     record_json, segment_json, segment_lines, shown_state, status_line, status_summary)
+from .render import (echo_json, gone_note, hms, ingest_line, metrics_table, models_line, naming, note_lines,
+                     outcome_line, progress_for, record_json, segment_json, segment_lines, shown_state, status_line,
+                     status_summary)
 from .settings import Settings, load_settings
 
 INTERNAL_ERROR = 70
@@ -318,13 +319,7 @@ def ingest(settings: Settings, folder, prune, shard, as_json):
     from vsearch.ingest import ingest as run
 
     def report(o):
-        if o.action == "indexed":
-            line = f"indexed  {display(o.path)}  {o.frames} frames, {o.cues} cues, {o.seconds:.1f}s"
-        elif o.action == "skipped":
-            line = f"skipped  {display(o.path)}  unchanged"
-        else:
-            line = f"{o.action:<8} " + (naming(o.path, o.error) if o.error else display(o.path))
-        click.echo(line, err=as_json)
+        click.echo(outcome_line(o), err=as_json)
         for warning in o.warnings:
             click.echo(f"warning: {display(warning)}", err=True)
 
@@ -340,9 +335,7 @@ def ingest(settings: Settings, folder, prune, shard, as_json):
         echo_json({"counts": counts, "problems": summary.problems, "seconds": round(summary.seconds, 2),
                    "videos": [o.__dict__ for o in summary.outcomes]})
     else:
-        order = ["indexed", "skipped", "failed", "waiting", "backoff", "gone", "pruned"]
-        parts = ", ".join(f"{counts.get(k, 0)} {k}" for k in order if counts.get(k) or k in order[:3])
-        click.echo(f"ingest: {parts} in {summary.seconds:.1f}s")
+        click.echo(ingest_line(counts, summary.seconds))
     if summary.failed:
         sys.exit(1)
 

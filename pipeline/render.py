@@ -145,6 +145,22 @@ def status_line(rec) -> str:
                    f"{rec.path}{error}{warnings}")
 
 
+def outcome_line(o) -> str:
+    """One video's outcome as `ingest` prints it."""
+    if o.action == "indexed":
+        return f"indexed  {display(o.path)}  {o.frames} frames, {o.cues} cues, {o.seconds:.1f}s"
+    if o.action == "skipped":
+        return f"skipped  {display(o.path)}  unchanged"
+    return f"{o.action:<8} " + (naming(o.path, o.error) if o.error else display(o.path))
+
+
+def ingest_line(counts: dict, seconds: float) -> str:
+    """`ingest`'s last line: how many videos it did what with, and in how long."""
+    order = ["indexed", "skipped", "failed", "waiting", "backoff", "gone", "pruned"]
+    parts = ", ".join(f"{counts.get(k, 0)} {k}" for k in order if counts.get(k) or k in order[:3])
+    return f"ingest: {parts} in {seconds:.1f}s"
+
+
 def models_line(meta: dict) -> str:
     """`status`'s models line: each model the index was written with, and the scripts its
     measured levels read (docs/ranking.md); a script not read gives that signal nothing."""
