@@ -62,11 +62,16 @@ SOUND_GAP = 0.02
 RANKED = 0.7
 
 
+def _spread(sims: np.ndarray) -> tuple[float, float]:
+    """(95th percentile of the wrong pairs, median of the right pairs) of a square matrix whose
+    diagonal holds the right pairs."""
+    return (float(np.percentile(sims[~np.eye(len(sims), dtype=bool)], 95)), float(np.median(np.diag(sims))))
+
+
 def levels_of(sims: np.ndarray, min_gap: float) -> tuple[float, float] | None:
     """(unrelated, match) from a square matrix whose diagonal holds the right pairs; None when the
     median right pair is not `min_gap` above the 95th percentile of the wrong ones."""
-    match = float(np.median(np.diag(sims)))
-    unrelated = float(np.percentile(sims[~np.eye(len(sims), dtype=bool)], 95))
+    unrelated, match = _spread(sims)
     return (unrelated, match) if match - unrelated >= min_gap else None
 
 
@@ -81,8 +86,7 @@ def ranked_levels(sims: np.ndarray, min_gap: float) -> tuple[float, float] | Non
     """
     if np.mean(sims.argmax(axis=1) == np.arange(len(sims))) < RANKED:
         return None
-    match = float(np.median(np.diag(sims)))
-    unrelated = float(np.percentile(sims[~np.eye(len(sims), dtype=bool)], 95))
+    unrelated, match = _spread(sims)
     return (min(unrelated, match - min_gap), match)
 
 
