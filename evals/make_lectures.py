@@ -5,9 +5,13 @@
         vsearch eval /tmp/vsearch-lectures/queries.jsonl --home /tmp/vsearch-lectures/index --model MODEL --text-model image
 
 Each video is a run of slides (a Chinese title over an English line, Noto CJK) narrated in
-English by espeak-ng. Queries of kind "said" paraphrase the narration (found through speech
-recognition), "shown" name a slide's Chinese or English text (found through OCR); each is
-labelled with its slide's time span. Needs espeak-ng and fonts-noto-cjk.
+English by espeak-ng. The first four tint each slide's background; the template deck keeps one
+background, title top-left and page number bottom-right, so only the words differ, as real decks
+do; it comes again filmed by a camera (perspective, sensor noise, exposure drift), and one slide
+is built a bullet at a time. Queries of kind "said" paraphrase the narration (found through
+speech recognition), "shown" name a slide's Chinese or English text (found through OCR); each is
+labelled with its slide's time span (a bullet's: from when it appears). Needs espeak-ng and
+fonts-noto-cjk.
 """
 
 import argparse
@@ -17,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from media import lecture_video  # noqa: E402
+from media import FILMED, lecture_video, stills_video, template_slide  # noqa: E402
 
 SECONDS = 16
 # (slide title in Chinese, English line, narration, a query about what is said)
@@ -66,6 +70,72 @@ LECTURES = [
 ]
 
 
+# One template, twelve slides of their own topics: the first eight as they are, the last four filmed
+# by a camera. (Chinese title, English line, narration, a query about what is said.)
+TEMPLATE_DECK = [
+    ("倒排索引", "Inverted index", "An inverted index maps every word to the documents that contain it.",
+     "mapping each word to its documents"),
+    ("余弦相似度", "Cosine similarity", "We compare two vectors by the angle between them.",
+     "comparing vectors by their angle"),
+    ("分片", "Sharding", "Large collections are split across several machines.",
+     "splitting a collection over machines"),
+    ("混合检索", "Hybrid retrieval", "Keyword scores and vector scores are fused into one ranking.",
+     "fusing keyword and vector scores"),
+    ("重排序", "Reranking", "A slower model reorders the best few results.",
+     "a slower model reordering the top results"),
+    ("召回率", "Recall", "We measure recall on questions whose answers we know.",
+     "measuring recall with known answers"),
+    ("缓存", "Caching", "Popular answers are kept in memory so repeated questions return at once.",
+     "keeping popular answers in memory"),
+    ("问答环节", "Questions", "Now I am happy to take your questions.", "inviting the audience to ask"),
+    ("数据清洗", "Data cleaning", "Broken records are removed before anything is indexed.",
+     "removing broken records first"),
+    ("分词", "Tokenization", "Chinese text has no spaces, so words must be cut apart.",
+     "cutting Chinese text into words"),
+    ("负载均衡", "Load balancing", "Requests are spread evenly so no server is overwhelmed.",
+     "spreading requests over servers"),
+    ("监控告警", "Alerting", "An alert wakes the engineer on call when latency climbs.",
+     "waking the engineer when latency rises"),
+]
+# One slide built a bullet at a time: (the bullet, its narration, a query about what is said).
+BUILDS = [
+    ("第一步 gather footage", "First we gather all the footage into one folder.", "putting the footage in one place"),
+    ("第二步 trim silence", "Then the silent stretches are trimmed away.", "cutting out the quiet parts"),
+    ("第三步 add captions", "Next we add captions for viewers who cannot hear.", "captions for people who cannot hear"),
+    ("第四步 publish online", "Finally the edited film is published online.", "putting the finished film on the web"),
+]
+
+
+def template_deck(out: Path, filmed: bool) -> tuple[Path, list[dict]]:
+    """The template deck as a video, and its queries."""
+    video = out / ("lecture_filmed.mp4" if filmed else "lecture_template.mp4")
+    slides = TEMPLATE_DECK[8:] if filmed else TEMPLATE_DECK[:8]
+    stills = [(SECONDS, template_slide(zh, [en], i + 1, (960, 540))) for i, (zh, en, _, _) in enumerate(slides)]
+    stills_video(video, stills, [said for _, _, said, _ in slides], filters=FILMED if filmed else "")
+    queries = []
+    for i, (zh, en, _, about) in enumerate(slides):
+        window = [[i * SECONDS, (i + 1) * SECONDS]]
+        for kind, query in (("said", about), ("shown", f"讲到{zh}的部分"), ("shown", f"the slide on {en.lower()}")):
+            queries.append({"query": query, "video": str(video.resolve()), "relevant_windows": window, "kind": kind})
+    return video, queries
+
+
+def builds(out: Path) -> tuple[Path, list[dict]]:
+    """The slide built a bullet at a time, and its queries."""
+    video = out / "lecture_builds.mp4"
+    stills = [(SECONDS, template_slide("剪辑流程 Editing workflow", [b for b, _, _ in BUILDS[: k + 1]], 2, (960, 540)))
+              for k in range(len(BUILDS))]
+    stills_video(video, stills, [said for _, said, _ in BUILDS])
+    queries = []
+    for k, (bullet, _, about) in enumerate(BUILDS):
+        shown = [[k * SECONDS, len(BUILDS) * SECONDS]]  # the bullet stays on screen once built
+        said = [[k * SECONDS, (k + 1) * SECONDS]]
+        queries.append({"query": about, "video": str(video.resolve()), "relevant_windows": said, "kind": "said"})
+        queries.append({"query": bullet.split(" ", 1)[1], "video": str(video.resolve()), "relevant_windows": shown,
+                        "kind": "shown"})
+    return video, queries
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
@@ -80,9 +150,11 @@ def main() -> None:
             for kind, query in (("said", about), ("shown", f"讲到{zh}的部分"), ("shown", f"the slide on {en.lower()}")):
                 queries.append({"query": query, "video": str(video.resolve()), "relevant_windows": window,
                                 "kind": kind})
+    for made in (template_deck(args.out, False), template_deck(args.out, True), builds(args.out)):
+        queries += made[1]
     (args.out / "queries.jsonl").write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries),
                                             "utf-8")
-    print(f"{len(LECTURES)} videos, {len(queries)} queries in {args.out}")
+    print(f"{len(LECTURES) + 3} videos, {len(queries)} queries in {args.out}")
 
 
 if __name__ == "__main__":

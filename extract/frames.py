@@ -13,13 +13,18 @@ from vsearch.errors import MediaError
 from .clips import cut, locate, packet_times, skippable
 from .machine import auto_readers, cpu_count, memory_bytes
 from .native import captured_stderr, malloc_trim, reason
-from .opening import FrameSpec, _open, open_reader
+from .opening import FrameSpec, _open, decode_size, open_reader
 from .prefetch import Prefetch
 from .scratch import scratch_dir
 from .timing import frame_times, plan_samples
 from .types import Frame
 
-__all__ = ["FrameSpec", "FrameStream", "center_crop"]
+__all__ = ["FrameSpec", "FrameStream", "center_crop", "fit"]
+
+# Frames are decoded with at least this many pixels on their short side, whatever size the image
+# model takes: the change measure (extract/change.py) looks at the whole decoded frame, and slide
+# text ~3% of the picture high stays a few pixels tall there. Every preset model takes 224 or more.
+LOOK_SIDE = 224
 
 
 def center_crop(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -27,6 +32,26 @@ def center_crop(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
     h, w = pixels.shape[-3], pixels.shape[-2]
     top, left = max(0, (h - height) // 2), max(0, (w - width) // 2)
     return pixels[..., top : top + height, left : left + width, :]
+
+
+def fit(pixels: np.ndarray, spec: FrameSpec) -> np.ndarray:
+    """A picture resized and centre-cropped (or stretched) as frames are for the model that wants `spec`."""
+    height, width = pixels.shape[:2]
+    w, h = decode_size(width, height, spec)
+    if (w, h) != (width, height):
+        from PIL import Image
+
+        pixels = np.asarray(Image.fromarray(pixels).resize((w, h), Image.BILINEAR))
+    return center_crop(pixels, spec.width, spec.height)
+
+
+def looking(spec: FrameSpec | None) -> FrameSpec | None:
+    """The size frames are decoded at for a model that wants `spec`: aspect kept, the short side
+    at least LOOK_SIDE, so that only a centre crop (or, for small or stretched specs, a resize)
+    remains to do for the model."""
+    if spec is None:
+        return None
+    return FrameSpec(max(spec.width, LOOK_SIDE), max(spec.height, LOOK_SIDE), "cover")
 
 
 class FrameStream:
@@ -46,7 +71,8 @@ class FrameStream:
         self.spec = spec
         self.chunk = chunk
         self.threads = threads
-        self._reader, self._source, self._tmp = open_reader(path, spec, threads)
+        self._decoded = looking(spec)
+        self._reader, self._source, self._tmp = open_reader(path, self._decoded, threads)
         self._starts, self.duration = frame_times(self._reader)
         self.plan = plan_samples(self._starts, self.duration, fps)
         self._size = self._reader[0].shape[:2] if len(self.plan) else (0, 0)
@@ -102,10 +128,16 @@ class FrameStream:
             else:
                 self._clipped.append(n)
             malloc_trim()
-            if self.spec is not None:
-                batch = center_crop(batch, self.spec.width, self.spec.height)
             row = {index: i for i, index in enumerate(wanted)}
-            yield [Frame(slot, float(self._starts[index]), batch[row[index]]) for slot, index in part]
+            yield [Frame(slot, float(self._starts[index]), self._fit(batch[row[index]]), batch[row[index]])
+                   for slot, index in part]
+
+    def _fit(self, pixels: np.ndarray) -> np.ndarray:
+        if self.spec is None:
+            return pixels
+        if self._decoded == self.spec:
+            return center_crop(pixels, self.spec.width, self.spec.height)
+        return fit(pixels, self.spec)
 
     def _from_clip(self, wanted: list[int], name: str) -> np.ndarray | None:
         """The wanted frames decoded from a clip of their stretch; None where no exact clip was made."""
@@ -142,7 +174,7 @@ class FrameStream:
     def _open_whole(self):
         with captured_stderr() as native:
             try:
-                return _open(self._source, self.spec, self.threads, self._pyav)
+                return _open(self._source, self._decoded, self.threads, self._pyav)
             except Exception as exc:
                 raise MediaError(f"{self.path}: cannot open another decoder ({reason(exc, native)}); "
                                  "set extract.decode_readers = 1") from None

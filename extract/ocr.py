@@ -1,9 +1,9 @@
 """What is shown as text: RapidOCR reads frames whose picture changed (`source = "ocr"`).
 
-The frame loop decides which seconds to read (`ScreenPlan`) from the thumbnails it already makes
-to skip re-encoding static frames; a worker thread reads them at full width (`ScreenReader`)
-and merges text that stays on screen into one cue from when it appeared to when the picture
-changed.
+The frame loop decides which seconds to read (`ScreenPlan`) by the change measure it already
+applies to skip re-encoding static frames (extract/change.py); a worker thread reads them at
+full width (`ScreenReader`) and merges text that stays on screen into one cue from when it
+appeared to when the picture changed.
 """
 
 import functools
@@ -13,17 +13,23 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from vsearch.configs import default
 from vsearch.errors import VsearchError
 
 from .stills import Stills
-from .thumbs import difference
+from .change import Look, Scene, shift
 from .types import Cue
 
 _SPACE = re.compile(r"\s+")
-# A frame is first searched for text at this size, detection only: 0.07 s instead of 0.46 s for a
-# full read at 1280 px on 2 cores, and most frames of a film hold none.
+# A frame is first searched for text at this size, detection only, and read in full (decoded again
+# at ocr.max_side) only where some is found: most frames of a film hold none. The frame loop's own
+# decoded picture (224 px or more) serves where it is given: slide text is found there, and no
+# frame is decoded again for nothing.
 _GATE_SIDE = 640
+# Frames a read looks back over for when its picture first appeared.
+_LOOK_BACK = 8
 
 
 class OcrMissing(VsearchError):
@@ -57,11 +63,17 @@ def load_ocr(threads: int):
     return RapidOCR(**kwargs)
 
 
-def read_text(engine, pixels, min_score: float) -> str:
-    """The lines read off one frame, top to bottom, joined by spaces; "" when there are none."""
+def holds_text(engine, pixels) -> bool:
+    """Whether the text detector finds any text on a frame, looked at no larger than _GATE_SIDE."""
     step = -(-max(pixels.shape[:2]) // _GATE_SIDE)
-    boxes, _ = engine(pixels[::step, ::step].copy(), use_cls=False, use_rec=False)
-    if boxes is None or len(boxes) == 0:
+    boxes, _ = engine(np.ascontiguousarray(pixels[::step, ::step]), use_cls=False, use_rec=False)
+    return boxes is not None and len(boxes) > 0
+
+
+def read_text(engine, pixels, min_score: float, looked: bool = False) -> str:
+    """The lines read off one frame, top to bottom, joined by spaces; "" when there are none.
+    `looked`: text was already found on a smaller copy, so the detector's gate is skipped."""
+    if not looked and not holds_text(engine, pixels):
         return ""
     found, _ = engine(pixels, use_cls=False)
     lines = [_SPACE.sub(" ", text).strip() for _, text, score in found or () if float(score) >= min_score]
@@ -69,35 +81,54 @@ def read_text(engine, pixels, min_score: float) -> str:
 
 
 class ScreenPlan:
-    """Which sampled frames to read, from each frame's colour thumbnail difference.
+    """Which sampled frames to read, by the change measure (extract/change.py).
 
-    `on` reads every frame whose picture differs from the last one read. `auto` reads such a
-    frame only once the picture holds still (within `settle` of the frame before), which slides
-    and screen recordings do at once and a film's moving shots rarely do: a film's cost stays
-    small, and text that stays on screen is still read.
+    A frame is new since the last one read when its shapes changed (`Scene.reshaped`: a line of
+    text, another page number; not noise or a speaker's moving corner) or, while its shapes keep
+    moving (a film), when its colour moved by more than `change`. `on` reads every new frame.
+    `auto` reads one only once the picture holds still: unchanged in shape from the frame before,
+    or its colour moved by at most `settle` (a slow pan under a title). Slides and screen
+    recordings do at once, a film's moving shots rarely do: a film's cost stays small, and text
+    that stays on screen is read.
     """
 
-    def __init__(self, options: OcrOptions):
+    def __init__(self, options: OcrOptions, scene: Scene):
         self.options = options
-        self._read_thumb = None
-        self._prev_thumb = None
-        self._since = None  # when the picture not yet read first appeared
+        self.scene = scene
+        self._read: Look | None = None
+        self._unread: list[tuple[float, Look]] = []  # the frames since the picture last read
 
-    def decide(self, thumb, t: float) -> tuple[str, float]:
-        """What to do with a frame: "read" it, "same" (the picture last read is still shown), or
-        "changed" (not read: it differs from the last one read, and in `auto` is still moving);
-        with the time it applies from: a read counts from when its picture first appeared."""
-        prev, self._prev_thumb = self._prev_thumb, thumb
-        if self._read_thumb is not None and difference(thumb, self._read_thumb) <= self.options.change:
-            self._since = None
+    def decide(self, frame: Look, t: float) -> tuple[str, float]:
+        """What to do with the frame the scene saw last: "read" it, "same" (the picture last read
+        is still shown), or "changed" (not read: it differs from the last one read, and in `auto`
+        is still moving); with the time it applies from: a read counts from when its picture
+        first appeared."""
+        if self._read is not None and not self._new(frame, self._read):
+            # What is left out now (a part that keeps moving, the first second of a slide) may
+            # be the start of the next picture read: kept to look back on.
+            self._unread = (self._unread + [(t, frame)])[-_LOOK_BACK:] if self.scene.reshaped(
+                self._read, frame, everywhere=True) else []
             return "same", t
-        moved = prev is not None and difference(thumb, prev) > self.options.settle
-        if self._since is None or moved:
-            self._since = t  # a picture that keeps moving counts from its last change
-        if self.options.mode == "auto" and (prev is None or moved):
+        self._unread = (self._unread + [(t, frame)])[-_LOOK_BACK:]
+        if self.options.mode == "auto" and self.scene.moved and self.scene.shifted > self.options.settle:
             return "changed", t
-        self._read_thumb, since, self._since = thumb, self._since, None
+        # Judged again now that the scene knows its moving parts: a speaker's corner made the
+        # first seconds of a slide look like motion until it was known to be one.
+        since = t
+        for earlier_t, earlier in reversed(self._unread[:-1]):
+            if self._new(frame, earlier):
+                break
+            since = earlier_t
+        self._read, self._unread = frame, []
         return "read", since
+
+    def _new(self, frame: Look, than: Look) -> bool:
+        """Whether the frame shows what an earlier one did not: other shapes, or, while its shapes
+        keep moving (a film, a speaker's corner not yet known as one), a colour moved by more
+        than `change`."""
+        if self.scene.moved:
+            return shift(than, frame) > self.options.change
+        return self.scene.reshaped(than, frame)
 
 
 class ScreenReader:
@@ -113,9 +144,10 @@ class ScreenReader:
         self._thread = threading.Thread(target=self._work, name="vsearch-ocr", daemon=True)
         self._thread.start()
 
-    def note(self, kind: str, since: float, t: float) -> None:
-        """Queue what ScreenPlan.decide said of the frame at `t`: read, same or changed."""
-        self._jobs.put((kind, since, t))
+    def note(self, kind: str, since: float, t: float, seen: np.ndarray | None = None) -> None:
+        """Queue what ScreenPlan.decide said of the frame at `t`: read, same or changed; `seen`
+        is the frame as the frame loop decoded it, searched for text before decoding it again."""
+        self._jobs.put((kind, since, t, seen))
 
     def stop(self) -> None:
         """Drop the reads still queued and end the thread."""
@@ -140,7 +172,7 @@ class ScreenReader:
             return
         with stills:
             while (job := self._jobs.get()) is not None:
-                kind, since, t = job
+                kind, since, t, seen = job
                 if self.error:
                     continue
                 if kind == "same":
@@ -152,8 +184,11 @@ class ScreenReader:
                     open_cue = None
                     continue
                 try:
-                    pixels = stills.at(t)
-                    text = read_text(engine, pixels, self.options.min_score) if pixels is not None else ""
+                    text = ""
+                    if seen is None or holds_text(engine, seen):
+                        pixels = stills.at(t)
+                        text = read_text(engine, pixels, self.options.min_score, seen is not None) \
+                            if pixels is not None else ""
                 except Exception as exc:  # noqa: BLE001 - one bad frame or a broken model stops reading
                     self.error = f"cannot read on-screen text at {t:.0f} s ({exc})"
                     continue
@@ -161,6 +196,8 @@ class ScreenReader:
                 if open_cue and open_cue[2] == text:
                     open_cue[1] = t + self.step
                     continue
+                if open_cue:  # the picture read may have appeared before this read knew it
+                    open_cue[1] = max(open_cue[0], min(open_cue[1], since))
                 self._close(open_cue)
                 open_cue = [since, t + self.step, text]
         self._close(open_cue)

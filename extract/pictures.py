@@ -7,8 +7,6 @@ import numpy as np
 
 from vsearch.errors import MediaError
 
-from .frames import center_crop
-from .opening import FrameSpec, decode_size
 from .stills import Stills
 
 # Pillow refuses images above ~179 megapixels as decompression bombs; a query needs far fewer.
@@ -26,16 +24,6 @@ def read_picture(data: bytes, name: str = "image") -> np.ndarray:
             return np.asarray(image.convert("RGB"))
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise MediaError(f"{name}: not an image (PNG, JPEG, WebP or another format Pillow reads)") from None
-
-
-def fit(pixels: np.ndarray, spec: FrameSpec) -> np.ndarray:
-    """A picture resized and centre-cropped as frames are for the model that wants `spec`."""
-    from PIL import Image
-
-    height, width = pixels.shape[:2]
-    w, h = decode_size(width, height, spec)
-    resized = np.asarray(Image.fromarray(pixels).resize((w, h), Image.BILINEAR))
-    return center_crop(resized, spec.width, spec.height)
 
 
 def jpeg(pixels: np.ndarray, quality: int = 80) -> bytes:

@@ -7,11 +7,14 @@ import numpy as np
 
 @dataclass(frozen=True, eq=False)
 class Frame:
-    """One sampled frame: its sampling slot, presentation time and RGB pixels."""
+    """One sampled frame: its sampling slot, presentation time and RGB pixels at the image model's
+    size; `whole` is the whole decoded picture (not cropped, 224 px or more on its short side),
+    which the change measure looks at."""
 
     slot: int
     t: float
     pixels: np.ndarray
+    whole: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,13 @@ from vsearch.extract.prefetch import Prefetch
 from vsearch.extract.probe import declared_duration
 from vsearch.extract.speech import Speech, SpeechOptions
 from vsearch.extract.subtitles import find_sidecars, fit_to, read_subtitles
-from vsearch.extract.thumbs import difference, thumbnail
+from vsearch.extract.change import ChangeOptions, Scene, look
 
 from .calibration import meta_entries
 from .encoders import Encoder
 from .audio_encoders import AudioEncoder
 from .records import VideoRecord, video_id
+from .senses import attempt_key
 from .sounds import AudioOptions, Sounds, SoundWindows, listen
 from .store import Store
 from .text_encoders import TowerText
@@ -47,6 +48,8 @@ class IndexOptions:
     decode_threads: int = default("extract.decode_threads")
     decode_readers: int = default("extract.decode_readers")
     dedup_threshold: float = default("extract.dedup_threshold")
+    pixel_change: int = default("extract.pixel_change")
+    changed_pixels: int = default("extract.changed_pixels")
     sidecar_subs: bool = default("extract.sidecar_subs")
     embedded_subs: bool = default("extract.embedded_subs")
     subtitle_encoding: str = default("extract.subtitle_encoding")
@@ -81,6 +84,16 @@ class VideoVectors:
     declared: float = 0.0
     senses: dict = field(default_factory=dict)
     sounds: Sounds | None = None
+
+
+@dataclass(frozen=True)
+class StoredFrames:
+    """A video's frames as the index holds them, reused when only its senses are added."""
+
+    slots: list[int]
+    times: list[float]
+    vecs: np.ndarray
+    duration: float
 
 
 def looks_truncated(decoded: float, declared: float) -> bool:
@@ -151,6 +164,7 @@ def _sound_windows(video: Path, sound: AudioEncoder | str | None, options: Audio
 def encode_video(
     video: Path, encoder: Encoder, options: IndexOptions, subs: Iterable[Path] = (),
     progress: Progress | None = None, text=None, sound: AudioEncoder | str | None = None,
+    stored: StoredFrames | None = None,
 ) -> VideoVectors:
     """Decode, sample and encode a video and its cues; touches no index.
 
@@ -159,24 +173,33 @@ def encode_video(
 
     Speech is transcribed and sounds embedded on a thread beside the frame loop (one decode of
     the soundtrack for both), and frames whose picture changed are read for text on another, so
-    a lecture takes about as long as the slowest of them.
+    a lecture takes about as long as the slowest of them. With `stored` frames nothing is
+    encoded again, and frames are decoded only where screen text is still to be read.
     """
     cues, files, warnings = collect_cues(video, subs, options)
     windows, sound_note = _sound_windows(video, sound, options.audio, warnings)
     cache = CueCache(options.cache)
     stop = threading.Event()
     ocr = options.ocr
-    ocr_key = cache.key(video, "ocr", *(str(v) for v in (ocr.mode, ocr.max_side, ocr.min_score, ocr.change,
-                                                          ocr.settle, options.fps))) if ocr.mode != "off" else ""
+    ocr_settings = (ocr.mode, ocr.max_side, ocr.min_score, ocr.change, ocr.settle, options.pixel_change,
+                    options.changed_pixels, options.fps)
+    ocr_key = cache.key(video, "ocr", *map(str, ocr_settings)) if ocr.mode != "off" else ""
     ocr_hit = cache.get(ocr_key) if ocr_key else None
     reader = ScreenReader(video, ocr, 1.0 / options.fps) if ocr_key and ocr_hit is None else None
-    plan = ScreenPlan(ocr)
+    scene = Scene(ChangeOptions(options.pixel_change, options.changed_pixels))
+    plan = ScreenPlan(ocr, scene)
     with ThreadPoolExecutor(1, thread_name_prefix="vsearch-asr") as pool:
         heard = pool.submit(listen, video, options.asr, {c.lang for c in cues}, cache, stop, windows)
         try:
-            stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads,
-                                 options.decode_readers)
-            slots, times, vecs, encoded = _encode_frames(stream, encoder, options, plan, reader, progress, windows)
+            if stored is not None and reader is None:
+                slots, times, vecs, duration = stored.slots, stored.times, list(stored.vecs), stored.duration
+                encoded = 0
+            else:
+                stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads,
+                                     options.decode_readers)
+                slots, times, vecs, encoded = _encode_frames(stream, encoder, options, plan, reader, progress,
+                                                             windows, stored)
+                duration = stream.duration
             while windows is not None and not heard.done():  # the sounds the listening thread still hands off
                 windows.encode_pending(wait=0.2)
         except BaseException:
@@ -196,7 +219,7 @@ def encode_video(
     if ocr_error:
         warnings.append(f"{display(str(video))}: on-screen text not read ({ocr_error}); frames are indexed")
     warnings.extend(speech.warnings)
-    duration = round(stream.duration, 3)
+    duration = round(duration, 3)
     cues, misfits = fit_to(cues + speech.cues + ocr_cues, duration)
     warnings.extend(misfits)
     declared = declared_duration(video)
@@ -216,31 +239,38 @@ def encode_video(
 
 
 def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions, plan: ScreenPlan,
-                   reader: ScreenReader | None, progress: Progress | None, windows: SoundWindows | None = None):
-    """Encode changed frames (static ones reuse the last vector), queue frames to read for text,
-    and between chunks encode the sound windows handed off by the listening thread."""
+                   reader: ScreenReader | None, progress: Progress | None, windows: SoundWindows | None = None,
+                   stored: StoredFrames | None = None):
+    """Encode changed frames (static ones reuse the last vector; `stored` ones are taken as they
+    are), queue frames to read for text, and between chunks encode the sound windows handed off
+    by the listening thread."""
+    kept = dict(zip(stored.slots, stored.vecs)) if stored is not None else {}
     slots: list[int] = []
     times: list[float] = []
     vecs: list[np.ndarray] = []
     encoded = 0
-    ref_thumb = ref_vec = None
+    ref = ref_vec = None
     with Prefetch(stream) as chunks:
         for chunk in chunks:
             fresh = []
             for i, frame in enumerate(chunk):
-                thumb = thumbnail(frame.pixels)
+                whole = frame.whole if frame.whole is not None else frame.pixels
+                seen = look(whole)
+                plan.scene.see(seen)
                 if reader:
-                    reader.note(*plan.decide(thumb, frame.t), frame.t)
+                    kind, since = plan.decide(seen, frame.t)
+                    reader.note(kind, since, frame.t, whole.copy() if kind == "read" else None)
                 # Compare with the last encoded frame, not the previous one, so slow fades still re-encode.
-                if (options.dedup_threshold <= 0 or ref_thumb is None
-                        or difference(thumb, ref_thumb) > options.dedup_threshold):
+                if ref is None or plan.scene.differs(ref, seen, options.dedup_threshold):
                     fresh.append(i)
-                    ref_thumb = thumb
+                    ref = seen
+            fresh = [i for i in fresh if chunk[i].slot not in kept]
+            new_vecs = {}
             if fresh:
                 new_vecs = dict(zip(fresh, encoder.encode_images(np.stack([chunk[i].pixels for i in fresh]))))
             encoded += len(fresh)
             for i, frame in enumerate(chunk):
-                ref_vec = new_vecs[i] if i in fresh else ref_vec
+                ref_vec = kept[frame.slot] if frame.slot in kept else new_vecs.get(i, ref_vec)
                 slots.append(frame.slot)
                 times.append(frame.t)
                 vecs.append(ref_vec)
@@ -254,9 +284,10 @@ def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions,
 def index_video(
     video: Path, open_store: Callable[[], Store], encoder: Encoder, options: IndexOptions,
     subs: Iterable[Path] = (), progress: Progress | None = None, text=None,
-    sound: AudioEncoder | str | None = None,
+    sound: AudioEncoder | str | None = None, reuse_frames: bool = False,
 ) -> IndexResult:
-    """Index one video, replacing any rows it had; the index is opened only to write."""
+    """Index one video, replacing any rows it had; the index is opened only to write. With
+    `reuse_frames` (the video unchanged, a sense to add) its stored frame vectors are kept."""
     began = time.monotonic()
     path = video.resolve()
     subs = [Path(s).resolve() for s in subs]
@@ -265,7 +296,13 @@ def index_video(
         check_file(path)
         mark = fingerprint(path, sub_files)
         text = text or TowerText(encoder)
-        vectors = encode_video(path, encoder, options, subs, progress, text, sound)
+        stored = None
+        if reuse_frames:
+            with open_store() as store:
+                old = store.get_video(video_id(str(path)))
+                if old is not None and old.fps == options.fps and old.model == encoder.model_id:
+                    stored = StoredFrames(*store.frames_of(old.id), old.duration)
+        vectors = encode_video(path, encoder, options, subs, progress, text, sound, stored)
         if fingerprint(path, sub_files) != mark:
             raise FileChanged(f"{path}: changed while being indexed; it will be indexed once it is stable")
     except OSError as exc:
@@ -277,7 +314,8 @@ def index_video(
         vid = video_id(str(path))
         old = store.get_video(vid) or VideoRecord(vid, str(path))
         info = {"subtitles": [str(s) for s in sub_files], "extra_subs": [str(s) for s in subs],
-                "warnings": vectors.warnings, **vectors.senses}
+                "warnings": vectors.warnings, **vectors.senses, "attempt": attempt_key(options),
+                "completions": ((old.info or {}).get("completions", 0) + 1) if reuse_frames else 0}
         if looks_truncated(vectors.duration, vectors.declared):
             info["declared_duration"] = round(vectors.declared, 3)
         record = replace(old, fingerprint=mark, duration=vectors.duration, fps=options.fps,

@@ -293,6 +293,23 @@ class Store:
             counts.append(int(rows[0]["count(*)"]) if rows else 0)
         return counts[0], counts[1]
 
+    def frames_of(self, vid: int) -> tuple[list[int], list[float], np.ndarray]:
+        """A video's stored frames: slots, times and vectors in slot order, so a video whose
+        speech or screen text is added later keeps them without being encoded again."""
+        slots, times, vecs = [], [], []
+        if self._ready():
+            while True:  # Milvus returns at most 16384 rows a query: page by slot
+                rows = self.call("read", self.client.query, self.names["frames"],
+                                 filter=f"video_id == {int(vid)} and slot >= {len(slots)}",
+                                 output_fields=["slot", "t", "vec"], limit=16384)
+                rows.sort(key=lambda r: r["slot"])
+                slots += [int(r["slot"]) for r in rows]
+                times += [float(r["t"]) for r in rows]
+                vecs += [r["vec"] for r in rows]
+                if len(rows) < 16384:
+                    break
+        return slots, times, np.asarray(vecs, dtype=np.float32).reshape(len(vecs), -1)
+
     # --- search ---------------------------------------------------------------------------
 
     def search_frames(self, vec: np.ndarray, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:

@@ -224,31 +224,38 @@ def remove_paths(settings: Settings, paths: Iterable[str]) -> tuple[list[Path], 
     return removed, missing
 
 
-def transcript(settings: Settings, video: str | Path, source: str = "asr") -> list:
-    """The cues of one source ("asr", "ocr", "subtitle") stored for an indexed video, in time order."""
+def transcript(settings: Settings, video: str | Path, source: str | None = None) -> tuple[list, str]:
+    """(the cues of one source stored for an indexed video in time order, that source): "asr",
+    "ocr" or "subtitle"; with no source, what was said: speech, or the subtitles where no speech
+    was transcribed. An error when there are none."""
     from vsearch.index import video_id
 
     path = absolute(video)
     with store_opener(settings, write=False)() as store:
         if store.get_video(video_id(str(path))) is None:
             raise VsearchError(f"not indexed: {display(str(video))} (see `vsearch list`)")
-        return store.cues_of(video_id(str(path)), source)
+        for kind in [source] if source else ["asr", "subtitle"]:
+            cues = store.cues_of(video_id(str(path)), kind)
+            if cues:
+                return cues, kind
+    raise VsearchError(f"no {source or 'asr or subtitle'} cues for {display(str(video))}: see `vsearch status` for why")
 
 
 def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: int | None = None,
            on_gone: Callable | None = None, sources: tuple[str, ...] = ()):
-    """Ranked segments for a query, optionally within some videos, and with text of some sources
-    only ("subtitle", "asr", "ocr"; frames are searched either way).
+    """(ranked segments, why signals were left out) for a query, optionally within some videos,
+    and with text of some sources only ("subtitle", "asr", "ocr"; frames are searched either way).
 
     Videos whose files are gone are left out, each passed to `on_gone`.
     """
-    from vsearch.query import find
+    from vsearch.query import find, query_notes
 
     meta, options = _query(settings, top_k, sources)
     encoder, text = load_models(settings, meta)
     audio = query_sound(settings, meta)
     with store_opener(settings, write=False)() as store:
-        return find(store, encoder, query, options, _indexed(store, videos), on_gone, text, audio)
+        found = find(store, encoder, query, options, _indexed(store, videos), on_gone, text, audio)
+        return found, found[0].notes if found else query_notes(store, encoder, query, options, text, audio)
 
 
 def _query(settings: Settings, top_k: int | None, sources: tuple[str, ...] = ()):
@@ -316,7 +323,8 @@ NO_SOUNDS = ("the index has no sounds to search: index with audio.mode = on (aut
 
 def picture_vector(encoder, data: bytes, name: str = "image"):
     """The image model's vector of a picture file's bytes, sized and cropped as its frames are."""
-    from vsearch.extract.pictures import fit, read_picture
+    from vsearch.extract.frames import fit
+    from vsearch.extract.pictures import read_picture
 
     return encoder.encode_images(fit(read_picture(data, name), encoder.frame_spec)[None])[0]
 

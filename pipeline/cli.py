@@ -173,7 +173,7 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
         raise VsearchError("the query is empty; say what you are looking for (or give --image PICTURE or --audio CLIP)")
     if len(asked) > 1:
         raise VsearchError(f"give one query (text, --image or --audio), not both {asked[0]} and {asked[1]}")
-    gone = []
+    gone, notes = [], {}
     if image is not None:
         from vsearch.api import search_picture
 
@@ -183,11 +183,12 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
 
         segments = search_sound(settings, sound, videos, top_k, gone.append)
     else:
-        segments = remote.find(settings, query, videos, top_k, tuple(sources))
-        if segments is None:  # no server to ask
+        answered = remote.find(settings, query, videos, top_k, tuple(sources))
+        if answered is None:  # no server to ask
             from vsearch.api import search
 
-            segments = search(settings, query, videos, top_k, gone.append, tuple(sources))
+            answered = search(settings, query, videos, top_k, gone.append, tuple(sources))
+        segments, notes = answered
     if gone:
         click.echo(gone_note(gone), err=True)
     if clip_dir is not None:
@@ -198,13 +199,12 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
     if as_json:
         for seg in segments:
             echo_json(segment_json(seg))
-        return
-    if not segments:
+    elif not segments:
         click.echo("no matching moments", err=True)
-        return
-    for n, seg in enumerate(segments, 1):
-        click.echo(segment_lines(n, seg))
-    for line in note_lines(segments[0]):
+    else:
+        for n, seg in enumerate(segments, 1):
+            click.echo(segment_lines(n, seg))
+    for line in note_lines(notes):  # on stderr with --json too, and when nothing was found
         click.echo(line, err=True)
 
 
@@ -241,18 +241,19 @@ def serve(settings: Settings, host, port, serve_token, open_browser):
 @click.argument("video", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["vtt", "srt", "json"]), default="vtt", show_default=True,
               help="WebVTT or SubRip (a subtitle file for a player), or one JSON object per cue.")
-@click.option("--source", type=click.Choice(["asr", "ocr", "subtitle"]), default="asr", show_default=True,
-              help="What was said (asr), shown on screen (ocr), or the subtitles read.")
+@click.option("--source", type=click.Choice(["asr", "ocr", "subtitle"]),
+              help="What was said (asr; the default, or the subtitles where no speech was transcribed), "
+                   "shown on screen (ocr), or the subtitles read.")
 @common_options
 def transcript(settings: Settings, video, fmt, source):
     """Print the stored transcript of VIDEO (what was said), e.g. as subtitles for a player."""
     from vsearch.api import transcript as stored
     from vsearch.extract.subtitles import write_subtitles
 
-    cues = stored(settings, video, source)
-    if not cues:
-        click.echo(f"no {source} cues for {display(str(video))}: see `vsearch status` for why", err=True)
-        return
+    cues, used = stored(settings, video, source)
+    if used != (source or "asr"):
+        click.echo(f"note: no speech was transcribed for {display(str(video))}; these are its subtitles "
+                   "(--source subtitle)", err=True)
     if fmt == "json":
         for cue in cues:
             echo_json({"start": cue.start, "end": cue.end, "text": cue.text, "lang": cue.lang,

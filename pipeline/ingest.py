@@ -31,6 +31,7 @@ class Outcome:
     cues: int = 0
     error: str = ""
     warnings: tuple[str, ...] = ()
+    encoded: int = 0
 
 
 @dataclass
@@ -153,17 +154,35 @@ def decide(record, quick: str, now: float) -> str:
     return "index"
 
 
-def freshness(record, video: Path, subs: list[Path], now: float) -> tuple[str, str]:
+def completing(record, options, now: float, retry: tuple[int, int]) -> dict[str, str]:
+    """The senses an unchanged video lacks and is due to be given (index/senses.py): at once when
+    their settings changed since the last try (another speech model named, a sense turned on),
+    else after the failure backoff (`retry`: ingest.retry_base, ingest.retry_max)."""
+    from vsearch.index.senses import attempt_key, lacking
+
+    info = record.info or {}
+    missing = lacking(info, options)
+    if not missing or info.get("attempt") != attempt_key(options):
+        return missing
+    tries = info.get("completions", 0) + 1
+    return missing if now >= record.indexed_at + backoff(tries, *retry) else {}
+
+
+def freshness(record, video: Path, subs: list[Path], now: float, options=None,
+              retry: tuple[int, int] = (300, 86400)) -> tuple[str, str]:
     """The one judgement of whether a video needs indexing: (action, quick fingerprint).
 
     Actions are those of `decide`, plus "touched": unchanged content under new modification
-    times, skipped once the record remembers the new times.
+    times, skipped once the record remembers the new times; and, given the index options,
+    "complete": unchanged, but a sense to add (`completing`) without encoding frames again.
     """
     quick = quick_fingerprint(video, subs)
     action = decide(record, quick, now)
     if (action == "index" and record is not None and record.state == "done" and not record.error
             and same_content(record.fingerprint, video, subs)):
         return "touched", quick
+    if action == "skip" and options is not None and completing(record, options, now, retry):
+        return "complete", quick
     return action, quick
 
 
@@ -216,7 +235,8 @@ def ingest(
                         f"modified {max(0, age):.0f} s ago; indexed once it is {settle} s old, by a later run "
                         "(ingest.settle_seconds)")))
                     continue
-                action, quick = freshness(record, video, subs, now)
+                action, quick = freshness(record, video, subs, now, options,
+                                          (settings["ingest.retry_base"], settings["ingest.retry_max"]))
             except OSError as exc:
                 note(Outcome(path, "waiting", error=f"vanished or unreadable ({exc.strerror})"))
                 continue
@@ -238,9 +258,10 @@ def ingest(
                 with attempting(settings.home, path):
                     result = index_video(video, open_store, encoder, options, extra,
                                          progress=progress_for(path) if progress_for else None, text=text,
-                                         sound=sound)
-                note(Outcome(path, "indexed", result.seconds, result.record.frames, result.record.cues,
-                             warnings=tuple(result.warnings)))
+                                         sound=sound, reuse_frames=action == "complete")
+                note(Outcome(path, "completed" if action == "complete" else "indexed", result.seconds,
+                             result.record.frames, result.record.cues, warnings=tuple(result.warnings),
+                             encoded=result.encoded))
             except FileChanged as exc:
                 note(Outcome(path, "waiting", error=str(exc)))
             except VsearchError as exc:

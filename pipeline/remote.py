@@ -78,13 +78,14 @@ def _segments(results: list[dict]) -> list:
     return [Segment(**{k: int(v) if k == "video_id" else v for k, v in r.items() if k in fields}) for r in results]
 
 
-def find(settings: Settings, query: str, videos=(), top_k: int | None = None, sources=()) -> list | None:
-    """Segments from the running server, or None when there is none to ask (or it did not answer)."""
+def find(settings: Settings, query: str, videos=(), top_k: int | None = None, sources=()) -> tuple | None:
+    """(segments, why signals were left out) from the running server, or None when there is none
+    to ask (or it did not answer)."""
     params = [("q", query), ("k", str(top_k or settings["find.top_k"]))]
     params += [("video", str(absolute(v))) for v in videos]
     params += [("sources", s) for s in sources]
     body = _ask(settings, f"/api/find?{urllib.parse.urlencode(params)}")
-    return None if body is None else _segments(body.get("results", []))
+    return None if body is None else (_segments(body.get("results", [])), body.get("notes") or {})
 
 
 def rank(settings: Settings, query: str, variants: list) -> tuple[str, list[list]] | None:

@@ -69,8 +69,13 @@ def naming(path, message: str) -> str:
 
 
 def shown_state(rec) -> str:
-    """A record's state, or "gone" for an indexed video whose file is no longer there."""
-    return "gone" if rec.state == "done" and not os.path.exists(rec.path) else rec.state
+    """A record's state: "gone" for an indexed video whose file is no longer there, "partial" for
+    one indexed while a sense's model could not run (the next `ingest` adds it)."""
+    from vsearch.index.senses import failed
+
+    if rec.state != "done":
+        return rec.state
+    return "gone" if not os.path.exists(rec.path) else "partial" if failed(rec.info) else "done"
 
 
 def senses(rec) -> str:
@@ -86,11 +91,14 @@ def senses(rec) -> str:
 
 def record_json(rec) -> dict:
     """The --json shape of a video record, for `list` and `status`."""
+    from vsearch.index.senses import failed
+
     info = rec.info or {}
     return {"path": rec.path, "state": shown_state(rec), "duration": round(rec.duration, 3),
             "declared_duration": info.get("declared_duration"), "frames": rec.frames, "cues": rec.cues,
             "model": rec.model, "error": rec.error or None, "warnings": info.get("warnings", []),
             "sounds": rec.sounds, "asr": info.get("asr"), "ocr": info.get("ocr"), "audio": info.get("audio"),
+            "partial": failed(info) or None,
             "indexed_at": rec.indexed_at or None, "attempts": rec.attempts, "retry_at": rec.retry_at or None}
 
 
@@ -113,9 +121,9 @@ def segment_lines(n: int, seg) -> str:
             f"    {fragment_url(seg.video, seg.start, seg.end)}")
 
 
-def note_lines(seg) -> list[str]:
-    """Why a signal was left out of the query: the same for each of its segments."""
-    return [f"note: {signal} {why}" for signal, why in seg.notes.items()]
+def note_lines(notes: dict[str, str]) -> list[str]:
+    """Why signals were left out of the query, a `note:` line each."""
+    return [f"note: {signal} {why}" for signal, why in notes.items()]
 
 
 def gone_note(gone: list) -> str:
@@ -147,8 +155,9 @@ def status_line(rec) -> str:
 
 def outcome_line(o) -> str:
     """One video's outcome as `ingest` prints it."""
-    if o.action == "indexed":
-        return f"indexed  {display(o.path)}  {o.frames} frames, {o.cues} cues, {o.seconds:.1f}s"
+    if o.action in ("indexed", "completed"):
+        return (f"{o.action:<8} {display(o.path)}  {o.frames} frames ({o.encoded} encoded), {o.cues} cues, "
+                f"{o.seconds:.1f}s")
     if o.action == "skipped":
         return f"skipped  {display(o.path)}  unchanged"
     return f"{o.action:<8} " + (naming(o.path, o.error) if o.error else display(o.path))
@@ -156,7 +165,7 @@ def outcome_line(o) -> str:
 
 def ingest_line(counts: dict, seconds: float) -> str:
     """`ingest`'s last line: how many videos it did what with, and in how long."""
-    order = ["indexed", "skipped", "failed", "waiting", "backoff", "gone", "pruned"]
+    order = ["indexed", "skipped", "failed", "completed", "waiting", "backoff", "gone", "pruned"]
     parts = ", ".join(f"{counts.get(k, 0)} {k}" for k in order if counts.get(k) or k in order[:3])
     return f"ingest: {parts} in {seconds:.1f}s"
 

@@ -90,16 +90,18 @@ class Resident:
                 self._audio = query_sound(self.settings, meta, with_text=heard)
         return self._audio if heard or not for_text else None
 
-    def find(self, query: str, options, videos: Iterable[str] = ()) -> list:
-        """Ranked segments for a text query, as `vsearch find` gives them."""
-        from vsearch.query import find
+    def find(self, query: str, options, videos: Iterable[str] = ()) -> tuple[list, dict[str, str]]:
+        """(ranked segments, why signals were left out) for a text query, as `vsearch find` gives them."""
+        from vsearch.query import find, query_notes
 
         def run(store):
             ids = self._ids(store, videos)
-            return [] if ids == [] else find(store, self.encoder, query, options, ids, text=self.text,
-                                             audio=self.audio(store))
+            audio = self.audio(store)
+            found = [] if ids == [] else find(store, self.encoder, query, options, ids, text=self.text, audio=audio)
+            return found, found[0].notes if found else query_notes(store, self.encoder, query, options, self.text,
+                                                                   audio)
 
-        return self._with_store(run) or []
+        return self._with_store(run) or ([], {})
 
     def rank(self, query: str, variants: list) -> list[list]:
         """Rankings of one query under each option set, searching once (as `vsearch eval` does)."""

@@ -96,7 +96,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
             raise HttpError(404, "no such video")
         return found
 
-    def find_text(params) -> list[dict]:
+    def find_text(params) -> tuple[list[dict], dict[str, str]]:
         query = (params.get("q") or "").strip()
         if not query or len(query) > 1000:
             raise HttpError(400, "q must hold a query of at most 1000 characters")
@@ -119,10 +119,10 @@ def create_app(settings: Settings, resident: Resident | None = None):
             if not set(sources) <= SOURCES - {"frames", "audio"}:
                 raise HttpError(400, "sources must be asr, ocr or subtitle")
             options = replace(options, sources=sources)
-        found = resident.find(query, options, params.getlist("video"))
+        found, notes = resident.find(query, options, params.getlist("video"))
         found = [s for s in found if (not source or s.source == source) and (not lang or s.lang == lang)
                  and (not speaker or s.speaker == speaker)]
-        return [result(s) for s in found[offset : offset + k]]
+        return [result(s) for s in found[offset : offset + k]], notes
 
     def answer(fn):
         async def endpoint(request):
@@ -161,8 +161,8 @@ def create_app(settings: Settings, resident: Resident | None = None):
             search = resident.find_sound if field == "audio" else resident.find_picture
             found = await run_in_threadpool(search, data, k)
             return Json({"results": [result(s) for s in found]})
-        found = await run_in_threadpool(find_text, request.query_params)
-        return Json({"results": found})
+        found, notes = await run_in_threadpool(find_text, request.query_params)
+        return Json({"results": found, "notes": notes})
 
     async def rank(request):
         """One query under several option sets, as `vsearch eval` ranks it (find_many)."""

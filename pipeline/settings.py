@@ -90,6 +90,8 @@ RULES = {
     "extract.decode_threads": _between(0, 256),
     "extract.decode_readers": _between(0, 256),
     "extract.dedup_threshold": _between(0, 255),
+    "extract.pixel_change": _between(1, 255),
+    "extract.changed_pixels": _between(1, 100000),
     "extract.sidecar_subs": (lambda v: True, "true or false"),
     "extract.embedded_subs": (lambda v: True, "true or false"),
     "extract.subtitle_encoding": (_encoding, "auto or a Python codec name (utf-8, gb18030, cp1252, ...)"),

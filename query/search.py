@@ -176,6 +176,26 @@ def _levels(model, query: str, signal: str) -> tuple[tuple[float, float] | None,
     return (1.0, 1.0), f"left out: the {kind} model {model.model_id} does not {fails.format(script=script)} (measured)"
 
 
+def _read_levels(query: str, encoder, text, audio, weights: Mapping[str, float]) -> tuple[dict, dict[str, str]]:
+    """Each signal's levels for this query, and notes for the signals left out by them."""
+    levels, notes = {}, {}
+    for signal, model in {"frames": encoder, "cues": text, "audio": audio}.items():
+        levels[signal], note = _levels(model, query, signal)
+        if note and weights.get(signal, 0) > 0:
+            notes[signal] = note
+    return levels, notes
+
+
+def query_notes(store: Store, encoder: Encoder, query: str, options: FindOptions, text=None,
+                audio: AudioEncoder | None = None) -> dict[str, str]:
+    """Why signals were left out of this query (signal -> why), as `find` puts them on segments:
+    for saying why nothing was found."""
+    _, notes = _sound_query(audio if store.audio else None, query)
+    audio = audio if store.audio and "audio" not in notes else None
+    notes.update(_read_levels(query, encoder, text, audio, options.signal_weights())[1])
+    return notes
+
+
 def _read(hit: Hit, terms: list[str], held: float, levels: Mapping[str, tuple[float, float] | None]) -> Hit:
     """A hit as the query reads it: for a cue, where its matched words are said and, for BM25,
     how much of the query it holds (`held`); for a vector hit, its share between its model's
@@ -239,12 +259,8 @@ def find_many(
     terms = query_terms(query)
     lexical = [i for i, h in enumerate(hits) if h.signal == "bm25"]
     held = dict(zip(lexical, coverages([hits[i].text for i in lexical], terms, cue_total)))
-    searched = {"frames": encoder, "cues": text, "audio": audio if sound_vector is not None else None}
-    levels = {}
-    for signal, model in searched.items():
-        levels[signal], note = _levels(model, query, signal)
-        if note and weights[signal] > 0:
-            notes[signal] = note
+    levels, left_out = _read_levels(query, encoder, text, audio if sound_vector is not None else None, weights)
+    notes.update(left_out)
     hits = [_read(h, terms, held.get(i, h.coverage), levels) for i, h in enumerate(hits) if h.video_id in videos]
     ranked = [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
               for options in variants]

@@ -129,3 +129,104 @@ def sound_video(path: Path, stretches: list[tuple[str, float]], colour: str = "b
     ffmpeg(*inputs, "-filter_complex", ";".join(graph), "-map", "[v]", "-map", "[a]", "-c:v", "libx264",
            "-pix_fmt", "yuv420p", "-r", "25", "-c:a", "aac", str(path))
     return path
+
+
+TEMPLATE = (246, 240, 222)  # one cream background for every slide of a template deck
+
+
+def template_slide(title: str, lines: list[str], page: int | None, size=(1280, 720), inset=None):
+    """A slide of a shared template: the title top-left, lines below, the page number bottom-right,
+    on one cream background with a rule under the title, as RGB pixels (needs fonts-noto-cjk).
+
+    Only the words differ from slide to slide, as in a real deck. `inset` (w, h) leaves a grey box
+    bottom-left where a speaker's video is composited.
+    """
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    w, h = size
+    image = Image.new("RGB", size, TEMPLATE)
+    draw = ImageDraw.Draw(image)
+    big = ImageFont.truetype(CJK_FONT, h // 12)
+    body = ImageFont.truetype(CJK_FONT, h // 20)
+    small = ImageFont.truetype(CJK_FONT, max(14, h // 36))
+    draw.text((w // 20, h // 18), title, font=big, fill=(40, 40, 60))
+    draw.line((w // 20, h // 18 + h // 9, w - w // 20, h // 18 + h // 9), fill=(180, 120, 60), width=max(2, h // 240))
+    for i, line in enumerate(lines):
+        draw.text((w // 16, h // 4 + i * h // 9), line, font=body, fill=(30, 30, 40))
+    if page is not None:
+        draw.text((w - w // 14, h - h // 14), str(page), font=small, fill=(90, 90, 100))
+    if inset:
+        draw.rectangle((0, h - inset[1], inset[0], h), fill=(60, 60, 60))
+    return np.asarray(image)
+
+
+def stills_video(path: Path, stills: list[tuple[float, "np.ndarray"]], narration: list[str] | None = None,
+                 filters: str = "", rate: str = "25", inset: tuple[int, int] | None = None) -> Path:
+    """Pictures held for their seconds, as one H.264 MP4; with `narration` (one text per picture,
+    "" for silence) an espeak-ng soundtrack speaks each from its picture's start. `filters` is an
+    ffmpeg filter chain applied to the joined picture (a camera's view, noise); `inset` (w, h)
+    composites a moving test pattern bottom-left, as a speaker's video in a lecture recording."""
+    import shutil
+    import tempfile
+
+    from PIL import Image
+
+    work = Path(tempfile.mkdtemp(prefix="stills-"))
+    inputs, graph = [], []
+    for i, (seconds, pixels) in enumerate(stills):
+        png = work / f"s{i}.png"
+        Image.fromarray(pixels).save(png)
+        inputs += ["-loop", "1", "-t", str(seconds), "-framerate", rate, "-i", str(png)]
+        graph.append(f"[{i}:v]format=yuv420p,setsar=1[v{i}]")
+    n = len(stills)
+    total = sum(s for s, _ in stills)
+    video = f"{''.join(f'[v{i}]' for i in range(n))}concat=n={n}:v=1:a=0[joined]"
+    last = "joined"
+    if inset:
+        inputs += ["-f", "lavfi", "-i", f"testsrc2=s={inset[0]}x{inset[1]}:r={rate}:d={total}"]
+        video += f";[{last}][{n}:v]overlay=0:H-h:shortest=1[inset]"
+        last = "inset"
+        n += 1
+    if filters:
+        video += f";[{last}]{filters}[cam]"
+        last = "cam"
+    graph.append(video)
+    maps = ["-map", f"[{last}]"]
+    if narration:
+        voices = []
+        for said, at in zip(narration, [sum(s for s, _ in stills[:i]) for i in range(len(stills))]):
+            if said:
+                inputs += ["-i", str(speak(work / f"n{len(voices)}.wav", said))]
+                graph.append(f"[{n}:a]aresample=22050,adelay={int(at * 1000)}:all=1[a{len(voices)}]")
+                voices.append(f"[a{len(voices)}]")
+                n += 1
+        inputs += ["-f", "lavfi", "-t", str(total), "-i", "anullsrc=r=22050:cl=mono"]
+        graph.append(f"[{n}:a]{''.join(voices)}amix=inputs={len(voices) + 1}:duration=first:normalize=0[a]")
+        maps += ["-map", "[a]", "-c:a", "aac"]
+    ffmpeg(*inputs, "-filter_complex", ";".join(graph), *maps, "-c:v", "libx264", "-preset", "veryfast",
+           "-pix_fmt", "yuv420p", "-r", rate, "-t", str(total), str(path))
+    shutil.rmtree(work)
+    return path
+
+
+# A camera filming a projected slide: keystone perspective, sensor noise that changes every frame,
+# and brightness that drifts as auto-exposure hunts.
+FILMED = ("perspective=x0=40:y0=30:x1=W-20:y1=10:x2=20:y2=H-10:x3=W-50:y3=H-40:sense=destination,"
+          "noise=alls=10:allf=t,eq=brightness='0.025*sin(2*PI*t/11)':eval=frame")
+
+
+def code_page(lines: list[str], size=(1280, 720), top: int = 0):
+    """A screen recording's editor: monospaced code lines on a dark background, scrolled `top`
+    lines down (needs fonts-noto-cjk for the CJK comments)."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    w, h = size
+    image = Image.new("RGB", size, (30, 32, 38))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(CJK_FONT, h // 30)
+    step = h // 22
+    for row, line in enumerate(lines[top:top + 21]):
+        draw.text((w // 24, h // 40 + row * step), f"{top + row + 1:3d}  {line}", font=font, fill=(220, 220, 200))
+    return np.asarray(image)

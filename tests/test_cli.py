@@ -247,3 +247,21 @@ def test_ctrl_c_mid_video_is_one_line_and_exit_130(env, tmp_path, monkeypatch):
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=40", "-c:v", "libx264", "-preset", "ultrafast",
            "-pix_fmt", "yuv420p", str(video))
     index_interrupted(video, monkeypatch)
+
+
+def test_transcript_of_a_video_with_subtitles_and_no_speech_prints_the_subtitles(env, rgb_video):
+    run_cli("index", str(rgb_video))
+    out = run_cli("transcript", str(rgb_video))
+    assert "now the grass appears" in out.stdout and "--source subtitle" in out.stderr
+    asked = run_cli("transcript", str(rgb_video), "--source", "asr", ok=False)
+    assert asked.exit_code == 1 and asked.stdout == "" and "no asr cues" in asked.stderr
+    assert "Traceback" not in asked.output
+
+
+def test_an_empty_answer_still_says_why_signals_were_left_out(env, rgb_video):
+    run_cli("index", str(rgb_video))
+    human = run_cli("find", "zebra stampede")
+    assert human.stdout == "" and "no matching moments" in human.stderr
+    assert "note: cues left out: the text model image does not tell latin paraphrases apart" in human.stderr
+    as_json = run_cli("find", "--json", "zebra stampede")
+    assert as_json.stdout == "" and "note: cues left out" in as_json.stderr

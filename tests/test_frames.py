@@ -9,7 +9,7 @@ from media import colour_video, ffmpeg, frame_number, numbered_video
 from vsearch.errors import MediaError
 from vsearch.extract import FrameSpec, FrameStream
 from vsearch.extract.clips import cut, packet_times, skippable
-from vsearch.extract.frames import center_crop
+from vsearch.extract.frames import center_crop, fit, looking
 from vsearch.extract.machine import auto_readers
 from vsearch.extract.opening import decode_size
 from vsearch.extract.timing import clean_timestamps, plan_samples
@@ -61,6 +61,24 @@ def test_center_crop_takes_the_middle():
     img = np.zeros((4, 6, 3), np.uint8)
     img[1:3, 2:4] = 255
     assert center_crop(img, 2, 2).min() == 255
+
+
+@pytest.mark.parametrize("spec,expected", [
+    (FrameSpec(224, 224, "cover"), FrameSpec(224, 224, "cover")),    # decoded as the model wants
+    (FrameSpec(224, 224, "stretch"), FrameSpec(224, 224, "cover")),  # aspect kept, squashed for the model
+    (FrameSpec(32, 24), FrameSpec(224, 224, "cover")),               # a tiny model: the measure still sees text
+    (FrameSpec(384, 384, "stretch"), FrameSpec(384, 384, "cover")),
+    (None, None),
+])
+def test_frames_are_decoded_large_enough_for_the_change_measure(spec, expected):
+    assert looking(spec) == expected
+
+
+def test_the_change_measure_sees_the_whole_frame_and_the_model_its_crop(tmp_path):
+    video = colour_video(tmp_path / "wide.mp4", [("red", 2)], size="320x180")
+    frame = next(iter(FrameStream(video, 1.0, FrameSpec(32, 24))))[0]
+    assert frame.pixels.shape == (24, 32, 3) and frame.whole.shape == (224, 398, 3)
+    assert colour_of(frame.pixels) == colour_of(frame.whole) == "red"
 
 
 @pytest.mark.parametrize("rate", ["25", "30000/1001", "24"])
@@ -178,7 +196,7 @@ def sequential(stream: FrameStream) -> list[np.ndarray]:
     for index in range(max(wanted) + 1):
         pixels = reader.next().asnumpy()
         if index in wanted:
-            frames[index] = center_crop(pixels, stream.spec.width, stream.spec.height)
+            frames[index] = fit(pixels, stream.spec)
     return [frames[index] for _, index in stream.plan]
 
 

@@ -84,6 +84,10 @@ def test_search_click_and_the_player_lands_on_the_seek(page_url, browser, tmp_pa
     assert shot.stat().st_size > 10_000
     page.click("#similar")  # more like the moment playing: the other stretches of the video
     page.wait_for_function("window.vsearch.results.length > 0 && window.vsearch.results[0].start === 16")
+    page.fill("#q", "zebra stampede")  # nothing found: the page says so, and why
+    page.press("#q", "Enter")
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('no matching moments: cues')")
+    assert page.evaluate("document.querySelectorAll('.card').length") == 0
     assert not errors
 
 

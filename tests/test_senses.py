@@ -163,7 +163,7 @@ def test_a_speech_model_that_cannot_be_had_is_a_warning(senses, monkeypatch, lec
     out = run_cli("index", str(video))
     assert "speech not transcribed" in out.stderr and "asr.model" in out.stderr
     info = status(video)
-    assert info["state"] == "done" and info["frames"] == 23 and info["asr"] == {"skipped": "failed"}
+    assert info["state"] == "partial" and info["frames"] == 23 and info["asr"] == {"skipped": "failed"}
     assert any("speech not transcribed" in w for w in info["warnings"])
 
 
@@ -188,3 +188,32 @@ def test_traditional_and_simplified_subtitles_find_each_other(env, tmp_path):
     first = find_json("我们还是出去吃吧", "-k", "1")[0]
     assert first["cue"] == "今天工作太累了，我們還是出去吃吧。" and first["seek"] < 1  # shown as written
     assert find_json("印度料理館", "-k", "1")[0]["cue"] == "印度料理馆怎么样？"
+
+
+@pytest.mark.slow
+def test_a_sense_that_could_not_run_is_added_by_the_next_ingest_without_encoding_frames(
+        senses, settled, monkeypatch, lecture, tmp_path):
+    from conftest import ingest_json
+
+    folder = tmp_path / "talks"
+    folder.mkdir()
+    video = folder / "talk.mp4"
+    shutil.copy(lecture, video)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("VSEARCH_ASR_MODEL", "no-such-org/whisper-none")  # not downloaded
+    monkeypatch.setenv("VSEARCH_OCR_MODE", "off")
+    first = ingest_json(str(folder))
+    assert [v["action"] for v in first["videos"]] == ["indexed"]
+    info = status(video)
+    assert info["state"] == "partial" and "asr.model" in info["partial"]["asr"]
+    assert "partial" in run_cli("status").stdout
+    assert ingest_json(str(folder))["videos"][0]["action"] == "skipped"  # the same model: after the backoff
+
+    monkeypatch.setenv("VSEARCH_ASR_MODEL", tiny_en())  # fixed; and screen text turned on for the library
+    monkeypatch.setenv("VSEARCH_OCR_MODE", "auto")
+    done = ingest_json(str(folder))["videos"][0]
+    assert done["action"] == "completed" and done["encoded"] == 0 and done["frames"] == 23
+    info = status(video)
+    assert info["state"] == "done" and info["asr"]["cues"] >= 2 and info["ocr"]["cues"] == 3
+    assert find_json("lighthouse method", "-k", "1")[0]["source"] == "asr"
+    assert ingest_json(str(folder))["videos"][0]["action"] == "skipped"

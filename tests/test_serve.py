@@ -265,3 +265,8 @@ def test_a_file_name_that_is_not_utf8_is_served(env, tmp_path):
         clip = client.get(first["clip"])
         assert clip.status_code == 200 and "caf" in clip.headers["content-disposition"]
     app.state.resident.close()
+
+
+def test_an_empty_answer_says_why_signals_were_left_out(served):
+    body = served.get("/api/find", params={"q": "zebra stampede"}).json()
+    assert body["results"] == [] and body["notes"]["cues"].startswith("left out: the text model image")

@@ -53,7 +53,7 @@ function card(r, n) {
   return node;
 }
 
-function render(found, append) {
+function render(found, append, notes = {}) {
   const box = $("results");
   if (!append) { box.textContent = ""; results = []; active = -1; }
   box.querySelector(".more")?.remove();
@@ -62,10 +62,10 @@ function render(found, append) {
   const frag = document.createDocumentFragment();
   found.forEach((r, i) => frag.appendChild(card(r, first + i)));
   box.appendChild(frag);
-  if (!results.length) $("status").textContent = "no matching moments";
-  else if (!append && found[0].notes) {  // why a signal was left out: the same for every result
-    $("status").textContent = Object.entries(found[0].notes).map(([signal, why]) => `${signal} ${why}`).join("; ");
-  }
+  // Why a signal was left out of the query, shown with the results or in place of them.
+  const why = Object.entries(notes).map(([signal, reason]) => `${signal} ${reason}`).join("; ");
+  if (!results.length) $("status").textContent = why ? `no matching moments: ${why}` : "no matching moments";
+  else if (!append && why) $("status").textContent = why;
   if (found.length === PAGE && lastQuery.q !== undefined) {
     const more = document.createElement("button");
     more.className = "more";
@@ -89,7 +89,8 @@ async function search(offset = 0) {
   const params = new URLSearchParams({ q, k: PAGE, offset });
   for (const name of ["video", "source", "lang", "speaker"]) if ($(name).value) params.set(name, $(name).value);
   try {
-    render((await answer(await fetch(`/api/find?${params}`))).results, offset > 0);
+    const body = await answer(await fetch(`/api/find?${params}`));
+    render(body.results, offset > 0, body.notes || {});
   } catch (e) { $("status").textContent = e.message; }
 }
 
