@@ -23,10 +23,9 @@ from .change import Look, Scene, shift
 from .types import Cue
 
 _SPACE = re.compile(r"\s+")
-# A frame is first searched for text at this size, detection only, and read in full (decoded again
-# at ocr.max_side) only where some is found: most frames of a film hold none. The frame loop's own
-# decoded picture (224 px or more) serves where it is given: slide text is found there, and no
-# frame is decoded again for nothing.
+# A frame is first searched for text, detection only, on the frame loop's own decoded picture (224
+# px or more; no larger than this), and decoded again at ocr.max_side and read in full only where
+# some is found: most frames of a film hold none, and slide text is found there.
 _GATE_SIDE = 640
 # Frames a read looks back over for when its picture first appeared.
 _LOOK_BACK = 8
@@ -70,11 +69,8 @@ def holds_text(engine, pixels) -> bool:
     return boxes is not None and len(boxes) > 0
 
 
-def read_text(engine, pixels, min_score: float, looked: bool = False) -> str:
-    """The lines read off one frame, top to bottom, joined by spaces; "" when there are none.
-    `looked`: text was already found on a smaller copy, so the detector's gate is skipped."""
-    if not looked and not holds_text(engine, pixels):
-        return ""
+def read_text(engine, pixels, min_score: float) -> str:
+    """The lines read off one frame, top to bottom, joined by spaces; "" when there are none."""
     found, _ = engine(pixels, use_cls=False)
     lines = [_SPACE.sub(" ", text).strip() for _, text, score in found or () if float(score) >= min_score]
     return " ".join(line for line in lines if line)
@@ -145,8 +141,9 @@ class ScreenReader:
         self._thread.start()
 
     def note(self, kind: str, since: float, t: float, seen: np.ndarray | None = None) -> None:
-        """Queue what ScreenPlan.decide said of the frame at `t`: read, same or changed; `seen`
-        is the frame as the frame loop decoded it, searched for text before decoding it again."""
+        """Queue what ScreenPlan.decide said of the frame at `t`: read, same or changed; for a
+        read, `seen` is the frame as the frame loop decoded it, searched for text before the
+        frame is decoded again."""
         self._jobs.put((kind, since, t, seen))
 
     def stop(self) -> None:
@@ -185,10 +182,9 @@ class ScreenReader:
                     continue
                 try:
                     text = ""
-                    if seen is None or holds_text(engine, seen):
+                    if holds_text(engine, seen):
                         pixels = stills.at(t)
-                        text = read_text(engine, pixels, self.options.min_score, seen is not None) \
-                            if pixels is not None else ""
+                        text = read_text(engine, pixels, self.options.min_score) if pixels is not None else ""
                 except Exception as exc:  # noqa: BLE001 - one bad frame or a broken model stops reading
                     self.error = f"cannot read on-screen text at {t:.0f} s ({exc})"
                     continue

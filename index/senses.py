@@ -20,29 +20,24 @@ def failed(info: dict | None) -> dict[str, str]:
 
 def lacking(info: dict | None, options) -> dict[str, str]:
     """Sense -> why it is missing, for the senses `options` (IndexOptions) want that the record
-    lacks: failed ones, and speech or screen text that was off when the video was indexed."""
+    lacks: failed ones, and ones that were off when the video was indexed."""
     info = info or {}
-    out = {k: v for k, v in failed(info).items() if _mode(options, k) != "off"}
-    if _mode(options, "asr") != "off" and (info.get("asr") or {}).get("skipped") in ("asr.mode is off", "stopped"):
-        out["asr"] = "speech was off when it was indexed"
-    if _mode(options, "ocr") != "off" and (info.get("ocr") or {}).get("state") == "off":
-        out["ocr"] = "screen text was off when it was indexed"
     # audio.mode auto embeds only where a GPU is visible, so only "on" asks for sounds a video lacks.
-    if options.audio.mode == "on" and (info.get("audio") or {}).get("skipped") == "audio.mode is off":
+    wanted = {"asr": options.asr.mode != "off", "ocr": options.ocr.mode != "off", "audio": options.audio.mode == "on"}
+    out = failed(info)
+    if (info.get("asr") or {}).get("skipped") in ("asr.mode is off", "stopped"):
+        out["asr"] = "speech was off when it was indexed"
+    if (info.get("ocr") or {}).get("state") == "off":
+        out["ocr"] = "screen text was off when it was indexed"
+    if (info.get("audio") or {}).get("skipped") == "audio.mode is off":
         out["audio"] = "sounds were off when it was indexed"
-    if options.audio.mode != "on":
-        out.pop("audio", None)
-    return out
+    return {sense: why for sense, why in out.items() if wanted[sense]}
 
 
 def attempt_key(options) -> dict[str, str]:
     """What a retry of each sense depends on: another model named is worth trying at once."""
     return {"asr": f"{options.asr.mode}:{options.asr.model}", "ocr": options.ocr.mode,
             "audio": options.audio.mode}
-
-
-def _mode(options, sense: str) -> str:
-    return {"asr": options.asr.mode, "ocr": options.ocr.mode, "audio": options.audio.mode}[sense]
 
 
 def _warning(info: dict, marker: str) -> str:

@@ -299,8 +299,9 @@ class Store:
         slots, times, vecs = [], [], []
         if self._ready():
             while True:  # Milvus returns at most 16384 rows a query: page by slot
+                after = slots[-1] if slots else -1
                 rows = self.call("read", self.client.query, self.names["frames"],
-                                 filter=f"video_id == {int(vid)} and slot >= {len(slots)}",
+                                 filter=f"video_id == {int(vid)} and slot > {after}",
                                  output_fields=["slot", "t", "vec"], limit=16384)
                 rows.sort(key=lambda r: r["slot"])
                 slots += [int(r["slot"]) for r in rows]

@@ -248,14 +248,13 @@ def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: in
 
     Videos whose files are gone are left out, each passed to `on_gone`.
     """
-    from vsearch.query import find, query_notes
+    from vsearch.query import find_noted
 
     meta, options = _query(settings, top_k, sources)
     encoder, text = load_models(settings, meta)
     audio = query_sound(settings, meta)
     with store_opener(settings, write=False)() as store:
-        found = find(store, encoder, query, options, _indexed(store, videos), on_gone, text, audio)
-        return found, found[0].notes if found else query_notes(store, encoder, query, options, text, audio)
+        return find_noted(store, encoder, query, options, _indexed(store, videos), on_gone, text, audio)
 
 
 def _query(settings: Settings, top_k: int | None, sources: tuple[str, ...] = ()):

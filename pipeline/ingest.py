@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from vsearch.configs import default
 from vsearch.errors import FileChanged, VsearchError
 from vsearch.extract.fingerprint import quick_fingerprint, same_content
 from vsearch.extract.paths import display
@@ -168,8 +169,11 @@ def completing(record, options, now: float, retry: tuple[int, int]) -> dict[str,
     return missing if now >= record.indexed_at + backoff(tries, *retry) else {}
 
 
+_RETRY = (default("ingest.retry_base"), default("ingest.retry_max"))
+
+
 def freshness(record, video: Path, subs: list[Path], now: float, options=None,
-              retry: tuple[int, int] = (300, 86400)) -> tuple[str, str]:
+              retry: tuple[int, int] = _RETRY) -> tuple[str, str]:
     """The one judgement of whether a video needs indexing: (action, quick fingerprint).
 
     Actions are those of `decide`, plus "touched": unchanged content under new modification

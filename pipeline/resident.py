@@ -92,14 +92,12 @@ class Resident:
 
     def find(self, query: str, options, videos: Iterable[str] = ()) -> tuple[list, dict[str, str]]:
         """(ranked segments, why signals were left out) for a text query, as `vsearch find` gives them."""
-        from vsearch.query import find, query_notes
+        from vsearch.query import find_noted
 
         def run(store):
             ids = self._ids(store, videos)
-            audio = self.audio(store)
-            found = [] if ids == [] else find(store, self.encoder, query, options, ids, text=self.text, audio=audio)
-            return found, found[0].notes if found else query_notes(store, self.encoder, query, options, self.text,
-                                                                   audio)
+            return ([], {}) if ids == [] else find_noted(store, self.encoder, query, options, ids, text=self.text,
+                                                         audio=self.audio(store))
 
         return self._with_store(run) or ([], {})
 

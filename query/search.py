@@ -188,8 +188,7 @@ def _read_levels(query: str, encoder, text, audio, weights: Mapping[str, float])
 
 def query_notes(store: Store, encoder: Encoder, query: str, options: FindOptions, text=None,
                 audio: AudioEncoder | None = None) -> dict[str, str]:
-    """Why signals were left out of this query (signal -> why), as `find` puts them on segments:
-    for saying why nothing was found."""
+    """Why signals were left out of this query (signal -> why), as `find` puts them on segments."""
     _, notes = _sound_query(audio if store.audio else None, query)
     audio = audio if store.audio and "audio" not in notes else None
     notes.update(_read_levels(query, encoder, text, audio, options.signal_weights())[1])
@@ -215,6 +214,16 @@ def find(
 ) -> list[Segment]:
     """Encode the query once, search every signal, and return ranked segments."""
     return find_many(store, encoder, query, [options], video_ids, on_gone, text, audio)[0]
+
+
+def find_noted(
+    store: Store, encoder: Encoder, query: str, options: FindOptions,
+    video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
+    text=None, audio: AudioEncoder | None = None,
+) -> tuple[list[Segment], dict[str, str]]:
+    """`find`, with why signals were left out of the query (signal -> why), also when nothing was found."""
+    found = find(store, encoder, query, options, video_ids, on_gone, text, audio)
+    return found, found[0].notes if found else query_notes(store, encoder, query, options, text, audio)
 
 
 def _sound_query(audio: AudioEncoder | None, query: str) -> tuple[object, dict[str, str]]:
