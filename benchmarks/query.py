@@ -48,15 +48,21 @@ class RandomEncoder:
 MODEL = "bench"  # the model id the index is built for; the server path sets it to the ViT-B/32 folder
 
 
-def build(uri: str, seconds: int, dim: int, files: Path) -> float:
-    """An index of `seconds` stored seconds; its videos are empty files in `files`, so `find` keeps them."""
+def build(uri: str, seconds: int, dim: int, files: Path, model: str = "", text: tuple = ("image", 0, {})) -> float:
+    """An index of `seconds` stored seconds; its videos are empty files in `files`, so `find` keeps them.
+
+    `text` is the text model's (name, dim, meta entries) where cue vectors are not the image model's.
+    """
     from vsearch.extract import Cue
     from vsearch.index import Store, StoreConfig, VideoRecord, video_id
 
+    model = model or MODEL
+    text_model, text_dim, meta = text
+    text_dim = text_dim or dim
     rng = np.random.default_rng(0)
     began = time.perf_counter()
     with Store(StoreConfig(uri)) as store:
-        store.create(MODEL, dim)
+        store.create(model, dim, text_model, text_dim, meta)
         files.mkdir(parents=True, exist_ok=True)
         for n, lo in enumerate(range(0, seconds, 600)):
             length = min(600, seconds - lo)
@@ -65,9 +71,9 @@ def build(uri: str, seconds: int, dim: int, files: Path) -> float:
             frames = rng.normal(size=(length, dim)).astype(np.float32)
             frames /= np.linalg.norm(frames, axis=1, keepdims=True)
             cues = [Cue(float(t), t + 4.0, " ".join(rng.choice(WORDS, 6))) for t in range(0, length, 10)]
-            cue_vecs = rng.normal(size=(len(cues), dim)).astype(np.float32)
+            cue_vecs = rng.normal(size=(len(cues), text_dim)).astype(np.float32)
             cue_vecs /= np.linalg.norm(cue_vecs, axis=1, keepdims=True)
-            rec = VideoRecord(video_id(path), path, duration=float(length), fps=1.0, model=MODEL)
+            rec = VideoRecord(video_id(path), path, duration=float(length), fps=1.0, model=model)
             store.replace_rows(rec, list(range(length)), [t + 0.5 for t in range(length)], frames, cues, cue_vecs)
     return time.perf_counter() - began
 

@@ -72,11 +72,20 @@ def load_audio_encoder(name: str, options: EncoderOptions, with_text: bool = Tru
         return _AUDIO_REGISTRY[name](options, with_text)
     local = Path(name).expanduser()
     if local.is_dir():
-        return ClapEncoder(str(local.resolve()), options, with_text)
+        return clap_encoder(str(local.resolve()), options, with_text)
     if name.count("/") == 1 and not name.startswith((".", "/", "~")):
-        return ClapEncoder(name, options, with_text)
+        return clap_encoder(name, options, with_text)
     known = ", ".join(audio_encoder_names())
     raise ModelError(f"unknown audio model {name!r}: use one of {known}, a Hugging Face id or a local folder")
+
+
+def clap_encoder(model_id: str, options: EncoderOptions, with_text: bool) -> AudioEncoder:
+    """A CLAP checkpoint on the engine `options` pick (index/engines.py)."""
+    from .engines import on_engine
+    from .onnx_engine import OnnxClap
+
+    return on_engine(model_id, options, lambda opts: ClapEncoder(model_id, opts, with_text),
+                     lambda: OnnxClap(model_id, options, with_text))
 
 
 class ClapEncoder:
@@ -147,7 +156,7 @@ def _normalised(out) -> np.ndarray:
 
 
 def _preset_factory(preset: AudioPreset) -> AudioFactory:
-    return lambda options, with_text: ClapEncoder(preset.model_id, options, with_text)
+    return lambda options, with_text: clap_encoder(preset.model_id, options, with_text)
 
 
 for _name, _preset in AUDIO_PRESETS.items():

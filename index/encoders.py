@@ -5,7 +5,7 @@ import importlib
 import inspect
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -21,13 +21,23 @@ class ModelError(VsearchError):
     """A model cannot be found, downloaded or loaded."""
 
 
+def default_cache() -> Path:
+    """Where exported models are kept when no index home is given: the default home's cache."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("vsearch")) / "cache" / "models"
+
+
 @dataclass(frozen=True)
 class EncoderOptions:
-    """How to run a model: device ("auto", "cpu", "cuda"), dtype and batch size."""
+    """How to run a model: device ("auto", "cpu", "cuda"), dtype, batch size, engine and its cache."""
 
     device: str = default("device")
     dtype: str = default("dtype")
     batch_size: int = default("batch_size")
+    engine: str = default("engine")  # "auto", "torch" or "onnx" (index/engines.py)
+    engine_precision: str = default("engine_precision")  # ONNX weights: "fp32" or "int8"
+    cache: Path = field(default_factory=default_cache)  # exported towers
 
 
 class Encoder(Protocol):
@@ -103,11 +113,20 @@ def load_encoder(name: str, options: EncoderOptions) -> Encoder:
         return _REGISTRY[name](options)
     local = Path(name).expanduser()
     if local.is_dir():
-        return HFEncoder(str(local.resolve()), options)
+        return hf_encoder(str(local.resolve()), options)
     if name.count("/") == 1 and not name.startswith((".", "/", "~")):
-        return HFEncoder(name, options)
+        return hf_encoder(name, options)
     known = ", ".join(encoder_names())
     raise ModelError(f"unknown model {name!r}: use one of {known}, a Hugging Face id or a local folder")
+
+
+def hf_encoder(model_id: str, options: EncoderOptions) -> Encoder:
+    """A CLIP-family checkpoint on the engine `options` pick (ONNX Runtime on a CPU, torch on a GPU)."""
+    from .engines import on_engine
+    from .onnx_engine import OnnxClip
+
+    return on_engine(model_id, options, lambda opts: HFEncoder(model_id, opts),
+                     lambda: OnnxClip(model_id, options))
 
 
 def _pick_device(wanted: str) -> str:
@@ -173,6 +192,8 @@ class HFEncoder:
             raise ModelError(_load_failure(model_id, exc, bool(offline))) from None
         if not hasattr(self.model, "get_image_features") or not hasattr(self.model, "get_text_features"):
             raise ModelError(f"{model_id} is not a CLIP-family model (no image and text towers)")
+        from .torch_tweaks import fold_quick_gelu, pool_class_token_only
+
         if self.dtype == torch.float32:
             fold_quick_gelu(self.model)
         pool_class_token_only(self.model)
@@ -225,66 +246,6 @@ class HFEncoder:
         return np.concatenate(parts)
 
 
-def fold_quick_gelu(model) -> None:
-    """Turn each fc1 -> QuickGELU -> fc2 block of `model` into the same function with SiLU.
-
-    QuickGELU is x * sigmoid(1.702 x), three passes over the widest activation in eager PyTorch;
-    SiLU is one. With fc1 scaled by 1.702 and fc2 by 1 / 1.702, silu(1.702 y) / 1.702 is that
-    same function, so vectors change only by float rounding (about 1e-7) while a ViT-B/32 encodes
-    about 15% more images per second on the CPU. Only in float32: float16 weights would round
-    visibly when rescaled.
-    """
-    import torch
-    from transformers.activations import QuickGELUActivation
-
-    with torch.no_grad():
-        for block in model.modules():
-            fc1, act, fc2 = (getattr(block, name, None) for name in ("fc1", "activation_fn", "fc2"))
-            if isinstance(act, QuickGELUActivation) and isinstance(fc1, torch.nn.Linear) and isinstance(fc2, torch.nn.Linear):
-                fc1.weight.mul_(1.702)
-                if fc1.bias is not None:
-                    fc1.bias.mul_(1.702)
-                fc2.weight.div_(1.702)
-                # In place: fc1's output is a fresh tensor that nothing else reads.
-                block.activation_fn = torch.nn.SiLU(inplace=True)
-
-
-# Vision towers whose image vector is made from the class token of the last layer alone
-# (`last_hidden_state[:, 0]`); SigLIP pools every token through an attention head.
-_CLASS_TOKEN_POOLED = {"clip", "chinese_clip"}
-
-
-def pool_class_token_only(model) -> None:
-    """Run the last layer of a class-token-pooled vision tower for the class token alone.
-
-    Nothing reads the other tokens' outputs of that layer, only their keys and values. Skipping
-    their query, attention output and MLP is a twelfth of a ViT-B/32's work less and 8-9% more
-    images per second on the CPU; vectors change only by float rounding.
-    """
-    if model.config.model_type in _CLASS_TOKEN_POOLED:
-        last = model.vision_model.encoder.layers[-1]
-        last.forward = functools.partial(_class_token_forward, last)
-
-
-def _class_token_forward(layer, hidden_states, attention_mask=None, **kwargs):
-    """A CLIP encoder layer's output for the class token (the first) only, shape (N, 1, width).
-
-    The encoder also passes a mask (None for images) and output flags, which change nothing here.
-    """
-    import torch.nn.functional as F
-
-    attn = layer.self_attn
-    normed = layer.layer_norm1(hidden_states)
-    batch, _, width = normed.shape
-    heads = (batch, -1, attn.num_heads, attn.head_dim)
-    query = attn.q_proj(normed[:, :1]).view(heads).transpose(1, 2)
-    key = attn.k_proj(normed).view(heads).transpose(1, 2)
-    value = attn.v_proj(normed).view(heads).transpose(1, 2)
-    mixed = F.scaled_dot_product_attention(query, key, value, scale=attn.scale)
-    token = hidden_states[:, :1] + attn.out_proj(mixed.transpose(1, 2).reshape(batch, 1, width))
-    return token + layer.mlp(layer.layer_norm2(token))
-
-
 @functools.cache
 def _load_failure(model_id: str, exc: Exception, offline: bool = False) -> str:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -299,7 +260,7 @@ def _load_failure(model_id: str, exc: Exception, offline: bool = False) -> str:
 
 
 def _preset_factory(preset: Preset) -> EncoderFactory:
-    return lambda options: HFEncoder(preset.model_id, options)
+    return lambda options: hf_encoder(preset.model_id, options)
 
 
 for _name, _preset in PRESETS.items():

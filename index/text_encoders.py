@@ -101,6 +101,15 @@ class SentenceEncoder:
         return self._encode(texts, self.preset.passage_prefix)
 
 
+def sentence_encoder(name: str, preset: TextPreset, options: EncoderOptions):
+    """A sentence-embedding model on the engine `options` pick (index/engines.py)."""
+    from .engines import on_engine
+    from .onnx_engine import OnnxSentence
+
+    return on_engine(preset.model_id, options, lambda opts: SentenceEncoder(name, preset, opts),
+                     lambda: OnnxSentence(name, preset, options))
+
+
 def _folder_pooling(folder: Path) -> str:
     """The pooling a sentence-transformers folder declares (1_Pooling/config.json); mean otherwise."""
     import json
@@ -127,12 +136,12 @@ def _load(name: str, options: EncoderOptions, image: Encoder):
     if name == IMAGE_TOWER:
         return TowerText(image)
     if name in TEXT_PRESETS:
-        return SentenceEncoder(name, TEXT_PRESETS[name], options)
+        return sentence_encoder(name, TEXT_PRESETS[name], options)
     local = Path(name).expanduser()
     if local.is_dir():
         name = str(local.resolve())
-        return SentenceEncoder(name, TextPreset(name, _folder_pooling(local)), options)
+        return sentence_encoder(name, TextPreset(name, _folder_pooling(local)), options)
     if name.count("/") == 1 and not name.startswith((".", "/", "~")):
-        return SentenceEncoder(name, TextPreset(name, "mean"), options)
+        return sentence_encoder(name, TextPreset(name, "mean"), options)
     known = ", ".join([IMAGE_TOWER, *TEXT_PRESETS])
     raise ModelError(f"unknown text model {name!r}: use one of {known}, a Hugging Face id or a local folder")

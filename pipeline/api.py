@@ -88,13 +88,9 @@ CPU_SOUNDS = "audio.mode auto embeds sounds on a GPU only; set audio.mode = on t
 
 
 def _gpu(device: str) -> bool:
-    if device.startswith("cuda"):
-        return True
-    if device != "auto":
-        return False
-    import torch
+    from vsearch.index.engines import cuda_visible
 
-    return torch.cuda.is_available()
+    return device.startswith("cuda") or (device == "auto" and cuda_visible())
 
 
 def query_sound(settings: Settings, meta: dict | None, with_text: bool = True):

@@ -85,6 +85,8 @@ RULES = {
     "device": _matches(r"auto|cpu|mps|cuda(:\d+)?", "auto, cpu, mps, cuda or cuda:N"),
     "dtype": _one_of("auto", "float32", "float16", "bfloat16"),
     "batch_size": _between(0, 4096),
+    "engine": _one_of("auto", "torch", "onnx"),
+    "engine_precision": _one_of("fp32", "int8"),
     "extract.fps": _between(0.01, 60),
     "extract.chunk": _between(1, 10000),
     "extract.decode_threads": _between(0, 256),
@@ -175,7 +177,8 @@ class Settings:
     def encoder_options(self):
         from vsearch.index import EncoderOptions
 
-        return EncoderOptions(self["device"], self["dtype"], self["batch_size"])
+        return EncoderOptions(self["device"], self["dtype"], self["batch_size"], self["engine"],
+                              self["engine_precision"], self.home / "cache" / "models")
 
     def index_options(self):
         from vsearch.extract.ocr import OcrOptions

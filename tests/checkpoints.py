@@ -70,3 +70,33 @@ def tiny_clap(folder: Path) -> Path:
     _tokenizer(77).save_pretrained(folder)
     ClapFeatureExtractor().save_pretrained(folder)
     return folder
+
+
+def tiny_chinese_clip(folder: Path) -> Path:
+    """A randomly initialised Chinese-CLIP (BERT text tower, ViT image tower)."""
+    import torch
+    from transformers import ChineseCLIPConfig, ChineseCLIPImageProcessor, ChineseCLIPModel
+
+    torch.manual_seed(0)
+    tower = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
+    config = ChineseCLIPConfig(text_config=dict(tower, vocab_size=200, max_position_embeddings=64),
+                               vision_config=dict(tower, image_size=32, patch_size=8), projection_dim=16)
+    ChineseCLIPModel(config).save_pretrained(folder)
+    _tokenizer(64).save_pretrained(folder)
+    ChineseCLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+def tiny_sentence(folder: Path, kind: str = "xlm-roberta") -> Path:
+    """A randomly initialised sentence-embedding model: "xlm-roberta" (e5's shape) or "bert" (MiniLM's)."""
+    import torch
+    from transformers import BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel
+
+    torch.manual_seed(0)
+    shape = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, vocab_size=200)
+    if kind == "bert":
+        BertModel(BertConfig(**shape, max_position_embeddings=512)).save_pretrained(folder)
+    else:  # positions start after the padding index, as e5's 514 do
+        XLMRobertaModel(XLMRobertaConfig(**shape, max_position_embeddings=514, pad_token_id=1)).save_pretrained(folder)
+    _tokenizer(64).save_pretrained(folder)
+    return folder

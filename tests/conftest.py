@@ -14,6 +14,12 @@ TESTS = Path(__file__).parent
 SHARED_MEDIA = TESTS.parent.parent / "shared" / "media"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_data_folder(tmp_path_factory):
+    """The default home (and its cache of exported models) in a temporary folder, never the user's."""
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data"))
+
+
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     """A private index and the colour test model, for the library and the CLI alike."""

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -88,7 +90,7 @@ def test_clip_speedups_give_the_same_vectors(clip_dir):
     import torch
     from transformers import AutoModel
 
-    enc = load_encoder(str(clip_dir), CPU)
+    enc = load_encoder(str(clip_dir), replace(CPU, engine="torch"))
     stock = AutoModel.from_pretrained(clip_dir).eval()
     torch.manual_seed(1)
     pixels, ids = torch.randn(5, 3, 32, 32) * 2, torch.randint(0, 200, (5, 12))
@@ -116,7 +118,7 @@ def test_class_token_pooled_towers_skip_the_last_layers_other_tokens(kind, token
 
     import torch
 
-    from vsearch.index.encoders import pool_class_token_only
+    from vsearch.index.torch_tweaks import pool_class_token_only
 
     stock = _tiny_towers(kind)
     trimmed = copy.deepcopy(stock)

@@ -125,7 +125,7 @@ def test_a_sound_model_that_cannot_load_costs_the_sound_signal_only(tmp_path, mo
 
 def test_tiny_clap_loads_through_the_real_code_and_an_index_keeps_its_sound_model(tmp_path, monkeypatch, sounds):
     from checkpoints import tiny_clap
-    from vsearch.index import EncoderOptions, load_audio_encoder
+    from vsearch.index import EncoderOptions, ModelError, load_audio_encoder
 
     first, second, hum = sounds
     folder = tiny_clap(tmp_path / "tiny-clap")
@@ -133,7 +133,9 @@ def test_tiny_clap_loads_through_the_real_code_and_an_index_keeps_its_sound_mode
     clips = [np.sin(np.linspace(0, 2000, 48000 * s)).astype(np.float32) for s in (1, 3, 10)]
     vecs = np.vstack([clap.encode_audio(clips), clap.encode_texts(["a dog barks", "applause"])])
     assert vecs.shape == (5, clap.dim) and np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-5)
-    assert clap.rate == 48000 and load_audio_encoder(str(folder), EncoderOptions(), with_text=False).tokenizer is None
+    assert clap.rate == 48000
+    with pytest.raises(ModelError, match="without its text tower"):
+        load_audio_encoder(str(folder), EncoderOptions(), with_text=False).encode_texts(["a dog barks"])
 
     monkeypatch.setenv("VSEARCH_AUDIO_MODEL", str(folder))
     run_cli("index", str(first))

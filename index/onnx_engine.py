@@ -1,0 +1,285 @@
+"""Encoders on ONNX Runtime: a model's exported towers, run with neither torch nor transformers.
+
+A model's towers are exported from its torch encoder the first time it is used (onnx_export.py)
+and kept in the cache (engines.py); afterwards loading one is reading a tokenizer and opening a
+session, which is what keeps a cold `vsearch find` short. Each tower is opened on first use, so
+a text query never opens the image tower.
+"""
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from vsearch.extract import FrameSpec
+
+from .encoders import pick_batch
+from .engines import (EXPORT_VERSION, ExportFailed, discard, model_hash, providers, publish, read_entry,
+                      same_vectors, source_folder)
+
+log = logging.getLogger("vsearch")
+
+PROBE_TEXTS = ["probe", "a red car on a street at night", "讲到向量数据库的部分", "a"]
+_SAME = 0.9999  # an entry's probe through it now against when it was made: the same graph, so ~1
+
+
+def probe_inputs(meta: dict, batch: int = 2) -> dict[str, np.ndarray]:
+    """Fixed inputs of the shapes and types a frame or sound graph takes, to check it by."""
+    rng = np.random.default_rng(0)
+    made = {}
+    for name, (dtype, shape) in meta["inputs"].items():
+        shape = (batch, *shape[1:])
+        if dtype == "uint8":
+            made[name] = rng.integers(0, 256, shape, dtype=np.uint8)
+        elif dtype == "bool":
+            made[name] = np.zeros(shape, bool)
+        else:
+            made[name] = rng.normal(size=shape).astype(dtype)
+    return made
+
+
+class Tower:
+    """One exported graph in an ONNX Runtime session and, for text, its `tokenizers` tokenizer."""
+
+    def __init__(self, folder: Path, meta: dict, where: list[str]):
+        import onnxruntime
+
+        # Its own log lines (unused initializers, a failed node) are not the user's: what fails is
+        # raised, and said in one line.
+        onnxruntime.set_default_logger_severity(4)
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 4
+        self.meta = meta
+        self.session = onnxruntime.InferenceSession(str(folder / "model.onnx"), options, providers=where)
+        # The graph's own inputs: tracing drops one the model ignores (unfused CLAP's is_longer).
+        self.names = [i.name for i in self.session.get_inputs()]
+        tokens = meta.get("tokens")
+        self.tokenizer = _tokenizer(folder / "tokenizer.json", tokens) if tokens else None
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run(["vectors"], {n: feeds[n] for n in self.names})[0].astype(np.float32, copy=False)
+
+    def encode_texts(self, texts: list[str], prefix: str) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch([prefix + t for t in texts])
+        columns = {"input_ids": [e.ids for e in encodings], "attention_mask": [e.attention_mask for e in encodings],
+                   "token_type_ids": [e.type_ids for e in encodings]}
+        return self.run({n: np.asarray(columns[n], np.int64) for n in self.names})
+
+    def probe_vectors(self) -> np.ndarray:
+        if self.tokenizer is not None:
+            return self.encode_texts(PROBE_TEXTS, self.meta["tokens"]["probe_prefix"])
+        return self.run(probe_inputs(self.meta))
+
+
+def _tokenizer(path: Path, tokens: dict):
+    """The tokenizer as the torch path calls it: truncated to `max_length`, padded to the longest
+    text of a batch or to a fixed `length` (SigLIP's 64)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(tokens["max_length"])
+    tokenizer.enable_padding(direction=tokens["side"], pad_id=tokens["pad_id"], pad_token=tokens["pad_token"],
+                             length=tokens["length"])
+    return tokenizer
+
+
+class Towers:
+    """A model's exported towers in the cache: exported once, each checked and opened on first use.
+
+    `recipe` says how to load the torch encoder the exports are made from (onnx_export.py): its
+    "family" (clip, sentence, clap) and what that family's loader takes.
+    """
+
+    def __init__(self, model_id: str, kind: str, options, recipe: dict):
+        self.model_id, self.precision, self.recipe = model_id, options.engine_precision, recipe
+        self._where = providers(options.device)
+        folder = source_folder(model_id)
+        if folder is None:
+            run_export({"recipe": recipe})  # downloads it, or says how to
+            folder = source_folder(model_id)
+        if folder is None:
+            raise ExportFailed("its files are not in a local folder or the Hugging Face cache")
+        self.root = options.cache / model_hash(folder, kind)
+        self._open: dict[str, Tower] = {}
+
+    def meta(self, *towers: str) -> list[dict]:
+        """The towers' meta.json, exporting those the cache has none of first (in one process)."""
+        missing = [t for t in towers if read_entry(self._folder(t)) is None]
+        made = self._export(missing) if missing else {}
+        return [(made.get(t) or read_entry(self._folder(t))).meta for t in towers]
+
+    def tower(self, tower: str) -> Tower:
+        """A tower's session, checked against its probe; a damaged entry is exported again."""
+        if tower not in self._open:
+            entry = read_entry(self._folder(tower))
+            opened = self._checked(entry) if entry else None
+            if opened is None:
+                opened = self._checked(self._export([tower])[tower])
+            if opened is None:
+                from .encoders import ModelError
+
+                raise ModelError(f"the {tower} tower exported to {self._folder(tower)} gives other vectors than "
+                                 "when it was made; delete that folder, or use engine = \"torch\"")
+            self._open[tower] = opened
+        return self._open[tower]
+
+    def _folder(self, tower: str, precision: str | None = None) -> Path:
+        return self.root / f"{tower}-{precision or self.precision}"
+
+    def _checked(self, entry) -> Tower | None:
+        try:
+            opened = Tower(entry.folder, entry.meta, self._where)
+            # Probed when it was made; again only where its files were written to since.
+            ok = not entry.touched or same_vectors(opened.probe_vectors(), entry.meta["probe"], _SAME) is not None
+        except Exception:  # onnxruntime and tokenizers raise their own kinds on a damaged file
+            return None
+        return opened if ok else None
+
+    def _export(self, towers: list[str]) -> dict:
+        """Export `towers` again (damaged entries are deleted first): {tower: entry}."""
+        for tower in towers:
+            for precision in {"fp32", self.precision}:
+                folder = self._folder(tower, precision)
+                if folder.exists() and (precision == self.precision or read_entry(folder) is None):
+                    log.warning(f"vsearch: warning: the exported {tower} tower in {folder} is damaged; "
+                                "exporting it again")
+                    discard(folder)
+        failed = self.root / "failed.json"
+        if failed.exists():
+            raise ExportFailed(json.loads(failed.read_text("utf-8")).get("why", "it failed before"))
+        fp32 = {t: read_entry(self._folder(t, "fp32")) for t in towers}
+        if missing := {t: self._folder(t, "fp32") for t, entry in fp32.items() if entry is None}:
+            if sys.stderr.isatty():  # a minute for a base model: say why the first use waits
+                print(f"vsearch: exporting {self.model_id} ({', '.join(missing)}) to ONNX once, into {self.root}",
+                      file=sys.stderr)
+            try:
+                fp32.update(publish(missing, lambda folders: run_export(
+                    {"recipe": self.recipe, "towers": {t: str(f) for t, f in folders.items()}})))
+            except ExportFailed as exc:
+                self.root.mkdir(parents=True, exist_ok=True)
+                failed.write_text(json.dumps({"why": str(exc), "version": EXPORT_VERSION}), "utf-8")
+                raise
+        if self.precision == "fp32":
+            return fp32
+        return publish({t: self._folder(t) for t in towers}, lambda folders: run_export(
+            {"quantize": {t: [str(fp32[t].folder), str(f)] for t, f in folders.items()}}))
+
+
+def run_export(job: dict) -> dict:
+    """Run one export job in a process of its own (onnx_export.py) and return the meta it made."""
+    import subprocess
+
+    from .encoders import ModelError
+
+    done = subprocess.run([sys.executable, "-m", "vsearch.index.onnx_export", json.dumps(job)],
+                          capture_output=True, text=True)
+    try:
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise ExportFailed(f"the export process failed: {last[:200]}") from None
+    if "model_error" in answer:
+        raise ModelError(answer["model_error"])
+    if "export_failed" in answer:
+        raise ExportFailed(answer["export_failed"])
+    return answer["meta"]
+
+
+class OnnxClip:
+    """A CLIP-family model's image and text towers on ONNX Runtime (HFEncoder's twin)."""
+
+    def __init__(self, model_id: str, options):
+        self.model_id = model_id
+        self.batch_size = pick_batch(options.batch_size, "cpu")
+        self.towers = Towers(model_id, "clip", options, {"family": "clip", "model_id": model_id})
+        image, text = self.towers.meta("image", "text")
+        self.frame_spec = FrameSpec(*image["frame_spec"])
+        self.dim = len(text["probe"][0])
+
+    def encode_images(self, pixels: np.ndarray) -> np.ndarray:
+        """Encode (N, H, W, 3) uint8 frames already sized to `frame_spec`."""
+        tower = self.towers.tower("image")
+        return _batched(len(pixels), self.batch_size, self.dim,
+                        lambda lo, hi: tower.run({"pixels": np.ascontiguousarray(pixels[lo:hi])}))
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        tower = self.towers.tower("text")
+        return _batched(len(texts), self.batch_size, self.dim, lambda lo, hi: tower.encode_texts(texts[lo:hi], ""))
+
+
+class OnnxSentence:
+    """A sentence-embedding model on ONNX Runtime (SentenceEncoder's twin)."""
+
+    def __init__(self, name: str, preset, options):
+        from dataclasses import asdict
+
+        self.model_id, self.preset = name, preset
+        self.batch_size = pick_batch(options.batch_size, "cpu")
+        recipe = {"family": "sentence", "name": name, "preset": asdict(preset)}
+        self.towers = Towers(preset.model_id, f"sentence {preset.pooling} {preset.passage_prefix}", options, recipe)
+        self.dim = len(self.towers.meta("text")[0]["probe"][0])
+
+    def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
+        tower = self.towers.tower("text")
+        return _batched(len(texts), self.batch_size, self.dim, lambda lo, hi: tower.encode_texts(texts[lo:hi], prefix))
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self.preset.query_prefix)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self.preset.passage_prefix)
+
+
+class OnnxClap:
+    """A CLAP model on ONNX Runtime: its audio tower, and its text tower `with_text` (ClapEncoder's twin).
+
+    CLAP's features (a log-mel spectrogram) still come from transformers' ClapFeatureExtractor,
+    which is numpy; only sounds need it.
+    """
+
+    scripts = frozenset({"latin"})
+
+    def __init__(self, model_id: str, options, with_text: bool):
+        self.model_id = model_id
+        # HTSAT's activations grow fast with the batch (docs/sounds.md): as ClapEncoder on a CPU.
+        self.batch_size = options.batch_size or 2
+        recipe = {"family": "clap", "model_id": model_id, "with_text": with_text}
+        self.towers = Towers(model_id, "clap", options, recipe)
+        meta = self.towers.meta(*(("sound", "text") if with_text else ("sound",)))[0]
+        self.rate, self._truncation = int(meta["rate"]), meta["truncation"]
+        self.dim = len(meta["probe"][0])
+        self.with_text = with_text
+
+    @functools.cached_property
+    def features(self):
+        from transformers import ClapFeatureExtractor
+
+        return ClapFeatureExtractor.from_pretrained(str(source_folder(self.model_id)))
+
+    def encode_audio(self, clips: list[np.ndarray]) -> np.ndarray:
+        """Encode clips of at most 10 s (shorter ones are repeated to fill it, as CLAP was trained)."""
+        tower = self.towers.tower("sound")
+
+        def batch(lo: int, hi: int) -> np.ndarray:
+            inputs = self.features(clips[lo:hi], sampling_rate=self.rate, truncation=self._truncation,
+                                   padding="repeatpad", return_tensors="np")
+            return tower.run({n: np.asarray(inputs[n]).astype(tower.meta["inputs"][n][0]) for n in tower.names})
+
+        return _batched(len(clips), self.batch_size, self.dim, batch)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        if not self.with_text:
+            from .encoders import ModelError
+
+            raise ModelError(f"{self.model_id} was loaded without its text tower")
+        return self.towers.tower("text").encode_texts(texts, "")
+
+
+def _batched(count: int, size: int, dim: int, encode: Callable[[int, int], np.ndarray]) -> np.ndarray:
+    parts = [encode(lo, min(count, lo + size)) for lo in range(0, count, size)]
+    return np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)
