@@ -89,15 +89,13 @@ def cold_finds(tmp: Path, image: str, text: str, seconds: int, finds: int) -> No
     """`vsearch find` from process start to results, per engine, over a default-shaped index."""
     from query import build
     from vsearch.index import EncoderOptions, load_encoder
-    from vsearch.index.calibration import meta_entries
+    from vsearch.index.calibration import image_levels, meta_entries
     from vsearch.index.text_encoders import load_text_encoder
 
     home = tmp / "home"
     options = EncoderOptions(device="cpu", cache=home / "cache" / "models")
     encoder = load_encoder(image, options)  # exports both models, as the first ingest would
     words = load_text_encoder(text, options, encoder)
-    from vsearch.index.calibration import image_levels
-
     encoder.levels = image_levels(encoder)
     built = build(str(home / "index.db"), seconds, encoder.dim, tmp / "videos", encoder.model_id,
                   (words.model_id, words.dim, meta_entries(encoder, words)))

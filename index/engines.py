@@ -215,10 +215,7 @@ def discard(folder: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def same_vectors(got: np.ndarray, want, at_least: float) -> float | None:
-    """The lowest cosine between rows of `got` and `want`, or None when one falls under `at_least`."""
+def lowest_cosine(got: np.ndarray, want) -> float:
+    """The lowest cosine between rows of `got` and `want` (unit vectors); -1 when their shapes differ."""
     want = np.asarray(want, np.float32)
-    if got.shape != want.shape:
-        return None
-    low = float(np.min(np.sum(got * want, axis=1)))
-    return low if low >= at_least else None
+    return float(np.min(np.sum(got * want, axis=1))) if got.shape == want.shape else -1.0

@@ -19,7 +19,7 @@ from vsearch.extract import FrameSpec
 
 from .encoders import pick_batch
 from .engines import (EXPORT_VERSION, ExportFailed, discard, model_hash, providers, publish, read_entry,
-                      same_vectors, source_folder)
+                      lowest_cosine, source_folder)
 
 log = logging.getLogger("vsearch")
 
@@ -98,25 +98,27 @@ class Towers:
     def __init__(self, model_id: str, kind: str, options, recipe: dict):
         self.model_id, self.precision, self.recipe = model_id, options.engine_precision, recipe
         self._where = providers(options.device)
-        folder = source_folder(model_id)
-        if folder is None:
+        self.source = source_folder(model_id)
+        if self.source is None:
             run_export({"recipe": recipe})  # downloads it, or says how to
-            folder = source_folder(model_id)
-        if folder is None:
+            self.source = source_folder(model_id)
+        if self.source is None:
             raise ExportFailed("its files are not in a local folder or the Hugging Face cache")
-        self.root = options.cache / model_hash(folder, kind)
+        self.root = options.cache / model_hash(self.source, kind)
+        self._entries: dict = {}  # read (or exported) by meta(), not yet opened
         self._open: dict[str, Tower] = {}
 
     def meta(self, *towers: str) -> list[dict]:
         """The towers' meta.json, exporting those the cache has none of first (in one process)."""
-        missing = [t for t in towers if read_entry(self._folder(t)) is None]
-        made = self._export(missing) if missing else {}
-        return [(made.get(t) or read_entry(self._folder(t))).meta for t in towers]
+        self._entries.update({t: read_entry(self._folder(t)) for t in towers})
+        if missing := [t for t in towers if self._entries[t] is None]:
+            self._entries.update(self._export(missing))
+        return [self._entries[t].meta for t in towers]
 
     def tower(self, tower: str) -> Tower:
         """A tower's session, checked against its probe; a damaged entry is exported again."""
         if tower not in self._open:
-            entry = read_entry(self._folder(tower))
+            entry = self._entries.pop(tower, None) or read_entry(self._folder(tower))
             opened = self._checked(entry) if entry else None
             if opened is None:
                 opened = self._checked(self._export([tower])[tower])
@@ -135,24 +137,26 @@ class Towers:
         try:
             opened = Tower(entry.folder, entry.meta, self._where)
             # Probed when it was made; again only where its files were written to since.
-            ok = not entry.touched or same_vectors(opened.probe_vectors(), entry.meta["probe"], _SAME) is not None
+            ok = not entry.touched or lowest_cosine(opened.probe_vectors(), entry.meta["probe"]) >= _SAME
         except Exception:  # onnxruntime and tokenizers raise their own kinds on a damaged file
             return None
         return opened if ok else None
 
     def _export(self, towers: list[str]) -> dict:
-        """Export `towers` again (damaged entries are deleted first): {tower: entry}."""
+        """Export `towers`, whose entries are missing or failed their check: {tower: entry}.
+
+        What is there of them is deleted first; an int8 entry is made from the fp32 one, which
+        is kept where it still reads.
+        """
+        fp32 = {}
         for tower in towers:
-            for precision in {"fp32", self.precision}:
-                folder = self._folder(tower, precision)
-                if folder.exists() and (precision == self.precision or read_entry(folder) is None):
-                    log.warning(f"vsearch: warning: the exported {tower} tower in {folder} is damaged; "
-                                "exporting it again")
-                    discard(folder)
+            _discard_damaged(tower, self._folder(tower))
+            fp32[tower] = read_entry(self._folder(tower, "fp32")) if self.precision != "fp32" else None
+            if fp32[tower] is None:
+                _discard_damaged(tower, self._folder(tower, "fp32"))
         failed = self.root / "failed.json"
         if failed.exists():
             raise ExportFailed(json.loads(failed.read_text("utf-8")).get("why", "it failed before"))
-        fp32 = {t: read_entry(self._folder(t, "fp32")) for t in towers}
         if missing := {t: self._folder(t, "fp32") for t, entry in fp32.items() if entry is None}:
             if sys.stderr.isatty():  # a minute for a base model: say why the first use waits
                 print(f"vsearch: exporting {self.model_id} ({', '.join(missing)}) to ONNX once, into {self.root}",
@@ -168,6 +172,12 @@ class Towers:
             return fp32
         return publish({t: self._folder(t) for t in towers}, lambda folders: run_export(
             {"quantize": {t: [str(fp32[t].folder), str(f)] for t, f in folders.items()}}))
+
+
+def _discard_damaged(tower: str, folder: Path) -> None:
+    if folder.exists():
+        log.warning(f"vsearch: warning: the exported {tower} tower in {folder} is damaged; exporting it again")
+        discard(folder)
 
 
 def run_export(job: dict) -> dict:
@@ -259,7 +269,7 @@ class OnnxClap:
     def features(self):
         from transformers import ClapFeatureExtractor
 
-        return ClapFeatureExtractor.from_pretrained(str(source_folder(self.model_id)))
+        return ClapFeatureExtractor.from_pretrained(str(self.towers.source))
 
     def encode_audio(self, clips: list[np.ndarray]) -> np.ndarray:
         """Encode clips of at most 10 s (shorter ones are repeated to fill it, as CLAP was trained)."""

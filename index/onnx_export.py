@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engines import ExportFailed, same_vectors
+from .engines import ExportFailed, lowest_cosine
 
 OPSET = 17
 FP32_COSINE = 0.9999
@@ -84,9 +84,9 @@ def _checked(folder: Path, meta: dict, want: np.ndarray, encode: Callable) -> di
         got = encode(tower)
     except Exception as exc:  # onnxruntime's own kinds: the graph does not run
         raise ExportFailed(f"ONNX Runtime cannot run its export ({type(exc).__name__}: {str(exc)[:160]})") from None
-    low = same_vectors(got, want, FP32_COSINE)
-    if low is None:
-        raise ExportFailed(f"its ONNX vectors differ from torch's (cosine {float(np.min(np.sum(got * want, 1))):.5f})")
+    low = lowest_cosine(got, want)
+    if low < FP32_COSINE:
+        raise ExportFailed(f"its ONNX vectors differ from torch's (cosine {low:.5f})")
     return {**meta, "probe": tower.probe_vectors().tolist(), "cosine_to_torch": low}
 
 
@@ -202,7 +202,7 @@ def quantize(fp32, folder: Path) -> dict:
         quiet.setLevel(level)
     meta = {k: v for k, v in fp32.meta.items() if k not in ("files", "probe", "cosine_to_torch")}
     got = Tower(folder, meta, ["CPUExecutionProvider"]).probe_vectors()
-    return {**meta, "probe": got.tolist(), "cosine_to_fp32": float(np.min(np.sum(got * np.asarray(fp32.meta["probe"]), 1)))}
+    return {**meta, "probe": got.tolist(), "cosine_to_fp32": lowest_cosine(got, fp32.meta["probe"])}
 
 
 EXPORTERS = {("clip", "image"): export_image_tower, ("clip", "text"): export_text_tower,
@@ -210,8 +210,9 @@ EXPORTERS = {("clip", "image"): export_image_tower, ("clip", "text"): export_tex
              ("clap", "text"): export_clap_text}
 
 
-def torch_encoder(recipe: dict, tower: str | None):
-    """The torch encoder (float32, CPU) a recipe names, as the torch engine would load it."""
+def torch_encoder(recipe: dict, with_text: bool):
+    """The torch encoder (float32, CPU) a recipe names, as the torch engine would load it; a CLAP
+    one with its text tower where that is to be exported too."""
     from .encoders import EncoderOptions, HFEncoder
 
     options = EncoderOptions(device="cpu", dtype="float32", engine="torch")
@@ -223,7 +224,7 @@ def torch_encoder(recipe: dict, tower: str | None):
         return SentenceEncoder(recipe["name"], TextPreset(**recipe["preset"]), options)
     from .audio_encoders import ClapEncoder
 
-    return ClapEncoder(recipe["model_id"], options, with_text=recipe["with_text"] or tower == "text")
+    return ClapEncoder(recipe["model_id"], options, with_text=recipe["with_text"] or with_text)
 
 
 def answer(job: dict) -> dict:
@@ -236,7 +237,7 @@ def answer(job: dict) -> dict:
         if "quantize" in job:
             return {"meta": {t: quantize(read_entry(Path(src)), Path(out)) for t, (src, out) in job["quantize"].items()}}
         towers = job.get("towers", {})
-        encoder = torch_encoder(job["recipe"], "text" if "text" in towers else None)
+        encoder = torch_encoder(job["recipe"], "text" in towers)
         return {"meta": {t: EXPORTERS[job["recipe"]["family"], t](encoder, Path(f)) for t, f in towers.items()}}
     except ModelError as exc:
         return {"model_error": str(exc)}
