@@ -1,5 +1,5 @@
 """Query latency of `find` over synthetic indexes, through `vsearch serve`, cold start of `vsearch
-find` with and without a server, `--help` time.
+find` with and without a server, finds typed at a terminal and searches on the page, `--help` time.
 
     python benchmarks/query.py [--sizes 10000,100000,1000000] [--dim 512] [--queries 50] [--no-server]
 
@@ -186,6 +186,58 @@ def served(tmp: Path, uri: str, queries: int) -> tuple[list[float], list[float],
     return http, encoding, with_server, without
 
 
+def terminal_session(tmp: Path, uri: str, queries: int) -> tuple[float, list[float], list[float]]:
+    """`vsearch find` typed at a terminal (a pseudo-terminal): the first, which starts the
+    background server, the ones after it, and the page's searches (Enter to the results drawn,
+    in chromium) on that server; then `serve --stop`."""
+    import json
+    import shutil
+
+    from test_resident import in_terminal
+
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update(VSEARCH_HOME=str(tmp / f"serve-home-{Path(uri).stem}"), VSEARCH_URI=uri, VSEARCH_MODEL=MODEL,
+               VSEARCH_TEXT_MODEL="image", VSEARCH_DEVICE="cpu")
+    began = time.perf_counter()
+    code, said = in_terminal("find", "vector database", env=env, timeout=600)
+    first = time.perf_counter() - began
+    assert code == 0 and "starting a server" in said, said
+    later, page = [], []
+    try:
+        for i in range(queries):
+            began = time.perf_counter()
+            code, said = in_terminal("find", " ".join(WORDS[i % 7 : i % 7 + 2]) + f" {i}", env=env)
+            later.append(time.perf_counter() - began)
+            assert code == 0 and "starting" not in said, said
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        if chromium:
+            server = json.loads((Path(env["VSEARCH_HOME"]) / "serve.json").read_text())
+            page = page_searches(chromium, f"{server['url']}/?token={server['token']}", queries)
+    finally:
+        subprocess.run([sys.executable, "-m", "vsearch", "serve", "--stop"], env=env, capture_output=True)
+    return first, later, page
+
+
+def page_searches(chromium: str, url: str, queries: int) -> list[float]:
+    """Seconds from Enter to the page showing a new query's results, in chromium."""
+    from playwright.sync_api import sync_playwright
+
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(bypass_csp=True)
+        page.goto(url)
+        for i in range(queries):
+            page.evaluate("document.getElementById('results').textContent = ''")
+            page.fill("#q", " ".join(WORDS[i % 5 : i % 5 + 3]) + f" page {i}")
+            began = time.perf_counter()
+            page.press("#q", "Enter")
+            page.wait_for_selector(".card")
+            times.append(time.perf_counter() - began)
+        browser.close()
+    return times
+
+
 def free_port() -> int:
     import socket
 
@@ -227,6 +279,10 @@ def main() -> None:
                       f"{percentiles(http)}; encoding alone {percentiles(encoding)}")
                 print(f"  vsearch find, wall: with the server p50={statistics.median(with_server):.2f}s  "
                       f"without (model loaded) p50={statistics.median(without):.2f}s")
+                first, later, page = terminal_session(Path(tmp), uri, min(args.queries, 20))
+                print(f"  a terminal session (find.resident = auto): first find {first:.2f}s (starts the server), "
+                      f"later finds p50={statistics.median(later):.2f}s p95={statistics.quantiles(later, n=20)[18]:.2f}s"
+                      + (f"; the page, Enter to results drawn: {percentiles(page)}" if page else ""))
         find_s, help_s = cli_times(Path(tmp))
     print(f"cold_start_find={find_s:.2f}s (process start to first result, tiny model)")
     print(f"help={help_s:.2f}s")

@@ -4,7 +4,7 @@ import functools
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,12 +154,13 @@ def wanted(options: SpeechOptions, spoken: str, subtitle_langs: set[str]) -> str
 
 def transcribe(video: Path, options: SpeechOptions, subtitle_langs: set[str], cache: CueCache,
                stop: threading.Event | None = None, pcm: Iterable[np.ndarray] | None = None,
-               report: AudioReport | None = None) -> Speech:
+               report: AudioReport | None = None, heard_to: Callable[[float], None] | None = None) -> Speech:
     """The video's speech as cues, from the cache when this model has heard this content before.
 
     Setting `stop` (the frames failed) ends it at the next segment. `pcm` is the soundtrack as
     16 kHz pieces when someone else decodes it (index/sounds.py shares one decode), with that
-    decode's `report`; by default it is decoded here.
+    decode's `report`; by default it is decoded here. `heard_to` is told the second transcription
+    has reached after each window (progress on a terminal).
     """
     if options.mode == "off":
         return Speech(skipped="asr.mode is off")
@@ -203,6 +204,8 @@ def transcribe(video: Path, options: SpeechOptions, subtitle_langs: set[str], ca
             words = [(w.start + offset, w.end + offset, w.word) for w in seg.words or ()]
             words = words or [(seg.start + offset, seg.end + offset, seg.text)]
             cues.extend(pieces(words, options.cue_seconds, language, probability))
+        if heard_to is not None:
+            heard_to(offset + len(samples) / RATE)
     warnings = []
     if report.bad_packets:
         warnings.append(f"{video}: {report.bad_packets} audio packets could not be decoded "

@@ -4,6 +4,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -33,7 +34,21 @@ from .sounds import AudioOptions, Sounds, SoundWindows, listen
 from .store import Store
 from .text_encoders import TowerText
 
-Progress = Callable[[int, int], None]
+
+@dataclass(frozen=True)
+class Advance:
+    """How far one video's indexing has come: seconds decoded of its length, seconds of speech
+    transcribed (None: no speech is transcribed in this run), frames read for text (None: none
+    are), and whether it is over."""
+
+    decoded: float
+    total: float
+    heard: float | None = None
+    read: int | None = None
+    over: bool = False
+
+
+Progress = Callable[[Advance], None]
 
 
 @dataclass(frozen=True)
@@ -188,8 +203,18 @@ def encode_video(
     reader = ScreenReader(video, ocr, 1.0 / options.fps) if ocr_key and ocr_hit is None else None
     scene = Scene(ChangeOptions(options.pixel_change, options.changed_pixels))
     plan = ScreenPlan(ocr, scene)
+    said = [None]  # the second speech recognition has reached, set by the listening thread
+    seen = [0, 0]  # frame slots decoded, of all
+
+    def report(done: int = -1, total: int = -1, over: bool = False) -> None:
+        if progress is not None:
+            seen[:] = [done, total] if total >= 0 else seen
+            step = 1.0 / options.fps
+            progress(Advance(seen[0] * step, seen[1] * step, said[0], reader.reads if reader else None, over))
+
     with ThreadPoolExecutor(1, thread_name_prefix="vsearch-asr") as pool:
-        heard = pool.submit(listen, video, options.asr, {c.lang for c in cues}, cache, stop, windows)
+        heard = pool.submit(listen, video, options.asr, {c.lang for c in cues}, cache, stop, windows,
+                            lambda t: said.__setitem__(0, t))
         try:
             if stored is not None and reader is None:
                 slots, times, vecs, duration = stored.slots, stored.times, list(stored.vecs), stored.duration
@@ -197,12 +222,17 @@ def encode_video(
             else:
                 stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads,
                                      options.decode_readers)
-                slots, times, vecs, encoded = _encode_frames(stream, encoder, options, plan, reader, progress,
+                slots, times, vecs, encoded = _encode_frames(stream, encoder, options, plan, reader, report,
                                                              windows, stored)
                 duration = stream.duration
-            while windows is not None and not heard.done():  # the sounds the listening thread still hands off
-                windows.encode_pending(wait=0.2)
+            while not heard.done():  # the sounds the listening thread still hands off; speech going on
+                if windows is not None:
+                    windows.encode_pending(wait=0.2)
+                else:
+                    futures_wait([heard], timeout=0.5)
+                report()
         except BaseException:
+            report(over=True)
             stop.set()
             if windows is not None:
                 windows.abandon()
@@ -213,6 +243,7 @@ def encode_video(
         speech, sounds = heard.result()
         if windows is not None:
             windows.encode_pending()
+        report(over=True)
     if reader and not ocr_error:
         cache.put(ocr_key, ocr_cues, {"reads": reader.reads})
     ocr_state = "off" if not ocr_key else "failed" if ocr_error else "cached" if ocr_hit else "read"
@@ -239,7 +270,8 @@ def encode_video(
 
 
 def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions, plan: ScreenPlan,
-                   reader: ScreenReader | None, progress: Progress | None, windows: SoundWindows | None = None,
+                   reader: ScreenReader | None, progress: Callable[[int, int], None],
+                   windows: SoundWindows | None = None,
                    stored: StoredFrames | None = None):
     """Encode changed frames (static ones reuse the last vector; `stored` ones are taken as they
     are), queue frames to read for text, and between chunks encode the sound windows handed off
@@ -274,8 +306,7 @@ def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions,
                 slots.append(frame.slot)
                 times.append(frame.t)
                 vecs.append(ref_vec)
-            if progress:
-                progress(len(slots), len(stream))
+            progress(len(slots), len(stream))
             if windows is not None:
                 windows.encode_pending()
     return slots, times, vecs, encoded

@@ -2,6 +2,7 @@
 
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,18 +145,19 @@ class SoundWindows:
 
 
 def listen(video: Path, speech: SpeechOptions, langs: set[str], cache: CueCache, stop: threading.Event,
-           sound: SoundWindows | None) -> tuple[Speech, Sounds | None]:
+           sound: SoundWindows | None, heard_to: Callable[[float], None] | None = None
+           ) -> tuple[Speech, Sounds | None]:
     """Transcribe speech and embed sounds from one decode of the soundtrack.
 
     Speech recognition reads the 16 kHz pieces as they are decoded; the sound model takes each
     piece at its own rate on the way. When speech needs no more (cached, not wanted, stopped,
     failed), the rest is decoded for the sound model alone. Failures are warnings, never a
-    failed video.
+    failed video. `heard_to` is told how far transcription has come.
     """
     if sound is None or not has_audio(video):
         if sound is not None:
             sound.result.skipped = "no audio stream"
-        return _transcribed(video, speech, langs, cache, stop), sound.result if sound else None
+        return _transcribed(video, speech, langs, cache, stop, heard_to=heard_to), sound.result if sound else None
     report = AudioReport()
     pieces = decode_pcm(video, (RATE, sound.rate), report)
 
@@ -164,7 +166,7 @@ def listen(video: Path, speech: SpeechOptions, langs: set[str], cache: CueCache,
             sound.feed(piece[sound.rate])
             yield piece[RATE]
 
-    said = _transcribed(video, speech, langs, cache, stop, heard(), report)
+    said = _transcribed(video, speech, langs, cache, stop, heard(), report, heard_to)
     for piece in pieces:
         if stop.is_set():
             break
@@ -188,9 +190,9 @@ def audible(samples: np.ndarray, rate: int) -> bool:
 
 
 def _transcribed(video: Path, options: SpeechOptions, langs: set[str], cache: CueCache, stop: threading.Event,
-                 pcm=None, report: AudioReport | None = None) -> Speech:
+                 pcm=None, report: AudioReport | None = None, heard_to=None) -> Speech:
     try:
-        return transcribe(video, options, langs, cache, stop, pcm, report)
+        return transcribe(video, options, langs, cache, stop, pcm, report, heard_to)
     except Exception as exc:  # noqa: BLE001 - decoders and CTranslate2 raise many types; frames go on
         return Speech(skipped="failed", warnings=[f"{display(str(video))}: speech not transcribed ({exc}); "
                                                   "frames and subtitles are indexed"])

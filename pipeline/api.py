@@ -257,7 +257,7 @@ def _query(settings: Settings, top_k: int | None, sources: tuple[str, ...] = ())
     """(the index's meta row, the find options for this query); an error when nothing is indexed."""
     meta = index_meta(settings)
     if meta is None:
-        raise VsearchError("the index is empty: run `vsearch index VIDEO` first")
+        raise VsearchError(EMPTY)
     options = settings.find_options()
     if top_k is not None:
         options = replace(options, top_k=top_k)
@@ -285,10 +285,7 @@ def search_picture(settings: Settings, image: Path, videos: Iterable[str] = (), 
     """Ranked moments whose frames look like the picture in the file `image`."""
     from vsearch.query import find_frames
 
-    try:
-        data = Path(image).read_bytes()
-    except OSError as exc:
-        raise VsearchError(f"{display(str(image))}: cannot read the picture ({exc.strerror})") from None
+    data = read_upload(image, "picture", whole=True)
     meta, options = _query(settings, top_k)
     encoder, _ = load_models(settings, meta, with_text=False)
     vector = picture_vector(encoder, data, display(str(image)))
@@ -312,6 +309,21 @@ def search_sound(settings: Settings, clip: Path, videos: Iterable[str] = (), top
         return find_sounds(store, audio, vector, options, _indexed(store, videos), on_gone)
 
 
+MAX_UPLOAD_BYTES = 20 << 20  # what `vsearch serve` takes; a larger sound file is heard in the process
+
+
+def read_upload(path: Path, what: str, whole: bool = False) -> bytes | None:
+    """The bytes of a query's picture or sound file, or None for one too large to send a server
+    (unless `whole`); an error naming a file that cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read() if whole else fh.read(MAX_UPLOAD_BYTES + 1)
+    except OSError as exc:
+        raise VsearchError(f"{display(str(path))}: cannot read the {what} ({exc.strerror})") from None
+    return data if whole or len(data) <= MAX_UPLOAD_BYTES else None
+
+
+EMPTY = "the index is empty: run `vsearch index VIDEO` first"
 NO_SOUNDS = ("the index has no sounds to search: index with audio.mode = on (auto embeds them on a GPU "
              "only) and a sound model that loads (README, \"Sounds\")")
 

@@ -142,7 +142,7 @@ def index(settings: Settings, paths, subs, as_json):
             click.echo(f"indexed  {display(rec.path)}  {rec.frames} frames ({outcome.encoded} encoded), "
                        f"{rec.cues} cues, {outcome.seconds:.1f}s")
 
-    index_paths(settings, paths, subs, report, progress_for)
+    index_paths(settings, paths, subs, report, None if as_json else progress_for)
     if failed:
         raise VsearchError(f"{failed} of {len(paths)} videos failed; see the lines above")
 
@@ -164,31 +164,15 @@ def index(settings: Settings, paths, subs, as_json):
 def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_dir, as_json):
     """Find the moments that match QUERY (or --image, or --audio), best first.
 
-    Answered by a running `vsearch serve` on the same index when there is one.
+    Answered by a running `vsearch serve` on the same index when there is one; at a terminal,
+    the first find starts one in the background (find.resident, serve.idle).
     """
-    from vsearch import remote
-
     asked = [kind for kind, given in (("a text query", query.strip()), ("--image", image), ("--audio", sound)) if given]
     if not asked:
         raise VsearchError("the query is empty; say what you are looking for (or give --image PICTURE or --audio CLIP)")
     if len(asked) > 1:
         raise VsearchError(f"give one query (text, --image or --audio), not both {asked[0]} and {asked[1]}")
-    gone, notes = [], {}
-    if image is not None:
-        from vsearch.api import search_picture
-
-        segments = search_picture(settings, image, videos, top_k, gone.append)
-    elif sound is not None:
-        from vsearch.api import search_sound
-
-        segments = search_sound(settings, sound, videos, top_k, gone.append)
-    else:
-        answered = remote.find(settings, query, videos, top_k, tuple(sources))
-        if answered is None:  # no server to ask
-            from vsearch.api import search
-
-            answered = search(settings, query, videos, top_k, gone.append, tuple(sources))
-        segments, notes = answered
+    segments, notes, gone = _find(settings, query, image, sound, top_k, videos, tuple(sources))
     if gone:
         click.echo(gone_note(gone), err=True)
     if clip_dir is not None:
@@ -206,6 +190,40 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
             click.echo(segment_lines(n, seg))
     for line in note_lines(notes):  # on stderr with --json too, and when nothing was found
         click.echo(line, err=True)
+
+
+def _find(settings: Settings, query: str, image: Path | None, sound: Path | None, top_k, videos, sources):
+    """(segments, notes, paths gone from disk): from this index's server, one started for this
+    terminal session, or the models loaded here."""
+    from vsearch import background, remote
+    from vsearch.api import read_upload
+
+    field, given = ("image", image) if image is not None else ("audio", sound)
+    data = None if given is None else read_upload(given, "picture" if image is not None else "sound")
+    if given is None or data is not None:
+        upload = None if given is None else (field, data)
+        answered = remote.find(settings, query, videos, top_k, sources, upload)
+        if answered is None and background.wanted(settings) and background.start(
+                settings, lambda line: click.echo(line, err=True)):
+            answered = remote.find(settings, query, videos, top_k, sources, upload)
+        if answered is not None:
+            return answered
+    gone = []
+
+    def left_out(record):
+        gone.append(record.path)
+
+    if image is not None:
+        from vsearch.api import search_picture
+
+        return search_picture(settings, image, videos, top_k, left_out), {}, gone
+    if sound is not None:
+        from vsearch.api import search_sound
+
+        return search_sound(settings, sound, videos, top_k, left_out), {}, gone
+    from vsearch.api import search
+
+    return (*search(settings, query, videos, top_k, left_out, sources), gone)
 
 
 @cli.command()
@@ -226,15 +244,27 @@ def clip(settings: Settings, video, start, end, output, pad):
 
 @cli.command()
 @click.option("--host", help="Address to listen on [serve.host, 127.0.0.1]; another than loopback needs a token.")
-@click.option("--port", type=click.IntRange(1, 65535), help="Port [serve.port, 8765].")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port [serve.port, 8765]; 0 takes a free one.")
 @click.option("--serve-token", help="Token every request must carry [VSEARCH_SERVE_TOKEN].")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
+@click.option("--idle", type=click.FloatRange(0, 10080), default=0.0,
+              help="Exit after this many minutes without a request (0, the default: never).")
+@click.option("--stop", is_flag=True, help="Stop the server running for this index home, and exit.")
+@click.option("--started-by", type=click.Choice(["serve", "find"]), default="serve", hidden=True)
 @common_options
-def serve(settings: Settings, host, port, serve_token, open_browser):
-    """Serve the search page and its API: models loaded once, results with a player, clips."""
+def serve(settings: Settings, host, port, serve_token, open_browser, idle, stop, started_by):
+    """Serve the search page and its API: models loaded once, results with a player, clips.
+
+    Exit codes: 0 stopped, 1 could not serve, 2 bad settings, 3 the port is in use.
+    """
+    if stop:
+        from vsearch.background import stop as stop_server
+
+        click.echo(f"vsearch: {stop_server(settings)}", err=True)
+        return
     from vsearch.serve import run
 
-    run(settings, host, port, serve_token, open_browser)
+    run(settings, host, port, serve_token, open_browser, idle, started_by)
 
 
 @cli.command()
@@ -325,7 +355,7 @@ def ingest(settings: Settings, folder, prune, shard, as_json):
             click.echo(f"warning: {display(warning)}", err=True)
 
     try:
-        summary = run(settings, folder, prune, shard, report, progress_for)
+        summary = run(settings, folder, prune, shard, report, None if as_json else progress_for)
     except AlreadyRunning as exc:
         click.echo(f"vsearch: {exc}", err=True)
         return
@@ -355,9 +385,13 @@ def status(settings: Settings, as_json):
         else:
             click.echo(status_line(rec))
     if not as_json:
+        from vsearch.background import describe
+
         click.echo(status_summary(records))
         if records and (meta := index_meta(settings)):
             click.echo(models_line(meta))
+        if server := describe(settings):
+            click.echo(server)
 
 
 @cli.command(name="eval")
@@ -382,7 +416,7 @@ def evaluate(settings: Settings, queries_file, top_k, as_json, media_root):
         if not isinstance(outcome, VsearchError):
             click.echo(f"indexed  {display(outcome.record.path)}", err=True)
 
-    prepare(settings, queries, report, progress_for)
+    prepare(settings, queries, report, None if as_json else progress_for)
     result = run(settings, queries, top_k=top_k)
     if as_json:
         echo_json({"queries": len(queries), "model": result.model, "top_k": top_k,

@@ -1,39 +1,61 @@
 """`find` through a running `vsearch serve` on the same index, found through a file in the home.
 
-A CLI query otherwise imports torch and loads the models (seconds); a server has them loaded, so
-this path imports only the standard library.
+A CLI query otherwise imports the model runtimes and loads the models (seconds); a server has
+them loaded, so this path imports only the standard library. A server answers only queries made
+with its own settings (models, engine, ranking): another `--config` is answered in the process.
 """
 
+import hashlib
 import json
 import os
+import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from vsearch.errors import VsearchError
+
 from .api import absolute
 from .settings import Settings
 
 NAME = "serve.json"
+# The settings a server's answers depend on besides the query; top_k travels with each request.
+_RANKING = ("model", "text_model", "audio.model", "device", "dtype", "engine", "engine_precision",
+            "audio.query_seconds")
+_PER_REQUEST = ("find.top_k", "find.use_server", "find.resident")
 
 
-def announce(settings: Settings, url: str) -> Path:
-    """Write the file `find` looks for: where this server listens, for which index, its token."""
+class ServerRefused(VsearchError):
+    """The server answered the query with an error (a picture it cannot read, no sounds indexed)."""
+
+
+def fingerprint(settings: Settings) -> str:
+    """What a server's rankings depend on: the same for a `find` whose settings rank the same."""
+    keys = [k for k in settings.values if k in _RANKING or (k.startswith("find.") and k not in _PER_REQUEST)]
+    # An explicit model outranks the index's own (api.load_models), so being set counts too.
+    shown = [(k, settings[k], k in settings.explicit) for k in sorted(keys)]
+    return hashlib.sha256(json.dumps(shown, default=str).encode("utf-8")).hexdigest()[:16]
+
+
+def announce(settings: Settings, url: str, started_by: str = "serve", idle: float = 0.0) -> Path:
+    """Write the file `find` looks for: where this server listens, for which index and settings, its token."""
     path = settings.home / NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_suffix(f".{os.getpid()}.part")
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it may hold the token
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump({"url": url, "pid": os.getpid(), "index": _index(settings), "token": settings["serve.token"]}, out)
+        json.dump({"url": url, "pid": os.getpid(), "index": _index(settings), "settings": fingerprint(settings),
+                   "token": settings["serve.token"], "started_by": started_by, "idle": idle}, out)
     part.replace(path)
     return path
 
 
-def withdraw(settings: Settings) -> None:
-    """Remove the file, if it is still this process's."""
+def withdraw(settings: Settings, pid: int | None = None) -> None:
+    """Remove the file, if it is still this process's (or `pid`'s)."""
     path = settings.home / NAME
     try:
-        if json.loads(path.read_text("utf-8")).get("pid") == os.getpid():
+        if json.loads(path.read_text("utf-8")).get("pid") == (pid or os.getpid()):
             path.unlink()
     except (OSError, ValueError):
         pass
@@ -44,30 +66,58 @@ def _index(settings: Settings) -> list[str]:
     return [config.uri, config.collection]
 
 
-def _server(settings: Settings) -> dict | None:
-    """The announced server of this index, if its process is alive."""
+def announced(settings: Settings) -> dict | None:
+    """The server announced in this home, whatever its index, if its process is alive."""
     try:
         found = json.loads((settings.home / NAME).read_text("utf-8"))
         os.kill(int(found["pid"]), 0)
+    except PermissionError:  # alive, another user's
+        return found
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return found if found.get("index") == _index(settings) else None
+    return found
 
 
-def _ask(settings: Settings, path: str, body: dict | None = None) -> dict | None:
-    """The JSON answer of the announced server to GET `path` (POST `body`), or None without one."""
-    server = _server(settings) if settings["find.use_server"] else None
-    if server is None:
-        return None
-    data = None if body is None else json.dumps(body).encode("utf-8")
-    request = urllib.request.Request(server["url"] + path, data=data,
-                                     headers={"Content-Type": "application/json"} if data else {})
+def usable(settings: Settings, server: dict | None) -> bool:
+    """Whether `server` answers this process's queries: the same index, ranked with the same settings."""
+    return (server is not None and settings["find.use_server"] and server.get("index") == _index(settings)
+            and server.get("settings") == fingerprint(settings))
+
+
+def request(server: dict, path: str, body: bytes | None = None, content_type: str = "", timeout: float = 60):
+    """The JSON answer of `server` to GET `path` (POST `body`); ServerRefused for an answer with an
+    error, OSError or ValueError when it cannot be reached or is not a vsearch server."""
+    req = urllib.request.Request(server["url"] + path, data=body,
+                                 headers={"Content-Type": content_type} if content_type else {})
     if server.get("token"):
-        request.add_header("Authorization", f"Bearer {server['token']}")
+        req.add_header("Authorization", f"Bearer {server['token']}")
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
             return json.loads(response.read().decode("utf-8"))
-    except (OSError, ValueError, urllib.error.URLError):
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read().decode("utf-8"))["error"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise OSError(f"HTTP {exc.code}") from None
+        raise ServerRefused(message) from None
+
+
+def answers(server: dict) -> bool:
+    """Whether the process announced is a vsearch server that answers (its pid may have been reused)."""
+    try:
+        return request(server, "/api/ping", timeout=5).get("pid") == server.get("pid")
+    except (OSError, ValueError, AttributeError, ServerRefused):
+        return False
+
+
+def _ask(settings: Settings, path: str, body: bytes | None = None, content_type: str = "") -> dict | None:
+    """The usable server's JSON answer, or None without one (or when it did not answer)."""
+    server = announced(settings)
+    if not usable(settings, server):
+        return None
+    try:
+        return request(server, path, body, content_type)
+    except (OSError, ValueError):
         return None
 
 
@@ -78,21 +128,38 @@ def _segments(results: list[dict]) -> list:
     return [Segment(**{k: int(v) if k == "video_id" else v for k, v in r.items() if k in fields}) for r in results]
 
 
-def find(settings: Settings, query: str, videos=(), top_k: int | None = None, sources=()) -> tuple | None:
-    """(segments, why signals were left out) from the running server, or None when there is none
-    to ask (or it did not answer)."""
-    params = [("q", query), ("k", str(top_k or settings["find.top_k"]))]
-    params += [("video", str(absolute(v))) for v in videos]
-    params += [("sources", s) for s in sources]
-    body = _ask(settings, f"/api/find?{urllib.parse.urlencode(params)}")
-    return None if body is None else (_segments(body.get("results", [])), body.get("notes") or {})
+def _multipart(field: str, data: bytes, params: list[tuple[str, str]]) -> tuple[bytes, str]:
+    """A multipart/form-data body of one file (under a fixed name: the real one stays here) and fields."""
+    boundary = secrets.token_hex(16)
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value.encode(
+        "utf-8", "surrogateescape") + b"\r\n" for name, value in params]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="upload"\r\n'
+                 "Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def find(settings: Settings, query: str = "", videos=(), top_k: int | None = None, sources=(),
+         upload: tuple[str, bytes] | None = None) -> tuple[list, dict[str, str], list[str]] | None:
+    """(segments, why signals were left out, paths of indexed videos gone from disk) from the
+    running server, for a text query or an `upload` ("image" or "audio", the file's bytes); None
+    when there is no server to ask (or it did not answer)."""
+    params = [("k", str(top_k or settings["find.top_k"]))] + [("video", str(absolute(v))) for v in videos]
+    if upload is None:
+        params += [("q", query)] + [("sources", s) for s in sources]
+        body = _ask(settings, "/api/find?" + urllib.parse.urlencode(params, errors="surrogateescape"))
+    else:
+        body = _ask(settings, "/api/find", *_multipart(upload[0], upload[1], params))
+    if body is None:
+        return None
+    return _segments(body.get("results", [])), body.get("notes") or {}, body.get("gone") or []
 
 
 def rank(settings: Settings, query: str, variants: list) -> tuple[str, list[list]] | None:
     """(model, a ranking per option set) from the running server, as `find_many` gives them; None without one."""
     from dataclasses import asdict
 
-    body = _ask(settings, "/api/rank", {"query": query, "variants": [asdict(v) for v in variants]})
+    body = _ask(settings, "/api/rank", json.dumps({"query": query, "variants": [asdict(v) for v in variants]})
+                .encode("utf-8"), "application/json")
     if body is None or "rankings" not in body:
         return None
     return body["model"], [_segments(found) for found in body["rankings"]]

@@ -44,21 +44,47 @@ def segment_json(seg) -> dict:
 
 
 def progress_for(path):
-    """A tqdm bar on a terminal; nothing when stderr is a pipe or a log file."""
+    """A line on a terminal that follows one video (seconds decoded, speech transcribed, frames
+    read for text, time left), erased when it is done; nothing when stderr is a pipe or a log."""
     if not sys.stderr.isatty():
         return None
-    from tqdm import tqdm
+    import time
 
-    bar = tqdm(desc=Path(path).name[:30], unit="s", leave=False, file=sys.stderr)
+    name, began, shown = display(Path(path).name), time.monotonic(), [0.0]
 
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
+    def update(advance) -> None:
+        now = time.monotonic()
+        if advance.over:
+            sys.stderr.write("\r\x1b[K")
+        elif now - shown[0] >= 0.2:  # a slow terminal (ssh) is not written to for every chunk
+            shown[0] = now
+            sys.stderr.write("\r\x1b[K" + progress_line(name, advance, now - began)[: _columns() - 1])
+        sys.stderr.flush()
 
     return update
+
+
+def _columns() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def progress_line(name: str, advance, elapsed: float) -> str:
+    """`lecture.mp4  00:01:20/00:58:00 decoded · said 00:00:45 · read 12 frames · 00:06:10 left`."""
+    parts = [f"{name[:40]}  {hms(advance.decoded)}/{hms(advance.total)} decoded"]
+    if advance.heard is not None:
+        parts.append(f"said {hms(advance.heard)}")
+    if advance.read is not None:
+        parts.append(f"read {advance.read} frames")
+    # The slowest of decoding and speech sets the time left: each runs through the whole video.
+    done = [advance.decoded / advance.total] if advance.total else []
+    if advance.heard is not None and advance.total:
+        done.append(min(1.0, advance.heard / advance.total))
+    share = min(done) if done else 0.0
+    if 0.02 <= share < 1.0 and elapsed >= 2:
+        parts.append(f"{hms(elapsed * (1 - share) / share)} left")
+    return " · ".join(parts)
 
 
 def naming(path, message: str) -> str:
@@ -126,9 +152,9 @@ def note_lines(notes: dict[str, str]) -> list[str]:
     return [f"note: {signal} {why}" for signal, why in notes.items()]
 
 
-def gone_note(gone: list) -> str:
-    """What `find` says of indexed videos whose files are gone."""
-    names = ", ".join(display(r.path) for r in gone[:3]) + (" ..." if len(gone) > 3 else "")
+def gone_note(gone: list[str]) -> str:
+    """What `find` says of indexed videos whose files (these paths) are gone."""
+    names = ", ".join(display(path) for path in gone[:3]) + (" ..." if len(gone) > 3 else "")
     return (f"note: {len(gone)} indexed videos are gone from disk and were left out ({names}); "
             "`vsearch ingest --prune` or `vsearch remove` forgets them")
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import replace
 
-from .api import NO_SOUNDS, absolute, index_meta, load_models, picture_vector, query_sound, store_opener
+from .api import EMPTY, NO_SOUNDS, absolute, index_meta, load_models, picture_vector, query_sound, store_opener
 from .settings import Settings
 
 
@@ -38,11 +38,13 @@ class Resident:
                 store, self._store = self._store, None
                 store.close()
 
-    def _with_store(self, fn):
-        """Run `fn(store)` on the open index (opening it if needed), then hold it for a while.
+    def _with_store(self, fn, searching: bool = False):
+        """Run `fn(store)` on the open index (opening it if needed), then hold it for a while; None
+        where there is no index yet, or for a search, an error saying so.
 
         A connection that fails (its Milvus server restarted or let go) is opened again once.
         """
+        from vsearch.errors import VsearchError
         from vsearch.index import NoIndex, StoreError
 
         with self._lock:
@@ -55,6 +57,8 @@ class Resident:
                             self._store = self._open()
                         return fn(self._store)
                     except NoIndex:
+                        if searching:
+                            raise VsearchError(EMPTY) from None
                         return None
                     except StoreError:
                         self.close()
@@ -90,49 +94,59 @@ class Resident:
                 self._audio = query_sound(self.settings, meta, with_text=heard)
         return self._audio if heard or not for_text else None
 
-    def find(self, query: str, options, videos: Iterable[str] = ()) -> tuple[list, dict[str, str]]:
-        """(ranked segments, why signals were left out) for a text query, as `vsearch find` gives them."""
+    def find(self, query: str, options, videos: Iterable[str] = ()) -> tuple[list, dict[str, str], list[str]]:
+        """(ranked segments, why signals were left out, indexed videos gone from disk) for a text
+        query, as `vsearch find` gives them."""
         from vsearch.query import find_noted
+
+        gone = []
 
         def run(store):
             ids = self._ids(store, videos)
-            return ([], {}) if ids == [] else find_noted(store, self.encoder, query, options, ids, text=self.text,
-                                                         audio=self.audio(store))
+            return ([], {}) if ids == [] else find_noted(store, self.encoder, query, options, ids,
+                                                         lambda r: gone.append(r.path), self.text,
+                                                         self.audio(store))
 
-        return self._with_store(run) or ([], {})
+        return (*self._with_store(run, searching=True), gone)
 
     def rank(self, query: str, variants: list) -> list[list]:
         """Rankings of one query under each option set, searching once (as `vsearch eval` does)."""
         from vsearch.query import find_many
 
-        found = self._with_store(lambda store: find_many(store, self.encoder, query, variants, text=self.text,
-                                                         audio=self.audio(store)))
-        return found or [[] for _ in variants]
+        return self._with_store(lambda store: find_many(store, self.encoder, query, variants, text=self.text,
+                                                        audio=self.audio(store)), searching=True)
 
-    def find_sound(self, data: bytes, k: int) -> list:
-        """Moments that sound like an audio clip (file bytes)."""
+    def find_sound(self, data: bytes, k: int, videos: Iterable[str] = ()) -> tuple[list, list[str]]:
+        """(moments that sound like an audio clip (file bytes), indexed videos gone from disk)."""
         from vsearch.errors import VsearchError
         from vsearch.index.sounds import clip_vector
         from vsearch.query import find_sounds
 
-        options = replace(self.settings.find_options(), top_k=k)
+        options, gone = replace(self.settings.find_options(), top_k=k), []
 
         def run(store):
             audio = self.audio(store, for_text=False)
             if audio is None:
                 raise VsearchError(NO_SOUNDS)
             vector = clip_vector(audio, io.BytesIO(data), self.settings["audio.query_seconds"])
-            return find_sounds(store, audio, vector, options)
+            ids = self._ids(store, videos)
+            return [] if ids == [] else find_sounds(store, audio, vector, options, ids, lambda r: gone.append(r.path))
 
-        return self._with_store(run) or []
+        return self._with_store(run, searching=True), gone
 
-    def find_picture(self, data: bytes, k: int) -> list:
-        """Moments whose frames look like a picture (image file bytes)."""
+    def find_picture(self, data: bytes, k: int, videos: Iterable[str] = ()) -> tuple[list, list[str]]:
+        """(moments whose frames look like a picture (image file bytes), indexed videos gone from disk)."""
         from vsearch.query import find_frames
 
         vector = picture_vector(self.encoder, data)
-        options = replace(self.settings.find_options(), top_k=k)
-        return self._with_store(lambda store: find_frames(store, self.encoder, vector, options)) or []
+        options, gone = replace(self.settings.find_options(), top_k=k), []
+
+        def run(store):
+            ids = self._ids(store, videos)
+            return [] if ids == [] else find_frames(store, self.encoder, vector, options, ids,
+                                                    lambda r: gone.append(r.path))
+
+        return self._with_store(run, searching=True), gone
 
     def similar(self, record, t: float, k: int) -> list:
         """Moments that look like second `t` of an indexed video, itself left out."""

@@ -10,6 +10,7 @@ import json
 import ipaddress
 import os
 import tempfile
+import time
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from vsearch.errors import MediaError, VsearchError
 from vsearch.extract.paths import display, escape_json
 
+from .api import MAX_UPLOAD_BYTES
 from .render import player_line, segment_json
 from .resident import Resident
 from .settings import Settings
@@ -24,7 +26,6 @@ from .settings import Settings
 # Containers browsers play from a file URL; others get the mpv/ffplay line on the page.
 PLAYABLE = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".ogv"}
 SOURCES = {"frames", "audio", "asr", "ocr", "subtitle"}
-_MAX_UPLOAD_BYTES = 20 << 20
 _COOKIE = "vsearch_token"
 
 
@@ -98,8 +99,10 @@ def create_app(settings: Settings, resident: Resident | None = None):
 
     def find_text(params) -> tuple[list[dict], dict[str, str]]:
         query = (params.get("q") or "").strip()
-        if not query or len(query) > 1000:
-            raise HttpError(400, "q must hold a query of at most 1000 characters")
+        if not query:
+            raise HttpError(400, "the query is empty; say what you are looking for")
+        if len(query) > 1000:
+            raise HttpError(400, "the query is over 1000 characters")
         k = _number(params, "k", 20, 1, 200, int)
         offset = _number(params, "offset", 0, 0, 1000, int)
         source = params.get("source") or ""
@@ -119,10 +122,10 @@ def create_app(settings: Settings, resident: Resident | None = None):
             if not set(sources) <= SOURCES - {"frames", "audio"}:
                 raise HttpError(400, "sources must be asr, ocr or subtitle")
             options = replace(options, sources=sources)
-        found, notes = resident.find(query, options, params.getlist("video"))
+        found, notes, gone = resident.find(query, options, params.getlist("video"))
         found = [s for s in found if (not source or s.source == source) and (not lang or s.lang == lang)
                  and (not speaker or s.speaker == speaker)]
-        return [result(s) for s in found[offset : offset + k]], notes
+        return [result(s) for s in found[offset : offset + k]], notes, gone
 
     def answer(fn):
         async def endpoint(request):
@@ -145,24 +148,28 @@ def create_app(settings: Settings, resident: Resident | None = None):
     async def page(request):
         return FileResponse(static / "index.html", headers={"Cache-Control": "no-store"})
 
+    async def favicon(request):
+        return FileResponse(static / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "max-age=86400"})
+
     async def find(request):
         if request.method == "POST":
-            if int(request.headers.get("content-length") or 0) > _MAX_UPLOAD_BYTES:
+            if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
                 raise HttpError(413, "the upload is over 20 MB")
-            form = await request.form(max_files=1, max_fields=4)
+            form = await request.form(max_files=1, max_fields=64)
             field = "audio" if form.get("audio") is not None else "image"
             upload = form.get(field)
             if upload is None or not hasattr(upload, "read"):
                 raise HttpError(400, "send a picture as the multipart field 'image', or a sound as 'audio'")
-            data = await upload.read(_MAX_UPLOAD_BYTES + 1)
-            if len(data) > _MAX_UPLOAD_BYTES:
+            data = await upload.read(MAX_UPLOAD_BYTES + 1)
+            if len(data) > MAX_UPLOAD_BYTES:
                 raise HttpError(413, "the upload is over 20 MB")
             k = _number(form, "k", 20, 1, 200, int)
             search = resident.find_sound if field == "audio" else resident.find_picture
-            found = await run_in_threadpool(search, data, k)
-            return Json({"results": [result(s) for s in found]})
-        found, notes = await run_in_threadpool(find_text, request.query_params)
-        return Json({"results": found, "notes": notes})
+            found, gone = await run_in_threadpool(search, data, k, form.getlist("video"))
+            return Json({"results": [result(s) for s in found], "notes": {}, "gone": gone})
+        found, notes, gone = await run_in_threadpool(find_text, request.query_params)
+        return Json({"results": found, "notes": notes, "gone": gone})
 
     async def rank(request):
         """One query under several option sets, as `vsearch eval` ranks it (find_many)."""
@@ -232,9 +239,18 @@ def create_app(settings: Settings, resident: Resident | None = None):
         return FileResponse(out, media_type="video/mp4", filename=f"{stem}-{start:g}-{end:g}.mp4",
                             background=BackgroundTask(out.unlink, missing_ok=True))
 
+    async def ping(request):
+        return Json({"pid": os.getpid()})
+
     class NoSniff(BaseHTTPMiddleware):
         async def dispatch(self, request, call_next):
-            response = await call_next(request)
+            # When the last request came and how many are running: an idle server ends (run()).
+            request.app.state.busy += 1
+            try:
+                response = await call_next(request)
+            finally:
+                request.app.state.busy -= 1
+                request.app.state.last_request = time.monotonic()
             response.headers["X-Content-Type-Options"] = "nosniff"
             response.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' data:; "
                                                            "media-src 'self'; object-src 'none'")
@@ -246,6 +262,8 @@ def create_app(settings: Settings, resident: Resident | None = None):
         Route("/api/rank", answer(rank), methods=["POST"]),
         Route("/api/similar", answer(similar)),
         Route("/api/videos", answer(videos)),
+        Route("/api/ping", answer(ping)),
+        Route("/favicon.ico", answer(favicon)),
         Route("/media/{video_id}", answer(media)),
         Route("/thumb/{video_id}/{t}", answer(thumb)),
         Route("/clip/{video_id}", answer(clip)),
@@ -258,6 +276,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
 
     app = Starlette(routes=routes, middleware=[Middleware(NoSniff)], lifespan=lifespan)
     app.state.resident = resident
+    app.state.busy, app.state.last_request = 0, time.monotonic()
     return app
 
 
@@ -269,31 +288,81 @@ def _authorised(request, token: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode("utf-8", "surrogateescape"))
 
 
+class PortInUse(VsearchError):
+    """Another process listens on the address `serve` was asked for."""
+
+    exit_code = 3
+
+
+def listen(host: str, port: int):
+    """A socket bound to host:port (0: any free port), before anything is loaded; PortInUse when taken."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise VsearchError(f"cannot listen on {host}: {exc.strerror} (--host)") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(f"port {port} on {host} is in use: give another with --port (or serve.port), "
+                            "or end a vsearch server with `vsearch serve --stop`") from None
+        raise VsearchError(f"cannot listen on {host}:{port} ({exc.strerror}); try another --host or --port") from None
+    return sock
+
+
 def run(settings: Settings, host: str | None = None, port: int | None = None, token: str | None = None,
-        open_browser: bool = False) -> None:
-    """Serve until interrupted; `find` on this index goes through this server meanwhile."""
+        open_browser: bool = False, idle: float = 0.0, started_by: str = "serve") -> None:
+    """Serve until interrupted (or `idle` minutes without a request, when above 0); `find` on this
+    index goes through this server meanwhile."""
+    import threading
+    import time
+
     import uvicorn
 
     from . import remote
+    from .api import EMPTY, index_meta
     from .settings import load_settings
 
-    flags = {"serve.host": host, "serve.port": port, "serve.token": token}
+    flags = {"serve.host": host, "serve.token": token}
     if any(v is not None for v in flags.values()):
         settings = load_settings(None, {**{k: settings[k] for k in settings.explicit}, **flags})
-    host, port, token = settings["serve.host"], settings["serve.port"], settings["serve.token"]
+    host, token = settings["serve.host"], settings["serve.token"]
+    port = settings["serve.port"] if port is None else port  # 0, a free port, is no setting
     if not is_loopback(host) and not token:
         raise VsearchError(f"serving on {host} exposes the index to the network: give it a token "
                            "(--serve-token or VSEARCH_SERVE_TOKEN, 8 characters or more), or keep 127.0.0.1")
-    app = create_app(settings)
+    sock = listen(host, port)
+    try:
+        if started_by == "find" and index_meta(settings) is None:
+            raise VsearchError(EMPTY)  # nothing to keep loaded for; `find` says so itself
+        app = create_app(settings)
+    except BaseException:
+        sock.close()
+        raise
+    port = sock.getsockname()[1]
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}"
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     page = url + (f"/?token={token}" if token else "/")
 
+    def watch():
+        """Ask the server to end once no request came for `idle` minutes."""
+        while not server.should_exit:
+            time.sleep(min(5.0, idle * 15))
+            if app.state.busy == 0 and time.monotonic() - app.state.last_request > idle * 60:
+                server.should_exit = True
+
     async def started():
-        remote.announce(settings, url)
+        remote.announce(settings, url, started_by, idle)
         print(f"vsearch: serving {settings.store_config().uri} at {page}  (Ctrl-C stops)", flush=True)
+        if idle > 0:
+            threading.Thread(target=watch, daemon=True, name="vsearch-idle").start()
         if open_browser:
             import webbrowser
 
@@ -308,8 +377,9 @@ def run(settings: Settings, host: str | None = None, port: int | None = None, to
 
     server.startup = startup
     try:
-        server.run()
+        server.run(sockets=[sock])
     finally:
         remote.withdraw(settings)
+        sock.close()
     if not server.started:
-        raise VsearchError(f"cannot listen on {host}:{port}; is another server there? (--port)")
+        raise VsearchError(f"cannot serve on {host}:{port}; see the lines above")

@@ -131,6 +131,7 @@ RULES = {
     "find.max_len": _at_least(0, above=True),
     "find.pad": _at_least(0),
     "find.use_server": (lambda v: True, "true or false"),
+    "find.resident": _one_of("auto", "off"),
     "ingest.extensions": (lambda v: bool(v) and all(re.fullmatch(r"\.?[A-Za-z0-9]+", e) for e in v),
                           "a non-empty list of file extensions"),
     "ingest.settle_seconds": _at_least(0),
@@ -141,6 +142,7 @@ RULES = {
     "serve.token": (lambda v: v == "" or len(v) >= 8, "empty or at least 8 characters"),
     "serve.max_clip": _between(1, 86400),
     "serve.hold": _between(0, 3600),
+    "serve.idle": _between(0, 10080),
 }
 
 
@@ -195,7 +197,8 @@ class Settings:
     def find_options(self):
         from vsearch.query import FindOptions
 
-        f = {k.split(".", 1)[1]: v for k, v in self.values.items() if k.startswith("find.") and k != "find.use_server"}
+        f = {k.split(".", 1)[1]: v for k, v in self.values.items() if k.startswith("find.")
+             and k not in ("find.use_server", "find.resident")}
         weights = {name[len("weight_"):]: f.pop(name) for name in list(f) if name.startswith("weight_")}
         return FindOptions(weights=weights, **f)
 

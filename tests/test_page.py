@@ -30,7 +30,8 @@ def page_url(env, tmp_path, monkeypatch):
 
     video = colour_video(tmp_path / f"{NAME}.webm", [("red", 6), ("green", 6), ("blue", 4), ("green", 4)],
                          codec="libvpx-vp9")
-    write_vtt(tmp_path / f"{NAME}.en.vtt", [(7.0, 9.5, "the lighthouse keeper speaks"), (14.0, 16.0, XSS_VTT)])
+    write_vtt(tmp_path / f"{NAME}.en.vtt", [(2.0, 4.0, "he stole the stolen map"), (7.0, 9.5, "the lighthouse keeper speaks"),
+                                           (14.0, 16.0, XSS_VTT)])
     run_cli("index", str(video))
     yield from _served(create_app(load_settings()))
 
@@ -74,7 +75,8 @@ def test_search_click_and_the_player_lands_on_the_seek(page_url, browser, tmp_pa
     first = page.evaluate("window.vsearch.results[0]")
     assert (first["start"], first["seek"]) == (7.0, 7.0) and first["source"] == "subtitle"
     # The colour model's text tower, the cue model here, reads no paraphrases: the page says so.
-    assert page.text_content("#status") == "cues " + first["notes"]["cues"]
+    assert page.text_content("#status") == "text " + first["notes"]["cues"]
+    assert page.get_attribute("#status", "class") == "note"
     page.click(".card >> nth=0")
     page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {first['seek']}) < 1",
                            timeout=20000)
@@ -86,7 +88,7 @@ def test_search_click_and_the_player_lands_on_the_seek(page_url, browser, tmp_pa
     page.wait_for_function("window.vsearch.results.length > 0 && window.vsearch.results[0].start === 16")
     page.fill("#q", "zebra stampede")  # nothing found: the page says so, and why
     page.press("#q", "Enter")
-    page.wait_for_function("document.getElementById('status').textContent.startsWith('no matching moments: cues')")
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('no matching moments · text left out')")
     assert page.evaluate("document.querySelectorAll('.card').length") == 0
     assert not errors
 
@@ -129,3 +131,76 @@ def test_a_sound_dropped_on_the_page_finds_where_it_is_heard(env, tmp_path, monk
         assert page.eval_on_selector(".card .sense", "s => s.textContent") == "heard"
     finally:
         next(served, None)
+
+
+def _no_sideways_scroll(page, *selectors: str) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    for selector in selectors:
+        box = page.eval_on_selector(selector, "n => { const r = n.getBoundingClientRect(); return [r.left, r.right]; }")
+        assert box[0] >= 0 and box[1] <= page.viewport_size["width"] + 0.5, (selector, box)
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1280, 800)])
+def test_the_page_fits_a_phone_and_a_desktop(page_url, browser, tmp_path, width, height):
+    page = browser.new_page(viewport={"width": width, "height": height}, bypass_csp=True)
+    page.goto(page_url)
+    _no_sideways_scroll(page, "header", "#q")
+    page.fill("#q", "lighthouse")
+    page.press("#q", "Enter")
+    page.wait_for_selector(".card")
+    page.click(".card >> nth=0")
+    page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=20000)
+    _no_sideways_scroll(page, "header", "#player", "#results", ".card")
+    player = page.eval_on_selector("#player", "n => n.getBoundingClientRect().width")
+    assert player > width * (0.8 if width < 700 else 0.4)  # one column on a phone: the player spans it
+    assert page.eval_on_selector(".when", "n => getComputedStyle(n).whiteSpace") == "nowrap"
+    shot = tmp_path / f"page-{width}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_errors_notes_keys_and_words(page_url, browser, tmp_path):
+    from media import ffmpeg
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page.goto(page_url)
+    page.press("#q", "Enter")  # an empty query
+    assert page.text_content("#status") == "query is empty"
+    page.fill("#q", "stole map")
+    page.press("#q", "Enter")
+    page.wait_for_selector(".card")
+    # Whole words are marked: "stole", not the start of "stolen".
+    assert page.eval_on_selector_all(".card >> nth=0 >> mark", "ms => ms.map(m => m.textContent)") == ["stole", "map"]
+    # A sound with no sounds indexed: the server's 503 where the query is typed, the old results gone.
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=880:duration=1", str(tmp_path / "beep.ogg"))
+    page.set_input_files("#image", str(tmp_path / "beep.ogg"))
+    page.wait_for_function("document.getElementById('status').className === 'error'")
+    assert "no sounds to search" in page.text_content("#status")
+    assert page.evaluate("document.querySelectorAll('.card').length") == 0
+    page.fill("#q", "lighthouse")  # the next search clears the error
+    page.press("#q", "Enter")
+    page.wait_for_selector(".card")
+    assert page.get_attribute("#status", "class") == "note"
+    page.click(".card >> nth=0")
+    page.keyboard.press("/")  # focuses and selects the query, ready to type over
+    assert page.evaluate("[document.activeElement.id, document.activeElement.selectionStart, "
+                         "document.activeElement.selectionEnd]") == ["q", 0, len("lighthouse")]
+    assert page.evaluate("fetch('/favicon.ico').then(r => r.headers.get('content-type'))") == "image/svg+xml"
+
+
+def test_the_page_speaks_chinese_to_a_chinese_browser(page_url, browser):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(page_url)
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    assert page.get_attribute("#q", "placeholder").startswith("想找什么")
+    assert page.text_content("#search button") == "搜索"
+    assert "Noto Sans CJK SC" in page.evaluate("getComputedStyle(document.body).fontFamily")
+    page.press("#q", "Enter")
+    assert page.text_content("#status") == "查询为空"
+    page.fill("#q", "斑马")
+    page.press("#q", "Enter")
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('没有匹配的片段')")
+    said = page.text_content("#status")
+    assert "已略去文本信号" in said and "（实测）" in said and "left out" not in said, said
+    context.close()
