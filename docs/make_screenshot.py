@@ -58,14 +58,13 @@ def shoot(chromium: str, out: Path) -> None:
     import uvicorn
     from playwright.sync_api import sync_playwright
 
-    from test_server import free_port
-    from vsearch.serve import create_app
+    from vsearch.serve import create_app, listen
     from vsearch.settings import load_settings
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(load_settings()), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    sock = listen("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(load_settings()), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.1)

@@ -32,7 +32,7 @@ def parse_grid(text: str) -> dict[str, list]:
 
 def variant(base, point: dict):
     """FindOptions with the grid point's values; weight_* keys set the signal weights."""
-    weights = base.signal_weights()
+    weights = dict(base.weights)
     fields = {}
     for key, value in point.items():
         if key.startswith("weight_"):

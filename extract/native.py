@@ -13,8 +13,8 @@ def malloc_trim() -> None:
     """Hand freed heap memory back to the OS (glibc only; elsewhere nothing to do).
 
     FFmpeg's decoder threads free multi-megabyte 1080p frames into glibc's per-thread arenas,
-    which keep them: a 1080p decode sat at 1.1-1.4 GB RSS between chunks, and under 120 MB with a
-    trim per chunk.
+    which keep them: without a trim per chunk a 1080p decode holds a gigabyte it no longer uses
+    (docs/decoding.md).
     """
     trim = _libc_trim()
     if trim is not None:

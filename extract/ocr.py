@@ -20,7 +20,7 @@ from vsearch.errors import VsearchError
 
 from .stills import Stills
 from .change import Look, Scene, shift
-from .types import Cue
+from .types import Cue, Source
 
 _SPACE = re.compile(r"\s+")
 # A frame is first searched for text, detection only, on the frame loop's own decoded picture (224
@@ -200,4 +200,4 @@ class ScreenReader:
 
     def _close(self, cue) -> None:
         if cue and cue[2]:
-            self.cues.append(Cue(round(cue[0], 3), round(cue[1], 3), cue[2], source="ocr"))
+            self.cues.append(Cue(round(cue[0], 3), round(cue[1], 3), cue[2], source=Source.OCR))

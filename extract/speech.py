@@ -16,7 +16,7 @@ from vsearch.errors import VsearchError
 from .audio import RATE, AudioReport, decode_pcm, has_audio, pcm_windows
 from .cache import CueCache
 from .hub import hub_reachable
-from .types import Cue
+from .types import Cue, Source
 
 # Per device, by measurement and published error rates (README, "Speech"): small is the
 # smallest multilingual model whose Chinese is usable, at about a third of real time on 2 cores;
@@ -126,7 +126,7 @@ def pieces(words: list[tuple[float, float, str]], limit: float, lang: str, prob:
             text += word
         if text.strip():
             cues.append(Cue(round(current[0][0], 3), round(current[-1][1], 3), text.strip(), lang,
-                            source="asr", words=tuple(offsets), lang_prob=round(prob, 3)))
+                            source=Source.ASR, words=tuple(offsets), lang_prob=round(prob, 3)))
         current.clear()
 
     for word in words:

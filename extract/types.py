@@ -1,8 +1,17 @@
 """Values that cross module borders: what was decoded or parsed from a video."""
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
+
+
+class Source(StrEnum):
+    """Where a cue's text came from: subtitles, speech recognition (what is said) or the screen (shown)."""
+
+    SUBTITLE = "subtitle"
+    ASR = "asr"
+    OCR = "ocr"
 
 
 @dataclass(frozen=True, eq=False)
@@ -21,7 +30,7 @@ class Frame:
 class Cue:
     """Timed text: a subtitle cue, a piece of transcript or text read off the screen.
 
-    `source` is "subtitle", "asr" or "ocr"; `origin` names the file it was read from, for
+    `source` is a Source ("subtitle", "asr" or "ocr"); `origin` names the file it was read from, for
     messages. `words` holds (character offset, start time) of
     each word where the reader timed words (speech); `lang_prob` is how sure speech recognition
     was of `lang`.
@@ -32,7 +41,7 @@ class Cue:
     text: str
     lang: str = ""
     speaker: str = ""
-    source: str = "subtitle"
+    source: str = Source.SUBTITLE
     origin: str = ""
     words: tuple[tuple[int, float], ...] = ()
     lang_prob: float = 0.0

@@ -15,7 +15,10 @@ import numpy as np
 
 from vsearch.extract.hub import hub_reachable
 
-from .encoders import EncoderOptions, ModelError, _load_failure, _load_plugins, _pick_device, _pick_dtype
+from .calibration import Levels, sound_levels
+from .encoders import EncoderOptions, register_encoder
+from .loading import SOUND, ModelError, load_failure, load_plugins, pick_batch, pick_device, pick_dtype, resolve
+from .torch_tweaks import unit_rows
 
 
 class AudioEncoder(Protocol):
@@ -25,6 +28,7 @@ class AudioEncoder(Protocol):
     dim: int
     rate: int
     scripts: frozenset[str]  # "latin", "han": scripts its text tower was trained on
+    levels: Levels | None  # per script (index/calibration.py), measured on load with the text tower
 
     def encode_audio(self, clips: list[np.ndarray]) -> np.ndarray: ...
 
@@ -58,25 +62,21 @@ def register_audio_encoder(name: str, factory: AudioFactory) -> None:
 
 def audio_encoder_names() -> list[str]:
     """Every registered sound model name, presets first."""
-    _load_plugins()
+    load_plugins(register_encoder)  # entry points are image models; VSEARCH_PLUGINS may register sounds
     return list(_AUDIO_REGISTRY)
 
 
 def load_audio_encoder(name: str, options: EncoderOptions, with_text: bool = True) -> AudioEncoder:
     """A sound model by registered name, Hugging Face id or local folder.
 
-    Without `with_text` (ingest) only the audio tower is loaded: a fifth of the memory.
+    Without `with_text` (ingest) only the audio tower is loaded: a fifth of the memory, and no
+    `levels`; with it, its levels are measured now (five short clips).
     """
-    _load_plugins()
-    if name in _AUDIO_REGISTRY:
-        return _AUDIO_REGISTRY[name](options, with_text)
-    local = Path(name).expanduser()
-    if local.is_dir():
-        return clap_encoder(str(local.resolve()), options, with_text)
-    if name.count("/") == 1 and not name.startswith((".", "/", "~")):
-        return clap_encoder(name, options, with_text)
-    known = ", ".join(audio_encoder_names())
-    raise ModelError(f"unknown audio model {name!r}: use one of {known}, a Hugging Face id or a local folder")
+    load_plugins(register_encoder)
+    audio = resolve(name, SOUND, {n: (lambda f=f: f(options, with_text)) for n, f in _AUDIO_REGISTRY.items()},
+                    lambda source: clap_encoder(source, options, with_text))
+    audio.levels = sound_levels(audio) if with_text else None
+    return audio
 
 
 def clap_encoder(model_id: str, options: EncoderOptions, with_text: bool) -> AudioEncoder:
@@ -97,21 +97,19 @@ class ClapEncoder:
         from transformers import AutoTokenizer, ClapAudioModelWithProjection, ClapFeatureExtractor, ClapModel
 
         self.model_id = model_id
-        self.device = _pick_device(options.device)
-        # On a CPU, HTSAT's activations grow fast with the batch: in an ingest, batches of 2 peak
-        # 116 MB under 4 and ~800 MB under 16, at the same speed beside frames (docs/sounds.md).
-        self.batch_size = options.batch_size or (2 if self.device == "cpu" else 32)
+        self.device = pick_device(options.device)
+        # On a CPU, HTSAT's activations grow fast with the batch (docs/sounds.md).
+        self.batch_size = pick_batch(options.batch_size, self.device, on_cpu=2)
         offline = {} if Path(model_id).is_dir() or hub_reachable() else {"local_files_only": True}
         # Ingest loads the audio tower and its projection alone from the full checkpoint: the
-        # RoBERTa text tower would be 500 MB of a 2 GB budget, unused.
+        # RoBERTa text tower would be a quarter of the memory budget, unused (docs/sounds.md).
         kind = ClapModel if with_text else ClapAudioModelWithProjection
         try:
-            model = kind.from_pretrained(model_id, dtype=_pick_dtype(options.dtype, self.device), **offline)
+            model = kind.from_pretrained(model_id, dtype=pick_dtype(options.dtype, self.device), **offline)
             self.features = ClapFeatureExtractor.from_pretrained(model_id, **offline)
             self.tokenizer = AutoTokenizer.from_pretrained(model_id, **offline) if with_text else None
         except (OSError, ValueError) as exc:
-            raise ModelError(_load_failure(model_id, exc, bool(offline)).replace(
-                "cannot load model", "cannot load audio model").replace("--model", "--audio-model")) from None
+            raise load_failure(model_id, SOUND, exc, bool(offline)) from None
         self.model = model.to(self.device).eval()
         self.rate = int(self.features.sampling_rate)
         audio_config = getattr(model.config, "audio_config", model.config)
@@ -131,9 +129,9 @@ class ClapEncoder:
                 inputs = {k: v.to(self.device) for k, v in inputs.items()}
                 inputs["input_features"] = inputs["input_features"].to(self.model.dtype)
                 if self.tokenizer is None:
-                    parts.append(_normalised(self.model(**inputs).audio_embeds))
+                    parts.append(unit_rows(self.model(**inputs).audio_embeds))
                 else:
-                    parts.append(_normalised(self.model.get_audio_features(**inputs)))
+                    parts.append(unit_rows(self.model.get_audio_features(**inputs)))
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
@@ -145,14 +143,7 @@ class ClapEncoder:
         with torch.inference_mode():
             inputs = self.tokenizer(texts, padding=True, truncation=True, max_length=77, return_tensors="pt")
             inputs = {k: v.to(self.device) for k, v in inputs.items() if k in ("input_ids", "attention_mask")}
-            return _normalised(self.model.get_text_features(**inputs))
-
-
-def _normalised(out) -> np.ndarray:
-    import torch
-
-    emb = out.pooler_output if hasattr(out, "pooler_output") else out
-    return torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy().astype(np.float32)
+            return unit_rows(self.model.get_text_features(**inputs))
 
 
 def _preset_factory(preset: AudioPreset) -> AudioFactory:

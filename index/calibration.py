@@ -136,7 +136,7 @@ def stored(levels: dict | None) -> Levels | None:
 def meta_entries(encoder, text) -> dict[str, Levels]:
     """The meta row's entries for the levels the image and text models carry."""
     return {key: model.levels for key, model in (("image_levels", encoder), ("text_levels", text))
-            if getattr(model, "levels", None) is not None}
+            if model.levels is not None}
 
 
 def share(score: float, pair: tuple[float, float]) -> float:

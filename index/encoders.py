@@ -1,9 +1,6 @@
-"""Encoder registry: presets, Hugging Face ids, local folders and plugin encoders."""
+"""Image model registry: presets, Hugging Face ids, local folders and plugin encoders."""
 
-import functools
-import importlib
 import inspect
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +9,12 @@ from typing import Protocol
 import numpy as np
 
 from vsearch.configs import default
-from vsearch.errors import VsearchError
 from vsearch.extract import FrameSpec
 from vsearch.extract.hub import hub_reachable
 
-
-class ModelError(VsearchError):
-    """A model cannot be found, downloaded or loaded."""
+from .calibration import Levels, image_levels, stored
+from .loading import IMAGE, ModelError, load_failure, load_plugins, pick_batch, pick_device, pick_dtype, resolve
+from .torch_tweaks import unit_rows
 
 
 def default_cache() -> Path:
@@ -41,11 +37,16 @@ class EncoderOptions:
 
 
 class Encoder(Protocol):
-    """Turns RGB frames and texts into L2-normalised vectors of one space."""
+    """Turns RGB frames and texts into L2-normalised vectors of one space.
+
+    `levels` are its similarity levels per script (index/calibration.py), set by `load_encoder`:
+    None where they were not measured (a picture query needs none).
+    """
 
     model_id: str
     dim: int
     frame_spec: FrameSpec
+    levels: Levels | None
 
     def encode_images(self, pixels: np.ndarray) -> np.ndarray: ...
 
@@ -75,7 +76,6 @@ PRESETS = {
 }
 
 _REGISTRY: dict[str, EncoderFactory] = {}
-_plugins_loaded = False
 
 
 def register_encoder(name: str, factory: EncoderFactory) -> None:
@@ -85,39 +85,21 @@ def register_encoder(name: str, factory: EncoderFactory) -> None:
 
 def encoder_names() -> list[str]:
     """Every registered name, presets first."""
-    _load_plugins()
+    load_plugins(register_encoder)
     return list(_REGISTRY)
 
 
-def _load_plugins() -> None:
-    """Import encoder plugins: the `vsearch.encoders` entry points and `VSEARCH_PLUGINS`."""
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True
-    from importlib.metadata import entry_points
-
-    for entry in entry_points(group="vsearch.encoders"):
-        register_encoder(entry.name, entry.load())
-    for module in filter(None, os.environ.get("VSEARCH_PLUGINS", "").split(",")):
-        try:
-            importlib.import_module(module.strip())
-        except ImportError as exc:
-            raise ModelError(f"cannot import plugin {module!r} named in VSEARCH_PLUGINS ({exc})") from None
-
-
-def load_encoder(name: str, options: EncoderOptions) -> Encoder:
-    """An encoder by registered name, Hugging Face id or local `save_pretrained` folder."""
-    _load_plugins()
-    if name in _REGISTRY:
-        return _REGISTRY[name](options)
-    local = Path(name).expanduser()
-    if local.is_dir():
-        return hf_encoder(str(local.resolve()), options)
-    if name.count("/") == 1 and not name.startswith((".", "/", "~")):
-        return hf_encoder(name, options)
-    known = ", ".join(encoder_names())
-    raise ModelError(f"unknown model {name!r}: use one of {known}, a Hugging Face id or a local folder")
+def load_encoder(name: str, options: EncoderOptions, known_levels: dict | None = None,
+                 measure: bool = True) -> Encoder:
+    """An encoder by registered name, Hugging Face id or local `save_pretrained` folder, with its
+    `levels`: those `known_levels` (model id -> levels, as an index stored them) gives for it, else
+    measured now (a few captions against plain colours), or None without `measure`."""
+    load_plugins(register_encoder)
+    encoder = resolve(name, IMAGE, {n: (lambda f=f: f(options)) for n, f in _REGISTRY.items()},
+                      lambda source: hf_encoder(source, options))
+    encoder.levels = stored((known_levels or {}).get(encoder.model_id)) or (
+        image_levels(encoder) if measure else None)
+    return encoder
 
 
 def hf_encoder(model_id: str, options: EncoderOptions) -> Encoder:
@@ -127,36 +109,6 @@ def hf_encoder(model_id: str, options: EncoderOptions) -> Encoder:
 
     return on_engine(model_id, options, lambda opts: HFEncoder(model_id, opts),
                      lambda: OnnxClip(model_id, options))
-
-
-def _pick_device(wanted: str) -> str:
-    import torch
-
-    if wanted == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if wanted.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelError("device cuda asked for but no CUDA GPU is visible; use --device cpu")
-    return wanted
-
-
-def pick_batch(wanted: int, device: str) -> int:
-    """Images or texts per forward pass: `wanted`, or for 0 16 on a CPU and 32 on a GPU.
-
-    On a CPU, batches of 16 encode as fast as 32 and peak ~200 MB lower with SigLIP2-base
-    (docs/performance.md, "Memory of the default models together").
-    """
-    return wanted or (16 if device == "cpu" else 32)
-
-
-def _pick_dtype(wanted: str, device: str):
-    import torch
-
-    if wanted == "auto":
-        return torch.float16 if device.startswith("cuda") else torch.float32
-    try:
-        return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[wanted]
-    except KeyError:
-        raise ModelError(f"unknown dtype {wanted!r}: use auto, float32, float16 or bfloat16") from None
 
 
 def _frame_spec(processor) -> FrameSpec:
@@ -179,8 +131,8 @@ class HFEncoder:
         from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
         self.model_id = model_id
-        self.device = _pick_device(options.device)
-        self.dtype = _pick_dtype(options.dtype, self.device)
+        self.device = pick_device(options.device)
+        self.dtype = pick_dtype(options.dtype, self.device)
         self.batch_size = pick_batch(options.batch_size, self.device)
         # Where the hub cannot be reached, transformers retries for half a minute before failing.
         offline = {} if Path(model_id).is_dir() or hub_reachable() else {"local_files_only": True}
@@ -189,7 +141,7 @@ class HFEncoder:
             self.tokenizer = AutoTokenizer.from_pretrained(model_id, **offline)
             processor = AutoImageProcessor.from_pretrained(model_id, **offline)
         except (OSError, ValueError) as exc:
-            raise ModelError(_load_failure(model_id, exc, bool(offline))) from None
+            raise load_failure(model_id, IMAGE, exc, bool(offline)) from None
         if not hasattr(self.model, "get_image_features") or not hasattr(self.model, "get_text_features"):
             raise ModelError(f"{model_id} is not a CLIP-family model (no image and text towers)")
         from .torch_tweaks import fold_quick_gelu, pool_class_token_only
@@ -228,7 +180,7 @@ class HFEncoder:
                 batch = torch.from_numpy(np.ascontiguousarray(pixels[lo : lo + self.batch_size]))
                 batch = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
                 batch = ((batch - self._mean) / self._std).to(self.dtype)
-                parts.append(self._normalised(self.model.get_image_features(pixel_values=batch)))
+                parts.append(unit_rows(self.model.get_image_features(pixel_values=batch)))
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
@@ -242,21 +194,8 @@ class HFEncoder:
                     texts[lo : lo + self.batch_size], truncation=True, return_tensors="pt", **self._text_kwargs
                 )
                 inputs = {k: v.to(self.device) for k, v in inputs.items() if k in self._text_params}
-                parts.append(self._normalised(self.model.get_text_features(**inputs)))
+                parts.append(unit_rows(self.model.get_text_features(**inputs)))
         return np.concatenate(parts)
-
-
-@functools.cache
-def _load_failure(model_id: str, exc: Exception, offline: bool = False) -> str:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if Path(model_id).is_dir():
-        return f"cannot load model from {model_id}: {first}"
-    why = "the Hugging Face hub is unreachable and it is not in the local cache" if offline else first[:160]
-    return (
-        f"cannot load model {model_id} ({why}); on a machine with internet run "
-        f"`hf download {model_id}` and copy the cache (HF_HUB_OFFLINE=1 then skips the hub), "
-        "or pass a local folder with --model"
-    )
 
 
 def _preset_factory(preset: Preset) -> EncoderFactory:

@@ -70,7 +70,7 @@ def providers(device: str) -> list[str]:
     """ONNX Runtime execution providers for `device`; CUDA only where onnxruntime-gpu is installed."""
     import onnxruntime
 
-    from .encoders import ModelError
+    from .loading import ModelError
 
     if not device.startswith("cuda") and not (device == "auto" and cuda_visible()):
         return ["CPUExecutionProvider"]
@@ -151,7 +151,7 @@ def publish(finals: dict[str, Path], build: Callable[[dict[str, Path]], dict[str
     entries = {name: read_entry(final) for name, final in finals.items()}
     for name, entry in entries.items():
         if entry is None:
-            from .encoders import ModelError
+            from .loading import ModelError
 
             raise ModelError(f"cannot read the model just exported to {finals[name]}; delete that folder, "
                              "or use engine = \"torch\"")

@@ -17,7 +17,7 @@ import numpy as np
 
 from vsearch.extract import FrameSpec
 
-from .encoders import pick_batch
+from .loading import pick_batch
 from .engines import (EXPORT_VERSION, ExportFailed, discard, model_hash, providers, publish, read_entry,
                       lowest_cosine, source_folder)
 
@@ -123,7 +123,7 @@ class Towers:
             if opened is None:
                 opened = self._checked(self._export([tower])[tower])
             if opened is None:
-                from .encoders import ModelError
+                from .loading import ModelError
 
                 raise ModelError(f"the {tower} tower exported to {self._folder(tower)} gives other vectors than "
                                  "when it was made; delete that folder, or use engine = \"torch\"")
@@ -184,7 +184,7 @@ def run_export(job: dict) -> dict:
     """Run one export job in a process of its own (onnx_export.py) and return the meta it made."""
     import subprocess
 
-    from .encoders import ModelError
+    from .loading import ModelError
 
     done = subprocess.run([sys.executable, "-m", "vsearch.index.onnx_export", json.dumps(job)],
                           capture_output=True, text=True)
@@ -284,7 +284,7 @@ class OnnxClap:
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         if not self.with_text:
-            from .encoders import ModelError
+            from .loading import ModelError
 
             raise ModelError(f"{self.model_id} was loaded without its text tower")
         return self.towers.tower("text").encode_texts(texts, "")

@@ -230,7 +230,7 @@ def torch_encoder(recipe: dict, with_text: bool):
 def answer(job: dict) -> dict:
     """Do one job: {"recipe", "towers": {tower: folder}} exports, {"quantize": {tower: [fp32 folder,
     folder]}} quantizes, and a recipe alone only loads (downloads) the model."""
-    from .encoders import ModelError
+    from .loading import ModelError
     from .engines import read_entry
 
     try:

@@ -38,7 +38,7 @@ class Sounds:
 
     starts: list[float] = field(default_factory=list)
     vecs: list[np.ndarray] = field(default_factory=list)
-    hop: float = 1.0
+    hop: float = default("audio.hop")
     skipped: str = ""
     silent: int = 0
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from vsearch.configs import default
 from vsearch.extract import Cue
+from vsearch.extract.types import Source
 from vsearch.extract.paths import display
 from vsearch.extract.textfold import fold
 
@@ -369,7 +370,7 @@ class Store:
         return [
             Hit(signal, int(e["video_id"]), rank, abs(float(h["distance"])) if bm25 else float(h["distance"]),
                 float(e["start"]), float(e["end"]), text=shown["text"], lang=e["lang"],
-                speaker=e["speaker"], source=e.get("source") or "subtitle", words=shown["words"])
+                speaker=e["speaker"], source=e.get("source") or Source.SUBTITLE, words=shown["words"])
             for rank, h in enumerate(res[0])
             for e in [h["entity"]]
             for shown in [written(e)]
@@ -386,7 +387,7 @@ class Store:
         """A video's cues of one source ("subtitle", "asr", "ocr"), in time order."""
         if not self._ready() or self.legacy:
             return []
-        if source not in ("subtitle", "asr", "ocr"):
+        if source not in set(Source):
             raise ValueError(f"unknown cue source {source!r}")
         rows = self.call("read", self.client.query, self.names["cues"],
                           filter=f'video_id == {int(vid)} and source == "{source}"',

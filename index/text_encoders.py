@@ -7,16 +7,31 @@ The image model keeps serving frames and query→frame.
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from vsearch.extract.hub import hub_reachable
 
-from .calibration import stored, text_levels
-from .encoders import Encoder, EncoderOptions, ModelError, _load_failure, _pick_device, _pick_dtype, pick_batch
+from .calibration import Levels, stored, text_levels
+from .encoders import Encoder, EncoderOptions
+from .loading import TEXT, load_failure, pick_batch, pick_device, pick_dtype, resolve
 
 # The image model's own text tower: what every index before text models had.
 IMAGE_TOWER = "image"
+
+
+class TextEncoder(Protocol):
+    """Turns queries and passages (cue texts) into L2-normalised vectors of one space; `levels`
+    per script (index/calibration.py), set by `load_text_encoder`."""
+
+    model_id: str
+    dim: int
+    levels: Levels | None
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,7 @@ class TowerText:
     """The image model's text tower, used for cue vectors as well (`text_model = "image"`)."""
 
     model_id = IMAGE_TOWER
+    levels: Levels | None = None  # until load_text_encoder measures them
 
     def __init__(self, encoder: Encoder):
         self.tower_of = encoder  # a query encoded by that encoder needs no second pass here
@@ -63,16 +79,16 @@ class SentenceEncoder:
         from transformers import AutoModel, AutoTokenizer
 
         self.model_id, self.preset = name, preset
-        self.device = _pick_device(options.device)
+        self.device = pick_device(options.device)
         self.batch_size = pick_batch(options.batch_size, self.device)
         source = preset.model_id
         offline = {} if Path(source).is_dir() or hub_reachable() else {"local_files_only": True}
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(source, **offline)
-            self.model = AutoModel.from_pretrained(source, dtype=_pick_dtype(options.dtype, self.device),
+            self.model = AutoModel.from_pretrained(source, dtype=pick_dtype(options.dtype, self.device),
                                                    **offline).to(self.device).eval()
         except (OSError, ValueError) as exc:
-            raise ModelError(_load_failure(source, exc, bool(offline)).replace("cannot load model", "cannot load text model")) from None
+            raise load_failure(source, TEXT, exc, bool(offline)) from None
         self._limit = min(512, getattr(self.model.config, "max_position_embeddings", 512) or 512)
         self._torch = torch
         self.dim = int(self.encode_queries(["probe"]).shape[1])
@@ -121,27 +137,19 @@ def _folder_pooling(folder: Path) -> str:
     return "cls" if config.get("pooling_mode_cls_token") else "mean"
 
 
-def load_text_encoder(name: str, options: EncoderOptions, image: Encoder, levels: dict | None = None):
+def load_text_encoder(name: str, options: EncoderOptions, image: Encoder, known_levels: dict | None = None):
     """The text model by preset, Hugging Face id or local folder; "image" is the image model's tower.
 
-    Its `levels` (per script, index/calibration.py) are the index's own where it stored them
-    (`levels`), else measured on load: a few dozen short texts.
+    Its `levels` (per script, index/calibration.py) are those `known_levels` (model id -> levels,
+    as an index stored them) gives for it, else measured on load: a few dozen short texts.
     """
-    encoder = _load(name, options, image)
-    encoder.levels = stored(levels) or text_levels(encoder)
+    known = {IMAGE_TOWER: lambda: TowerText(image)}
+    known.update({n: (lambda n=n, p=p: sentence_encoder(n, p, options)) for n, p in TEXT_PRESETS.items()})
+
+    def from_source(source: str):
+        pooling = _folder_pooling(Path(source)) if Path(source).is_dir() else "mean"
+        return sentence_encoder(source, TextPreset(source, pooling), options)
+
+    encoder = resolve(name, TEXT, known, from_source)
+    encoder.levels = stored((known_levels or {}).get(encoder.model_id)) or text_levels(encoder)
     return encoder
-
-
-def _load(name: str, options: EncoderOptions, image: Encoder):
-    if name == IMAGE_TOWER:
-        return TowerText(image)
-    if name in TEXT_PRESETS:
-        return sentence_encoder(name, TEXT_PRESETS[name], options)
-    local = Path(name).expanduser()
-    if local.is_dir():
-        name = str(local.resolve())
-        return sentence_encoder(name, TextPreset(name, _folder_pooling(local)), options)
-    if name.count("/") == 1 and not name.startswith((".", "/", "~")):
-        return sentence_encoder(name, TextPreset(name, "mean"), options)
-    known = ", ".join([IMAGE_TOWER, *TEXT_PRESETS])
-    raise ModelError(f"unknown text model {name!r}: use one of {known}, a Hugging Face id or a local folder")

@@ -1,4 +1,5 @@
-"""What the torch engine changes in a model before running it: the same function, less work.
+"""What the torch engine changes in a model before running it (the same function, less work),
+and how its outputs become vectors.
 
 ONNX exports are traced from the changed model, so its graphs do less work too.
 """
@@ -64,3 +65,12 @@ def _class_token_forward(layer, hidden_states, attention_mask=None, **kwargs):
     mixed = F.scaled_dot_product_attention(query, key, value, scale=attn.scale)
     token = hidden_states[:, :1] + attn.out_proj(mixed.transpose(1, 2).reshape(batch, 1, width))
     return token + layer.mlp(layer.layer_norm2(token))
+
+
+def unit_rows(out):
+    """A tower's output (a tensor, or a model output with a pooler_output) as L2-normalised float32 rows."""
+    import numpy as np
+    import torch
+
+    emb = out.pooler_output if hasattr(out, "pooler_output") else out
+    return torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy().astype(np.float32)

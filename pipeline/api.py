@@ -7,6 +7,7 @@ from pathlib import Path
 
 from vsearch.errors import MediaError, VsearchError
 from vsearch.extract.paths import display
+from vsearch.extract.types import Source
 from vsearch.extract.scratch import sweep_scratch
 
 from .settings import Settings
@@ -42,7 +43,6 @@ def load_models(settings: Settings, meta: dict | None, with_text: bool = True):
     carry their `levels` (index/calibration.py): the index's own, else measured now.
     """
     from vsearch.index import ModelError, load_encoder
-    from vsearch.index.calibration import image_levels, stored
     from vsearch.index.text_encoders import load_text_encoder
 
     def chosen(key: str, default: str) -> str:
@@ -52,14 +52,14 @@ def load_models(settings: Settings, meta: dict | None, with_text: bool = True):
                              f"gone: pass --{key.replace('_', '-')} with the folder's new place (the same model)")
         return name
 
-    encoder = load_encoder(chosen("model", settings["model"]), settings.encoder_options())
+    kept = meta or {}  # levels the index stored, per model id: believed for that model only
+    encoder = load_encoder(chosen("model", settings["model"]), settings.encoder_options(),
+                           {kept.get("model"): kept.get("image_levels")}, measure=with_text)
     if not with_text:
         return encoder, None
-    own = (meta or {}).get("model") == encoder.model_id
-    encoder.levels = stored((meta or {}).get("image_levels") if own else None) or image_levels(encoder)
-    name = chosen("text_model", "image")
-    kept = (meta or {}).get("text_levels") if (meta or {}).get("text_model", "image") == name else None
-    return encoder, load_text_encoder(name, settings.encoder_options(), encoder, kept)
+    text = load_text_encoder(chosen("text_model", "image"), settings.encoder_options(), encoder,
+                             {kept.get("text_model", "image"): kept.get("text_levels")})
+    return encoder, text
 
 
 def _sound_name(settings: Settings, meta: dict | None) -> str:
@@ -98,14 +98,10 @@ def query_sound(settings: Settings, meta: dict | None, with_text: bool = True):
     sounds, or a text query where the sound signal is weighted 0. With its text tower it carries
     its `levels` (index/calibration.py), measured now: five short clips."""
     from vsearch.index import load_audio_encoder
-    from vsearch.index.calibration import sound_levels
 
     if not (meta or {}).get("audio_model") or (with_text and settings["find.weight_audio"] <= 0):
         return None
-    audio = load_audio_encoder(_sound_name(settings, meta), settings.encoder_options(), with_text)
-    if with_text:
-        audio.levels = sound_levels(audio)
-    return audio
+    return load_audio_encoder(_sound_name(settings, meta), settings.encoder_options(), with_text)
 
 
 def absolute(path: str | Path) -> Path:
@@ -230,7 +226,7 @@ def transcript(settings: Settings, video: str | Path, source: str | None = None)
     with store_opener(settings, write=False)() as store:
         if store.get_video(video_id(str(path))) is None:
             raise VsearchError(f"not indexed: {display(str(video))} (see `vsearch list`)")
-        for kind in [source] if source else ["asr", "subtitle"]:
+        for kind in [source] if source else [Source.ASR, Source.SUBTITLE]:
             cues = store.cues_of(video_id(str(path)), kind)
             if cues:
                 return cues, kind

@@ -10,8 +10,10 @@ from pathlib import Path
 import click
 
 from vsearch import __version__
+from vsearch.configs import default
 from vsearch.errors import VsearchError
 from vsearch.extract.paths import display
+from vsearch.extract.types import Source
 
 from .render import (echo_json, gone_note, hms, ingest_line, metrics_table, models_line, naming, note_lines,
                      outcome_line, progress_for, record_json, segment_json, segment_lines, shown_state, status_line,
@@ -155,7 +157,7 @@ def index(settings: Settings, paths, subs, as_json):
               help="Find where this sound (an audio clip, any format; its first audio.query_seconds) is heard.")
 @click.option("--top-k", "-k", type=click.IntRange(1, 1000), help="Segments to return.")
 @click.option("--video", "videos", multiple=True, help="Search only this video (repeatable).")
-@click.option("--source", "sources", multiple=True, type=click.Choice(["subtitle", "asr", "ocr"]),
+@click.option("--source", "sources", multiple=True, type=click.Choice([s.value for s in Source]),
               help="Match text of this source only (repeatable): subtitles, speech (asr), screen text (ocr).")
 @click.option("--clip-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write each result as an MP4 clip into this folder.")
@@ -243,8 +245,10 @@ def clip(settings: Settings, video, start, end, output, pad):
 
 
 @cli.command()
-@click.option("--host", help="Address to listen on [serve.host, 127.0.0.1]; another than loopback needs a token.")
-@click.option("--port", type=click.IntRange(0, 65535), help="Port [serve.port, 8765]; 0 takes a free one.")
+@click.option("--host", help=f"Address to listen on [serve.host, {default('serve.host')}]; another than loopback "
+                             "needs a token.")
+@click.option("--port", type=click.IntRange(0, 65535), help=f"Port [serve.port, {default('serve.port')}]; 0 takes a "
+                                                             "free one.")
 @click.option("--serve-token", help="Token every request must carry [VSEARCH_SERVE_TOKEN].")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
 @click.option("--idle", type=click.FloatRange(0, 10080), default=0.0,
@@ -271,7 +275,7 @@ def serve(settings: Settings, host, port, serve_token, open_browser, idle, stop,
 @click.argument("video", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["vtt", "srt", "json"]), default="vtt", show_default=True,
               help="WebVTT or SubRip (a subtitle file for a player), or one JSON object per cue.")
-@click.option("--source", type=click.Choice(["asr", "ocr", "subtitle"]),
+@click.option("--source", type=click.Choice([s.value for s in Source]),
               help="What was said (asr; the default, or the subtitles where no speech was transcribed), "
                    "shown on screen (ocr), or the subtitles read.")
 @common_options
@@ -281,7 +285,7 @@ def transcript(settings: Settings, video, fmt, source):
     from vsearch.extract.subtitles import write_subtitles
 
     cues, used = stored(settings, video, source)
-    if used != (source or "asr"):
+    if used != (source or Source.ASR):
         click.echo(f"note: no speech was transcribed for {display(str(video))}; these are its subtitles "
                    "(--source subtitle)", err=True)
     if fmt == "json":

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vsearch.errors import VsearchError
+from vsearch.extract.types import Source
 
 from . import remote
 from .api import absolute, index_paths, load_models, query_sound, store_opener
@@ -119,7 +120,7 @@ def prepare(settings: Settings, queries: list[EvalQuery], on_result: Callable | 
         raise VsearchError("cannot evaluate, indexing failed for " + "; ".join(failed))
 
 
-SOURCES = ("subtitle", "asr", "ocr")
+SOURCES = tuple(Source)
 
 
 def signal_variants(settings: Settings) -> dict[str, object]:
@@ -132,7 +133,7 @@ def signal_variants(settings: Settings) -> dict[str, object]:
     variants = {name: replace(base, weights={s: float(s == name) for s in SIGNALS}) for name in signals}
     # Each source of text alone, with both text signals at their weights: what subtitles, speech
     # and screen text each find.
-    text_only = {s: (w if s in ("cues", "bm25") else 0.0) for s, w in base.signal_weights().items()}
+    text_only = {s: (w if s in ("cues", "bm25") else 0.0) for s, w in base.weights.items()}
     for source in SOURCES:
         variants[source] = replace(base, weights=text_only, sources=(source,))
     variants["fused"] = base

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from vsearch.extract.paths import display, escape_json, file_url, shell_quote
+from vsearch.extract.types import Source
 
 
 def hms(seconds: float) -> str:
@@ -29,7 +30,7 @@ def echo_json(value) -> None:
     click.echo(escape_json(json.dumps(value, ensure_ascii=False)))
 
 
-SENSES = {"asr": "said", "ocr": "shown", "subtitle": "subtitle"}
+SENSES = {Source.ASR: "said", Source.OCR: "shown", Source.SUBTITLE: "subtitle"}
 
 
 def segment_json(seg) -> dict:

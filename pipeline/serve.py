@@ -17,6 +17,7 @@ from pathlib import Path
 
 from vsearch.errors import MediaError, VsearchError
 from vsearch.extract.paths import display, escape_json
+from vsearch.extract.types import Source
 
 from .api import MAX_UPLOAD_BYTES
 from .render import player_line, segment_json
@@ -25,7 +26,7 @@ from .settings import Settings
 
 # Containers browsers play from a file URL; others get the mpv/ffplay line on the page.
 PLAYABLE = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".ogv"}
-SOURCES = {"frames", "audio", "asr", "ocr", "subtitle"}
+SOURCES = {"frames", "audio", *Source}
 _COOKIE = "vsearch_token"
 
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
     token = settings["serve.token"]
     static = Path(str(resources.files("vsearch").joinpath("static")))
     thumbs = settings.home / "cache" / "thumbs"
+    page_size = settings["serve.page"]
 
     def result(seg) -> dict:
         name = display(Path(seg.video).name)
@@ -103,7 +105,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
             raise HttpError(400, "the query is empty; say what you are looking for")
         if len(query) > 1000:
             raise HttpError(400, "the query is over 1000 characters")
-        k = _number(params, "k", 20, 1, 200, int)
+        k = _number(params, "k", page_size, 1, 200, int)
         offset = _number(params, "offset", 0, 0, 1000, int)
         source = params.get("source") or ""
         if source and source not in SOURCES:
@@ -125,7 +127,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
         found, notes, gone = resident.find(query, options, params.getlist("video"))
         found = [s for s in found if (not source or s.source == source) and (not lang or s.lang == lang)
                  and (not speaker or s.speaker == speaker)]
-        return [result(s) for s in found[offset : offset + k]], notes, gone
+        return [result(s) for s in found[offset : offset + k]], notes, gone, k
 
     def answer(fn):
         async def endpoint(request):
@@ -164,12 +166,12 @@ def create_app(settings: Settings, resident: Resident | None = None):
             data = await upload.read(MAX_UPLOAD_BYTES + 1)
             if len(data) > MAX_UPLOAD_BYTES:
                 raise HttpError(413, "the upload is over 20 MB")
-            k = _number(form, "k", 20, 1, 200, int)
+            k = _number(form, "k", page_size, 1, 200, int)
             search = resident.find_sound if field == "audio" else resident.find_picture
             found, gone = await run_in_threadpool(search, data, k, form.getlist("video"))
-            return Json({"results": [result(s) for s in found], "notes": {}, "gone": gone})
-        found, notes, gone = await run_in_threadpool(find_text, request.query_params)
-        return Json({"results": found, "notes": notes, "gone": gone})
+            return Json({"results": [result(s) for s in found], "notes": {}, "gone": gone, "k": k})
+        found, notes, gone, k = await run_in_threadpool(find_text, request.query_params)
+        return Json({"results": found, "notes": notes, "gone": gone, "k": k})
 
     async def rank(request):
         """One query under several option sets, as `vsearch eval` ranks it (find_many)."""
@@ -190,7 +192,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
     async def similar(request):
         rec = record(request.query_params.get("video_id") or "")
         t = _number(request.query_params, "t", 0, 0, max(rec.duration, 0), float)
-        k = _number(request.query_params, "k", 20, 1, 200, int)
+        k = _number(request.query_params, "k", page_size, 1, 200, int)
         found = await run_in_threadpool(resident.similar, rec, t, k)
         return Json({"results": [result(s) for s in found]})
 

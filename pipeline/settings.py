@@ -143,6 +143,7 @@ RULES = {
     "serve.max_clip": _between(1, 86400),
     "serve.hold": _between(0, 3600),
     "serve.idle": _between(0, 10080),
+    "serve.page": _between(1, 200),
 }
 
 

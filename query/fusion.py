@@ -4,6 +4,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
+from vsearch.configs import default
 from vsearch.index import Hit
 
 from .types import SlotScore
@@ -20,7 +21,8 @@ def hit_slots(hit: Hit, fps: float) -> range:
     return range(first, last + 1)
 
 
-def contributions(hits: list[Hit], method: str, rrf_k: float, min_spread: float = 0.05) -> list[float]:
+def contributions(hits: list[Hit], method: str, rrf_k: float, min_spread: float = default("find.min_spread")
+                  ) -> list[float]:
     """Each hit's share in [0, 1] within its signal.
 
     `rrf`: reciprocal rank, equal scores sharing the better rank. `score`: a BM25 hit's coverage
@@ -50,7 +52,8 @@ def contributions(hits: list[Hit], method: str, rrf_k: float, min_spread: float 
 
 def fuse(
     hits: Iterable[Hit], weights: Mapping[str, float], fps: Mapping[int, float],
-    method: str = "score", rrf_k: float = 60.0, min_spread: float = 0.05,
+    method: str = default("find.fusion"), rrf_k: float = default("find.rrf_k"),
+    min_spread: float = default("find.min_spread"),
 ) -> dict[int, dict[int, SlotScore]]:
     """Per video, per slot: the weighted sum over signals of each signal's best hit there."""
     by_signal: dict[str, list[Hit]] = defaultdict(list)

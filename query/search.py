@@ -13,7 +13,7 @@ from vsearch.index.calibration import share as calibrated
 from .fusion import SIGNALS, fuse
 from .segments import merge_slots, pad_span
 from .types import Segment, SlotScore
-from .words import HAN, coverages, matched_at, query_terms, script_of
+from .words import coverages, matched_at, query_terms, script_of
 
 
 # "More like this" leaves out the seconds this close to the one it starts from.
@@ -38,12 +38,9 @@ class FindOptions:
     max_gap: int = default("find.max_gap")
     max_len: float = default("find.max_len")
     pad: float = default("find.pad")
-    # Cue sources searched ("subtitle", "asr", "ocr"); empty searches them all.
+    # Cue sources searched (extract.types.Source); empty searches them all.
     sources: tuple[str, ...] = ()
     min_score: float = default("find.min_score")
-
-    def signal_weights(self) -> dict[str, float]:
-        return dict(self.weights)
 
 
 def _evidence(hits: list[Hit], first_t: float, last_t: float,
@@ -75,7 +72,7 @@ def rank_segments(
     hits: list[Hit], videos: Mapping[int, VideoRecord], options: FindOptions
 ) -> list[Segment]:
     """Fuse hits, merge seconds into segments, pad them and rank the best `top_k`."""
-    weights = options.signal_weights()
+    weights = dict(options.weights)
     # a signal weighted 0 neither scores nor shows up as a segment's evidence
     hits = [h for h in hits if weights.get(h.signal, 0) > 0
             and (not options.sources or h.slot is not None or h.source in options.sources)]
@@ -143,7 +140,7 @@ def gather_hits(
     """Run each signal with a positive weight against the index; cue vectors are searched with
     the text model's query vector (`text_vector`, else the image model's `vector`), sounds with
     the sound model's (`sound_vector`; None leaves them out)."""
-    weights = options.signal_weights()
+    weights = dict(options.weights)
     ids = list(video_ids) if video_ids is not None else None
     hits: list[Hit] = []
     if weights.get("frames", 0) > 0:
@@ -166,10 +163,11 @@ def _levels(model, query: str, signal: str) -> tuple[tuple[float, float] | None,
     """A model's (unrelated, match) levels for the query's script, with no note; where they were
     measured and it cannot tell this script's pairs apart, (1, 1), which gives nothing, and a note
     saying so; where they were never measured, None (scale per query)."""
-    levels = getattr(model, "levels", None)
+    levels = model.levels if model is not None else None
     if not levels:
         return None, None
-    script = "han" if HAN.search(query) else "latin"
+    script = script_of(query)
+    script = script if script in levels else "latin"  # a script with no probes of its own (Cyrillic): Latin's
     if levels.get(script):
         return levels[script], None
     kind, fails = _PROBED[signal]
@@ -191,7 +189,7 @@ def query_notes(store: Store, encoder: Encoder, query: str, options: FindOptions
     """Why signals were left out of this query (signal -> why), as `find` puts them on segments."""
     _, notes = _sound_query(audio if store.audio else None, query)
     audio = audio if store.audio and "audio" not in notes else None
-    notes.update(_read_levels(query, encoder, text, audio, options.signal_weights())[1])
+    notes.update(_read_levels(query, encoder, text, audio, options.weights)[1])
     return notes
 
 
@@ -251,7 +249,7 @@ def find_many(
     Videos whose files are gone (a stat per video among the hits) are left out, each passed to
     `on_gone`.
     """
-    weights = {name: max(v.signal_weights().get(name, 0.0) for v in variants) for name in SIGNALS}
+    weights = {name: max(v.weights.get(name, 0.0) for v in variants) for name in SIGNALS}
     widest = replace(variants[0], weights=weights, candidates=max(v.candidates for v in variants))
     vector = encoder.encode_texts([query])[0]
     own_tower = text is None or getattr(text, "tower_of", None) is encoder

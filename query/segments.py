@@ -2,9 +2,12 @@
 
 from collections.abc import Mapping
 
+from vsearch.configs import default
+
 
 def merge_slots(
-    scores: Mapping[int, float], rel_threshold: float = 0.5, max_gap: int = 2, max_len: int = 60,
+    scores: Mapping[int, float], rel_threshold: float = default("find.rel_threshold"),
+    max_gap: int = default("find.max_gap"), max_len: float = default("find.max_len"),
 ) -> list[tuple[int, int, int]]:
     """(first, last, seed) slot runs, best seed first.
 

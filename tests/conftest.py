@@ -84,6 +84,15 @@ def index_interrupted(video, monkeypatch) -> None:
     assert "Traceback" not in done.stderr
 
 
+def free_port() -> int:
+    """A TCP port free on loopback now, for a server a test starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def run_cli(*args: str, ok: bool = True):
     """Run the real CLI in-process; returns click's Result."""
     from click.testing import CliRunner

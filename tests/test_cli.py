@@ -106,6 +106,7 @@ def test_model_mismatch_is_refused(env, rgb_video, tmp_path):
     assert counts(env, rgb_video) == (12, 2)  # nothing lost
 
 
+@pytest.mark.slow
 def test_real_transformers_checkpoint_end_to_end(env, rgb_video, tmp_path, monkeypatch):
     monkeypatch.delenv("VSEARCH_MODEL")
     clip = tiny_clip(tmp_path / "clip")
@@ -205,7 +206,7 @@ def test_every_default_has_one_source():
     # Read by the pipeline from the settings themselves, with no dataclass of their own.
     settings_only = {"home", "uri", "model", "text_model", "ingest.extensions", "ingest.settle_seconds",
                      "ingest.retry_base", "ingest.retry_max", "find.use_server", "find.resident", "serve.host", "serve.port",
-                     "serve.token", "serve.max_clip", "serve.hold", "serve.idle"}
+                     "serve.token", "serve.max_clip", "serve.hold", "serve.idle", "serve.page"}
     s = load_settings(environ={})
     assert set(s.values) == set(defaults())
     for key, value in defaults().items():
@@ -223,6 +224,7 @@ def test_every_default_has_one_source():
     assert s.store_config() == StoreConfig(str(s.home / "index.db"))
 
 
+@pytest.mark.slow
 def test_dedup_saves_encodes_and_changes_no_result(env, tmp_path, monkeypatch):
     """A static-slide video encodes once per slide, and ranks exactly as with every frame encoded."""
     video = colour_video(tmp_path / "slides.mp4", [("red", 7), ("blue", 9), ("yellow", 5), ("blue", 6)])

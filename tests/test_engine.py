@@ -38,6 +38,7 @@ def _frames(n: int = 5) -> np.ndarray:
     return np.random.default_rng(3).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", [tiny_clip, tiny_chinese_clip, tiny_siglip])
 def test_image_and_text_towers_match_torch(make, tmp_path, onnx):
     folder = make(tmp_path / "model")
@@ -49,6 +50,7 @@ def test_image_and_text_towers_match_torch(make, tmp_path, onnx):
     assert fast.encode_images(_frames(0)).shape == (0, fast.dim)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["xlm-roberta", "bert"])
 def test_sentence_models_match_torch(kind, tmp_path, onnx):
     folder = str(tiny_sentence(tmp_path / "model", kind))
@@ -60,6 +62,7 @@ def test_sentence_models_match_torch(kind, tmp_path, onnx):
         np.allclose(fast.levels[s], slow.levels[s], atol=1e-4) for s in slow.levels)
 
 
+@pytest.mark.slow
 def test_real_minilm_matches_torch(onnx):
     from test_text_model import minilm
 
@@ -111,6 +114,7 @@ def test_a_damaged_export_is_made_again_never_used(damage, tmp_path, onnx, caplo
     assert weights.read_bytes() != bytes(data)
 
 
+@pytest.mark.slow
 def test_an_export_written_again_with_the_same_bytes_is_still_used(tmp_path, onnx, caplog):
     folder = str(tiny_clip(tmp_path / "clip"))
     want = load_encoder(folder, onnx).encode_texts(TEXTS)
@@ -121,6 +125,7 @@ def test_an_export_written_again_with_the_same_bytes_is_still_used(tmp_path, onn
     assert "damaged" not in caplog.text and _cosines(again, want).min() >= 0.9999
 
 
+@pytest.mark.slow
 def test_a_model_that_cannot_be_exported_runs_on_torch_with_one_warning(tmp_path, onnx, monkeypatch, caplog):
     hook = tmp_path / "hook"
     hook.mkdir()
@@ -162,6 +167,7 @@ def test_two_processes_exporting_at_once_both_get_one_entry(tmp_path, onnx):
     assert meta["cosine_to_torch"] >= 0.9999
 
 
+@pytest.mark.slow
 def test_auto_is_onnx_on_a_cpu_and_torch_is_kept_on_request(tmp_path, onnx):
     from vsearch.index.engines import engine_for
 
@@ -171,6 +177,7 @@ def test_auto_is_onnx_on_a_cpu_and_torch_is_kept_on_request(tmp_path, onnx):
     assert isinstance(load_encoder(folder, replace(onnx, engine="auto")), OnnxClip)
 
 
+@pytest.mark.slow
 def test_a_query_imports_neither_torch_nor_transformers(env, rgb_video, tmp_path, monkeypatch):
     """Once the models are exported (by the first index), `find` runs on ONNX Runtime alone."""
     from conftest import run_cli

@@ -100,6 +100,7 @@ def test_variable_frame_rate_maps_to_the_right_second(tmp_path):
     assert [colour_of(f.pixels) for f in frames] == expected
 
 
+@pytest.mark.slow
 def test_29_97_fps_does_not_drift(tmp_path):
     # 10 minutes at 30000/1001: index/30 would be 0.6 s late by the end; pts-based time is not.
     video = colour_video(tmp_path / "long.mp4", [("red", 599), ("green", 1)], rate="30000/1001", size="32x24")

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import free_port, run_cli
 from media import colour_video, write_vtt
-from test_server import free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.slow,

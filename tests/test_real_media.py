@@ -16,6 +16,7 @@ FILES = [("friday.mp4", 6.2), ("flower_2997.mp4", 5.1), ("flipping_a_pancake.mkv
          ("Megamind.avi", 11.3), ("city.mpg", 7.6), ("oa4_launch.webm", 8.1), ("bikes.mp4", 10.0)]
 
 
+@pytest.mark.slow
 def test_every_real_file_indexes_with_the_right_length(env, tmp_path):
     folder = tmp_path / "media"
     folder.mkdir()

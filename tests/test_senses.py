@@ -89,6 +89,7 @@ def test_transcripts_are_cached_and_printed_as_subtitles(senses, lecture, tmp_pa
     assert missing.exit_code == 1 and "not indexed" in missing.stderr and "Traceback" not in missing.output
 
 
+@pytest.mark.slow
 def test_auto_skips_speech_that_has_subtitles_in_its_language(senses, lecture, tmp_path, monkeypatch):
     video = tmp_path / "captioned.mp4"
     shutil.copy(lecture, video)

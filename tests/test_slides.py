@@ -79,6 +79,7 @@ def assert_every_slide_read(case: str, video: Path) -> None:
         assert at - 0.01 <= first <= at + 1.0, f"{case}: {word!r} read from {first}, shown from {at}"
 
 
+@pytest.mark.slow
 def test_a_template_deck_has_every_slide_read_and_found_in_chinese_and_english(env, made, monkeypatch):
     video = indexed("deck", made, env, monkeypatch)
     assert_every_slide_read("deck", video)

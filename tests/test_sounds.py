@@ -110,6 +110,7 @@ def test_an_index_without_sounds_says_how_to_get_them(tmp_path, monkeypatch, sou
     assert result.exit_code == 1 and "audio.mode" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_sound_model_that_cannot_load_costs_the_sound_signal_only(tmp_path, monkeypatch, sounds):
     first, _, _ = sounds
     monkeypatch.setenv("VSEARCH_AUDIO_MODEL", str(tmp_path / "no such model"))
@@ -123,6 +124,7 @@ def test_a_sound_model_that_cannot_load_costs_the_sound_signal_only(tmp_path, mo
         assert any("sounds not embedded" in w for w in status["warnings"]) == warned
 
 
+@pytest.mark.slow
 def test_tiny_clap_loads_through_the_real_code_and_an_index_keeps_its_sound_model(tmp_path, monkeypatch, sounds):
     from checkpoints import tiny_clap
     from vsearch.index import EncoderOptions, ModelError, load_audio_encoder

@@ -24,6 +24,7 @@ def talk(tmp_path):
     return video
 
 
+@pytest.mark.slow
 def test_a_paraphrase_is_found_through_the_text_model(env, talk, monkeypatch):
     monkeypatch.setenv("VSEARCH_TEXT_MODEL", minilm())
     run_cli("index", str(talk))
@@ -34,6 +35,7 @@ def test_a_paraphrase_is_found_through_the_text_model(env, talk, monkeypatch):
     assert find_json("someone making loaves", "-k", "1")[0]["cue"].startswith("My grandmother")
 
 
+@pytest.mark.slow
 def test_the_text_models_levels_are_kept_with_the_index_and_used_from_there(env, talk, monkeypatch):
     from vsearch.api import index_meta, load_models
     from vsearch.settings import load_settings
@@ -48,6 +50,7 @@ def test_the_text_models_levels_are_kept_with_the_index_and_used_from_there(env,
     assert text.levels == {"latin": (0.1, 0.9), "han": None}
 
 
+@pytest.mark.slow
 def test_another_text_model_is_refused_with_what_to_do(env, talk, monkeypatch):
     monkeypatch.setenv("VSEARCH_TEXT_MODEL", minilm())
     run_cli("index", str(talk))
@@ -61,6 +64,7 @@ def test_an_unknown_text_model_says_what_exists(env, talk):
     assert out.exit_code == 1 and "multilingual-e5-small" in out.stderr and "Traceback" not in out.output
 
 
+@pytest.mark.slow
 def test_levels_are_measured_per_script():
     """MiniLM reads English paraphrases apart from unrelated text, and Chinese not at all."""
     from color_encoder import ColorEncoder

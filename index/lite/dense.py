@@ -37,7 +37,8 @@ def _stacked_search(query_vectors, segments, masks, vector_field, metric_type, t
     """Exact search over every segment's vectors as one matrix, kept while those segments are.
 
     A video per segment makes hundreds of segments: searched one by one, with a Python tuple per
-    candidate, 100,000 stored seconds took 172 ms; as one matrix it is one product and one sort.
+    candidate, they cost more than the rest of a query (docs/performance.md, "Queries"); as one
+    matrix it is one product and one sort.
     """
     from milvus_lite.search.distance import compute_distances
 

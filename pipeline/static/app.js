@@ -2,7 +2,6 @@
 // put on the page as text (textContent, text nodes), never parsed as HTML.
 "use strict";
 const $ = (id) => document.getElementById(id);
-const PAGE = 20;
 
 // The page's words in the browser's language: English, and Chinese for any zh-* browser.
 const STRINGS = {
@@ -138,7 +137,7 @@ function render(body, append) {
   if ((body.gone || []).length) why.push(T.gone(body.gone.length));
   if (!results.length) say([T.nothing, ...why].join(" · "));
   else if (!append) say(why.join(" · "));
-  if (found.length === PAGE && lastQuery.q !== undefined) {
+  if (found.length === body.k && lastQuery.q !== undefined) {  // a full page: there may be more
     const more = document.createElement("button");
     more.className = "more";
     more.textContent = T.more;
@@ -168,7 +167,7 @@ function search(offset = 0) {
   const q = $("q").value.trim();
   if (!q) { clearResults(); say(T.empty, "error"); $("q").focus(); return; }
   lastQuery = { q };
-  const params = new URLSearchParams({ q, k: PAGE, offset });
+  const params = new URLSearchParams({ q, offset });
   for (const name of ["video", "source", "lang", "speaker"]) if ($(name).value) params.set(name, $(name).value);
   return ask(`/api/find?${params}`, undefined, offset > 0);
 }
@@ -179,7 +178,6 @@ function searchFile(file) {
   lastQuery = { [field]: file.name };
   const form = new FormData();
   form.append(field, file);
-  form.append("k", PAGE);
   return ask("/api/find", { method: "POST", body: form });
 }
 
@@ -219,7 +217,7 @@ $("similar").addEventListener("click", () => {
   const r = results[active];
   if (!r) return;
   lastQuery = { similar: r.video_id };
-  ask(`/api/similar?${new URLSearchParams({ video_id: r.video_id, t: r.best_frame ?? r.seek, k: PAGE })}`);
+  ask(`/api/similar?${new URLSearchParams({ video_id: r.video_id, t: r.best_frame ?? r.seek })}`);
 });
 $("clip").addEventListener("click", () => {
   const r = results[active];

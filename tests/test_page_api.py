@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import find_json, run_cli
+from conftest import find_json, free_port, run_cli
 from media import colour_video
-from test_server import free_port
 
 
 @pytest.fixture(scope="module")

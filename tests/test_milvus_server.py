@@ -1,3 +1,5 @@
+"""A Milvus server (`milvus-lite server`) as the index: the same code as Milvus Lite, through --uri."""
+
 import shutil
 import socket
 import subprocess
@@ -7,13 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import find_json, run_cli
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest import find_json, free_port, run_cli
 
 
 @pytest.fixture
