@@ -90,6 +90,13 @@ def _last_line(log) -> str:
     return lines[-1].removeprefix("vsearch: error: ") if lines else f"see {log}"
 
 
+def retire(settings: Settings) -> None:
+    """Stop the server a `find` started in this home, if one runs: a `vsearch serve` takes its place."""
+    server = remote.announced(settings)
+    if server is not None and server.get("started_by") == "find":
+        stop(settings)
+
+
 def stop(settings: Settings) -> str:
     """Stop the server of this home; what was done, as a line."""
     import signal

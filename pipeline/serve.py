@@ -343,6 +343,10 @@ def run(settings: Settings, host: str | None = None, port: int | None = None, to
     try:
         if started_by == "find" and index_meta(settings) is None:
             raise VsearchError(EMPTY)  # nothing to keep loaded for; `find` says so itself
+        if started_by == "serve":
+            from .background import retire
+
+            retire(settings)  # one server per home: the one a find started would only hold memory
         app = create_app(settings)
     except BaseException:
         sock.close()

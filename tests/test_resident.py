@@ -169,3 +169,22 @@ def test_pictures_and_gone_videos_through_a_server(env, terminal_env, rgb_video,
     sound = subprocess.run([sys.executable, "-m", "vsearch", "find", "--audio", str(rgb_video)],
                            capture_output=True, text=True, env=alone)
     assert sound.returncode == 1 and "no sounds to search" in sound.stderr, sound.stderr
+
+
+def test_a_served_page_takes_the_place_of_the_server_a_find_started(env, terminal_env):
+    from conftest import free_port
+
+    code, said = in_terminal("find", "blue", env=terminal_env)
+    started = _announced(env)
+    assert code == 0 and started and started["started_by"] == "find", said
+    serving = subprocess.Popen([sys.executable, "-m", "vsearch", "serve", "--port", str(free_port())],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=terminal_env)
+    try:
+        assert _gone(started["pid"], 30)
+        deadline = time.monotonic() + 60
+        while (_announced(env) or {}).get("pid") != serving.pid and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _announced(env)["started_by"] == "serve"
+    finally:
+        serving.terminate()
+        serving.wait(timeout=20)
