@@ -233,6 +233,37 @@ def transcript(settings: Settings, video: str | Path, source: str | None = None)
     raise VsearchError(f"no {source or 'asr or subtitle'} cues for {display(str(video))}: see `vsearch status` for why")
 
 
+def find_moments(settings: Settings, query: str = "", image: Path | None = None, sound: Path | None = None,
+                 top_k: int | None = None, videos: Iterable[str] = (), sources: tuple[str, ...] = (),
+                 say: Callable[[str], None] = print) -> tuple[list, dict[str, str], list[str]]:
+    """(segments, why signals were left out, paths of indexed videos gone from disk) for a text
+    query, a picture or a sound: from this index's server, one started for this terminal session
+    (what it does is passed to `say`), or the models loaded here."""
+    from . import background, remote
+
+    upload = None
+    if image is not None or sound is not None:
+        field, path = ("image", image) if image is not None else ("audio", sound)
+        data = read_upload(path, "picture" if image is not None else "sound")
+        upload = (field, data) if data is not None else None
+    if upload is not None or (image is None and sound is None):  # a sound too large to send is heard here
+        answered = remote.find(settings, query, videos, top_k, sources, upload)
+        if answered is None and background.wanted(settings) and background.start(settings, say):
+            answered = remote.find(settings, query, videos, top_k, sources, upload)
+        if answered is not None:
+            return answered
+    gone = []
+
+    def left_out(record):
+        gone.append(record.path)
+
+    if image is not None:
+        return search_picture(settings, image, videos, top_k, left_out), {}, gone
+    if sound is not None:
+        return search_sound(settings, sound, videos, top_k, left_out), {}, gone
+    return (*search(settings, query, videos, top_k, left_out, sources), gone)
+
+
 def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: int | None = None,
            on_gone: Callable | None = None, sources: tuple[str, ...] = ()):
     """(ranked segments, why signals were left out) for a query, optionally within some videos,

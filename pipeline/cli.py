@@ -174,7 +174,10 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
         raise VsearchError("the query is empty; say what you are looking for (or give --image PICTURE or --audio CLIP)")
     if len(asked) > 1:
         raise VsearchError(f"give one query (text, --image or --audio), not both {asked[0]} and {asked[1]}")
-    segments, notes, gone = _find(settings, query, image, sound, top_k, videos, tuple(sources))
+    from vsearch.api import find_moments
+
+    segments, notes, gone = find_moments(settings, query, image, sound, top_k, videos, tuple(sources),
+                                         lambda line: click.echo(line, err=True))
     if gone:
         click.echo(gone_note(gone), err=True)
     if clip_dir is not None:
@@ -192,40 +195,6 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
             click.echo(segment_lines(n, seg))
     for line in note_lines(notes):  # on stderr with --json too, and when nothing was found
         click.echo(line, err=True)
-
-
-def _find(settings: Settings, query: str, image: Path | None, sound: Path | None, top_k, videos, sources):
-    """(segments, notes, paths gone from disk): from this index's server, one started for this
-    terminal session, or the models loaded here."""
-    from vsearch import background, remote
-    from vsearch.api import read_upload
-
-    field, given = ("image", image) if image is not None else ("audio", sound)
-    data = None if given is None else read_upload(given, "picture" if image is not None else "sound")
-    if given is None or data is not None:
-        upload = None if given is None else (field, data)
-        answered = remote.find(settings, query, videos, top_k, sources, upload)
-        if answered is None and background.wanted(settings) and background.start(
-                settings, lambda line: click.echo(line, err=True)):
-            answered = remote.find(settings, query, videos, top_k, sources, upload)
-        if answered is not None:
-            return answered
-    gone = []
-
-    def left_out(record):
-        gone.append(record.path)
-
-    if image is not None:
-        from vsearch.api import search_picture
-
-        return search_picture(settings, image, videos, top_k, left_out), {}, gone
-    if sound is not None:
-        from vsearch.api import search_sound
-
-        return search_sound(settings, sound, videos, top_k, left_out), {}, gone
-    from vsearch.api import search
-
-    return (*search(settings, query, videos, top_k, left_out, sources), gone)
 
 
 @cli.command()

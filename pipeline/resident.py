@@ -19,9 +19,10 @@ from .settings import Settings
 class Resident:
     """The models and the index of one `vsearch serve`."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, meta: dict | None = None):
+        """`meta` is the index's meta row where the caller has read it already (None: read it here)."""
         self.settings = settings
-        meta = index_meta(settings)
+        meta = meta or index_meta(settings)
         self.encoder, self.text = load_models(settings, meta)
         self._audio = query_sound(settings, meta, with_text=settings["find.weight_audio"] > 0)
         self._open = store_opener(settings, write=False)

@@ -341,13 +341,18 @@ def run(settings: Settings, host: str | None = None, port: int | None = None, to
                            "(--serve-token or VSEARCH_SERVE_TOKEN, 8 characters or more), or keep 127.0.0.1")
     sock = listen(host, port)
     try:
-        if started_by == "find" and index_meta(settings) is None:
-            raise VsearchError(EMPTY)  # nothing to keep loaded for; `find` says so itself
-        if started_by == "serve":
+        meta = None
+        if started_by == "find":
+            # Nothing to keep loaded for an empty index (`find` says so itself); the meta row read
+            # here is the one the models are chosen by, so the index is opened once at start-up.
+            meta = index_meta(settings)
+            if meta is None:
+                raise VsearchError(EMPTY)
+        else:
             from .background import retire
 
             retire(settings)  # one server per home: the one a find started would only hold memory
-        app = create_app(settings)
+        app = create_app(settings, Resident(settings, meta))
     except BaseException:
         sock.close()
         raise
