@@ -21,9 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from ingest import peak_rss_mb, tiny_en, vit_b32  # noqa: E402
+from ingest import peak_rss_mb, tiny_en, vit_b32
 
 
 def clap_unfused(folder: Path, vocab_size: int = 200) -> Path:
@@ -32,7 +30,7 @@ def clap_unfused(folder: Path, vocab_size: int = 200) -> Path:
     import torch
     from transformers import ClapConfig, ClapFeatureExtractor, ClapModel
 
-    from checkpoints import _tokenizer
+    from vsearch.testing.checkpoints import _tokenizer
 
     torch.manual_seed(0)
     ClapModel(ClapConfig(text_config={"vocab_size": vocab_size})).save_pretrained(folder)
@@ -45,9 +43,20 @@ def run(video: Path, model: str, audio_model: str, asr: str, sounds: bool, frame
     from vsearch.extract.cache import CueCache
     from vsearch.extract.probe import declared_duration
     from vsearch.extract.speech import SpeechOptions
-    from vsearch.index import (AudioOptions, EncoderOptions, IndexOptions, Store, StoreConfig, index_video,
-                               load_audio_encoder, load_encoder)
-    from vsearch.index.sounds import SoundWindows, listen
+    from vsearch.index import (
+        AudioOptions,
+        EncoderOptions,
+        IndexOptions,
+        Models,
+        Store,
+        StoreConfig,
+        index_video,
+        load_audio_encoder,
+        load_encoder,
+        video_files,
+    )
+    from vsearch.index.hearing import listen
+    from vsearch.index.sounds import SoundWindows
 
     options = EncoderOptions(device=device)
     audio = load_audio_encoder(audio_model, options, with_text=False) if sounds else None
@@ -56,18 +65,20 @@ def run(video: Path, model: str, audio_model: str, asr: str, sounds: bool, frame
                          audio=AudioOptions(mode="on" if sounds else "off"))
     began = time.perf_counter()
     if not frames:  # the soundtrack alone, as ingest's listening thread does it
-        _, heard = listen(video, index.asr, set(), CueCache(None), threading.Event(), SoundWindows(audio, index.audio))
-        return {"run": "sounds alone", "wall": time.perf_counter() - began, "sounds": len(heard.vecs),
+        windows = SoundWindows(audio, index.audio)
+        listen(video, index.asr, set(), CueCache(None), threading.Event(), windows)
+        return {"run": "sounds alone", "wall": time.perf_counter() - began, "sounds": len(windows.sounds().vecs),
                 "duration": declared_duration(video), "peak_rss_mb": peak_rss_mb()}
     encoder = load_encoder(model, options)
     with tempfile.TemporaryDirectory() as home:
         def open_store() -> Store:
             return Store(StoreConfig(f"{home}/i.db"))
 
+        models = Models(encoder, sound=audio)
         with open_store() as store:  # made once per index, not per video
-            store.create(encoder.model_id, encoder.dim)
+            models.make_index(store)
         began = time.perf_counter()
-        result = index_video(video, open_store, encoder, index, sound=audio)
+        result = index_video(video_files(video, sidecar_subs=False), open_store, models, index)
     name = "frames" + ("+asr" if asr else "") + ("+sounds" if sounds else "")
     return {"run": name, "wall": time.perf_counter() - began, "sounds": result.record.sounds,
             "duration": result.record.duration, "peak_rss_mb": peak_rss_mb()}
@@ -95,8 +106,7 @@ def main() -> None:
         for which in runs:
             out = subprocess.run([sys.executable, __file__, str(args.video), "--model", model, "--audio-model",
                                   audio_model, "--asr", asr, "--device", args.device, "--only", which],
-                                 capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(
-                                     [str(Path(__file__).resolve().parent.parent / "tests"), os.environ.get("PYTHONPATH", "")])})
+                                 capture_output=True, text=True)
             if out.returncode:
                 sys.exit(f"{which} failed:\n{out.stderr[-3000:]}")
             results[which] = json.loads(out.stdout.strip().splitlines()[-1])

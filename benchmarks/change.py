@@ -11,13 +11,10 @@ decoded as for a 224 px cover-cropped model (ViT-B/32, SigLIP2-base), once, for 
 """
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def before(thumbs: list[np.ndarray]) -> tuple[int, int]:

@@ -27,8 +27,6 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
-sys.path.insert(0, str(HERE))
 
 QUERIES = ["a red car on a street", "the part about vector databases", "讲到向量数据库的部分", "slides", "applause"]
 

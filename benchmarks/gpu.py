@@ -11,15 +11,12 @@ readers, threads per reader and chunk size. Runs on CPU too, more slowly.
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import siglip2_base, vit_b32  # noqa: E402
+from ingest import siglip2_base, vit_b32
 
 BUILDERS = {"vit-b32": vit_b32, "siglip2-base": siglip2_base}
 
@@ -66,7 +63,7 @@ def main() -> None:
 
     from vsearch.extract import FrameStream
     from vsearch.extract.machine import cpu_count
-    from vsearch.index import EncoderOptions, IndexOptions, load_encoder
+    from vsearch.index import EncoderOptions, IndexOptions, Models, load_encoder, video_files
     from vsearch.index.indexer import encode_video
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
@@ -89,7 +86,7 @@ def main() -> None:
                 for readers in sorted({1, auto}):
                     options = IndexOptions(decode_readers=readers, embedded_subs=False, sidecar_subs=False)
                     began = time.perf_counter()
-                    vectors = encode_video(args.video, encoder, options)
+                    vectors = encode_video(video_files(args.video, sidecar_subs=False), Models(encoder), options)
                     wall = time.perf_counter() - began
                     peak = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else 0.0
                     rows.append((label, readers, len(pixels) / decode_s, enc_fps, len(vectors.slots) / wall,

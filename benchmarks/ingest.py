@@ -24,15 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
 
 def vit_b32(folder: Path) -> Path:
     """A random CLIP with ViT-B/32 vision settings and CLIP's text tower, saved like a real one."""
     import torch
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
-    from checkpoints import _tokenizer
+    from vsearch.testing.checkpoints import _tokenizer
 
     torch.manual_seed(0)
     CLIPModel(CLIPConfig(text_config={"vocab_size": 200}, vision_config={"patch_size": 32})).save_pretrained(folder)
@@ -47,7 +45,7 @@ def siglip2_base(folder: Path, vocab_size: int = 200) -> Path:
     import torch
     from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
 
-    from checkpoints import _tokenizer
+    from vsearch.testing.checkpoints import _tokenizer
 
     torch.manual_seed(0)
     tower = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12)
@@ -76,7 +74,7 @@ def run_vsearch(video: Path, model: str, dedup: float, asr: str = "", ocr: bool 
     from vsearch.extract import FrameStream
     from vsearch.extract.ocr import OcrOptions
     from vsearch.extract.speech import SpeechOptions
-    from vsearch.index import EncoderOptions, IndexOptions, Store, StoreConfig, index_video, load_encoder
+    from vsearch.index import EncoderOptions, IndexOptions, Models, Store, StoreConfig, index_video, load_encoder, video_files
 
     # The model's ONNX export (engine auto on a CPU) is made here, once, off the clock.
     encoder = load_encoder(model, EncoderOptions(device="auto", batch_size=32, engine=engine, engine_precision=precision))
@@ -93,9 +91,9 @@ def run_vsearch(video: Path, model: str, dedup: float, asr: str = "", ocr: bool 
         # Creating an index is paid once, not per video (2.6 s here, jieba's dictionary included);
         # opening it and writing the rows stay on the clock.
         with open_store() as store:
-            store.create(encoder.model_id, encoder.dim)
+            Models(encoder).make_index(store)
         began = time.perf_counter()
-        result = index_video(video, open_store, encoder, options)
+        result = index_video(video_files(video, sidecar_subs=False), open_store, Models(encoder), options)
         wall = time.perf_counter() - began
     info = result.record.info or {}
     engine = "+torch" if engine == "torch" else ""

@@ -20,17 +20,16 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 
 def run(video: Path, what: str, model: str | None) -> dict:
     began = time.perf_counter()
     if what == "ingest":
-        from vsearch.index import EncoderOptions, IndexOptions, load_encoder
+        from vsearch.index import EncoderOptions, IndexOptions, Models, load_encoder, video_files
         from vsearch.index.indexer import encode_video
 
         encoder = load_encoder(model, EncoderOptions(device="cpu"))
-        frames = len(encode_video(video, encoder, IndexOptions(embedded_subs=False, sidecar_subs=False)).slots)
+        frames = len(encode_video(video_files(video, sidecar_subs=False), Models(encoder),
+                                  IndexOptions(embedded_subs=False, sidecar_subs=False)).slots)
         clipped = None
     else:
         from vsearch.extract import FrameSpec, FrameStream

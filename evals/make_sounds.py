@@ -1,7 +1,7 @@
 """Generate a synthetic sound evaluation set: videos whose soundtracks hold sounds at known seconds.
 
     python evals/make_sounds.py /tmp/vsearch-sounds [--videos 8] [--seed 0]
-    PYTHONPATH=tests VSEARCH_PLUGINS=color_encoder,tone_encoder VSEARCH_AUDIO_MODE=on \\
+    VSEARCH_PLUGINS=vsearch.testing.color_encoder,vsearch.testing.tone_encoder VSEARCH_AUDIO_MODE=on \\
         vsearch eval /tmp/vsearch-sounds/queries.jsonl --model test-colors --text-model image \\
         --audio-model test-tones --home /tmp/vsearch-sounds/index
 
@@ -12,19 +12,16 @@ query names a rare sound ("where the beep is heard", kind "heard": only the soun
 or a common sound with the colour on screen ("the red scene with the hum", kind "seen+heard":
 only the two signals together pick out the one scene). Sounds the test model has no word for
 ("the applause") get queries whose right answer is nothing (kind "no answer"). The
-deterministic `test-tones` (tests/tone_encoder.py) and `test-colors` encoders make every
+deterministic `test-tones` (pipeline/testing/tone_encoder.py) and `test-colors` encoders make every
 signal meaningful offline; a real CLAP's numbers need its weights and real recordings.
 """
 
 import argparse
 import json
 import random
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from media import sound_video  # noqa: E402
+from vsearch.testing.media import sound_video
 
 COLOURS = ["red", "green", "blue", "yellow", "cyan", "magenta", "white", "black"]
 # Half the scenes are silent: each sound and each colour alone match many scenes.

@@ -1,7 +1,7 @@
 """Generate a synthetic evaluation set: colour-scene videos, subtitles, and labelled queries.
 
     python evals/make_synthetic.py /tmp/vsearch-synth [--videos 8] [--seed 0]
-    PYTHONPATH=tests VSEARCH_PLUGINS=color_encoder \\
+    VSEARCH_PLUGINS=vsearch.testing.color_encoder \\
         vsearch eval /tmp/vsearch-synth/queries.jsonl --model test-colors --text-model image --home /tmp/vsearch-synth/index
 
 Each video is a run of solid-colour scenes (4-15 s, neighbours may share a colour) whose
@@ -12,19 +12,16 @@ the one labelled. Paraphrased topic-only queries test the subtitles alone. A vid
 other has, under cues of function words only, gets queries only the picture answers ("the white
 part", kind "picture"), and topics no video mentions get queries whose right answer is nothing
 (empty windows, kind "no answer"). With the
-deterministic `test-colors` encoder (tests/color_encoder.py) frames and colour words map to the
+deterministic `test-colors` encoder (pipeline/testing/color_encoder.py) frames and colour words map to the
 same vectors, so the frame signal is meaningful offline.
 """
 
 import argparse
 import json
 import random
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from media import colour_video, write_vtt  # noqa: E402
+from vsearch.testing.media import colour_video, write_vtt
 
 COLOURS = {"red": "红色", "green": "绿色", "blue": "蓝色", "yellow": "黄色", "cyan": "青色", "magenta": "品红色"}
 TOPICS = {

@@ -9,8 +9,8 @@ first with `vsearch eval` (same --home and --model).
 """
 
 import argparse
-import os
 import itertools
+import os
 from dataclasses import replace
 from pathlib import Path
 

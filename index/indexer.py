@@ -2,7 +2,7 @@
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field, replace
@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from vsearch.configs import default
-from vsearch.errors import FileChanged, MediaError, SubtitleError
+from vsearch.errors import FileChanged, MediaError
 from vsearch.extract import Cue, FrameStream
 from vsearch.extract.cache import CueCache
-from vsearch.extract.embedded import read_embedded
 from vsearch.extract.fingerprint import fingerprint
 from vsearch.extract.opening import check_file
 from vsearch.extract.ocr import OcrOptions, ScreenPlan, ScreenReader
@@ -22,17 +21,41 @@ from vsearch.extract.paths import display
 from vsearch.extract.prefetch import Prefetch
 from vsearch.extract.probe import declared_duration
 from vsearch.extract.speech import Speech, SpeechOptions
-from vsearch.extract.subtitles import find_sidecars, fit_to, read_subtitles
+from vsearch.extract.subtitles import fit_to
 from vsearch.extract.change import ChangeOptions, Scene, look
 
+from .audio_encoders import AudioEncoder
 from .calibration import meta_entries
 from .encoders import Encoder
-from .audio_encoders import AudioEncoder
+from .hearing import listen
 from .records import VideoRecord, video_id
 from .senses import attempt_key
-from .sounds import AudioOptions, Sounds, SoundWindows, listen
+from .sounds import AudioOptions, Sounds, SoundWindows
 from .store import Store
 from .text_encoders import TowerText
+from .video_files import VideoFiles, collect_cues
+
+
+@dataclass(frozen=True)
+class Models:
+    """The models a run indexes with: frames by `image`, cues by `text` (None: the image model's
+    own text tower), sounds by `sound`, or none, for the reason `unheard` gives ("" when
+    audio.mode is off)."""
+
+    image: Encoder
+    text: object = None
+    sound: AudioEncoder | None = None
+    unheard: str = ""
+
+    @property
+    def cue_text(self):
+        """The model cue vectors come from."""
+        return self.text or TowerText(self.image)
+
+    def make_index(self, store: Store) -> None:
+        """Create the index's collections for these models, or check an existing index was made with them."""
+        text = self.cue_text
+        store.create(self.image.model_id, self.image.dim, text.model_id, text.dim, meta_entries(self.image, text))
 
 
 @dataclass(frozen=True)
@@ -116,46 +139,13 @@ def looks_truncated(decoded: float, declared: float) -> bool:
     return declared - decoded > max(2.0, 0.02 * declared)
 
 
-def kept_subs(record: VideoRecord | None) -> list[Path]:
-    """The subtitle files `--subs` gave a video before that still exist: part of its record."""
-    named = ((record.info or {}).get("extra_subs", []) if record else [])
-    return [Path(p) for p in named if Path(p).is_file()]
-
-
-def collect_cues(video: Path, extra: Iterable[Path], options: IndexOptions) -> tuple[list[Cue], list[Path], list[str]]:
-    """Cues from sidecar files, `--subs` files and embedded streams, with warnings."""
-    cues: list[Cue] = []
-    files: list[Path] = []
-    warnings: list[str] = []
-    named = [(Path(p), "") for p in extra]
-    sidecars = find_sidecars(video) if options.sidecar_subs else []
-    for sub, lang in named + [s for s in sidecars if s[0] not in {p for p, _ in named}]:
-        try:
-            found, notes = read_subtitles(sub, lang, options.subtitle_encoding)
-            cues.extend(found)
-            warnings.extend(notes)
-            files.append(sub)
-        except SubtitleError as exc:
-            warnings.append(f"{exc}; video indexed without it")
-    if options.embedded_subs:
-        found, problems = read_embedded(video)
-        cues.extend(found)
-        warnings.extend(problems)
-    return cues, files, warnings
-
-
-def subtitle_files(video: Path, extra: list[Path], options: IndexOptions) -> list[Path]:
-    """The subtitle files whose changes mean a video must be indexed again."""
-    return extra + [p for p, _ in find_sidecars(video)] if options.sidecar_subs else list(extra)
-
-
-def _sense_notes(speech: Speech, ocr_cues: list[Cue], ocr_state: str, sounds: Sounds | None, sound_note: str) -> dict:
+def _sense_notes(speech: Speech, ocr_cues: list[Cue], ocr_state: str, sounds: Sounds | None, unheard: str) -> dict:
     """What the record keeps of how speech, screen text and sounds were read."""
     asr = ({"skipped": speech.skipped} if speech.skipped else
            {"model": speech.model, "language": speech.language, "probability": round(speech.probability, 3),
             "cues": len(speech.cues), "cached": speech.cached})
     if sounds is None:
-        audio = {"skipped": sound_note or "audio.mode is off"}
+        audio = {"skipped": unheard or "audio.mode is off"}
     else:
         audio = {"skipped": sounds.skipped} if sounds.skipped else {"windows": len(sounds.vecs), "silent": sounds.silent}
     return {"asr": asr, "ocr": {"state": ocr_state, "cues": len(ocr_cues)}, "audio": audio}
@@ -165,34 +155,22 @@ def _unheard(video: Path, why: str) -> str:
     return f"{display(str(video))}: sounds not embedded ({why}); frames and text are indexed"
 
 
-def _sound_windows(video: Path, sound: AudioEncoder | str | None, options: AudioOptions,
-                   warnings: list[str]) -> tuple[SoundWindows | None, str]:
-    """The sound model's window queue, or None with why: a model that failed to load (`sound` is
-    its error) is a warning when audio.mode is "on", and a note in the record under "auto"."""
-    if isinstance(sound, str):
-        if options.mode == "on":
-            warnings.append(_unheard(video, sound))
-        return None, sound
-    return (SoundWindows(sound, options, handoff=True), "") if sound is not None else (None, "")
-
-
 def encode_video(
-    video: Path, encoder: Encoder, options: IndexOptions, subs: Iterable[Path] = (),
-    progress: Progress | None = None, text=None, sound: AudioEncoder | str | None = None,
+    files: VideoFiles, models: Models, options: IndexOptions, progress: Progress | None = None,
     stored: StoredFrames | None = None,
 ) -> VideoVectors:
     """Decode, sample and encode a video and its cues; touches no index.
-
-    Cue vectors come from `text` (a text model, index/text_encoders.py), by default the image
-    model's own text tower; sound vectors from `sound` (a sound model, or why none loaded).
 
     Speech is transcribed and sounds embedded on a thread beside the frame loop (one decode of
     the soundtrack for both), and frames whose picture changed are read for text on another, so
     a lecture takes about as long as the slowest of them. With `stored` frames nothing is
     encoded again, and frames are decoded only where screen text is still to be read.
     """
-    cues, files, warnings = collect_cues(video, subs, options)
-    windows, sound_note = _sound_windows(video, sound, options.audio, warnings)
+    video, encoder = files.video, models.image
+    cues, _, warnings = collect_cues(files, options.subtitle_encoding, options.embedded_subs)
+    if models.unheard and options.audio.mode == "on":  # asked for, and the model did not load
+        warnings.append(_unheard(video, models.unheard))
+    windows = SoundWindows(models.sound, options.audio, handoff=True) if models.sound is not None else None
     cache = CueCache(options.cache)
     stop = threading.Event()
     ocr = options.ocr
@@ -240,7 +218,7 @@ def encode_video(
                 reader.stop()
             raise
         ocr_cues, ocr_error = reader.finish() if reader else (ocr_hit[0] if ocr_hit else [], "")
-        speech, sounds = heard.result()
+        speech = heard.result()
         if windows is not None:
             windows.encode_pending()
         report(over=True)
@@ -257,16 +235,14 @@ def encode_video(
     if looks_truncated(duration, declared):
         warnings.append(f"{video}: indexed {duration:.0f} s of {declared:.0f} s: the file looks truncated; "
                         "it is indexed again when it changes")
-    text = text or TowerText(encoder)
+    text = models.cue_text
     cue_vecs = text.encode_passages([c.text for c in cues]) if cues else np.zeros((0, text.dim), np.float32)
     frame_vecs = np.stack(vecs) if vecs else np.zeros((0, encoder.dim), np.float32)
-    if sounds is not None:
-        kept = [i for i, t in enumerate(sounds.starts) if t < duration]  # audio may outlast the picture
-        sounds.starts, sounds.vecs = [sounds.starts[i] for i in kept], [sounds.vecs[i] for i in kept]
-        if sounds.skipped.startswith("failed"):
-            warnings.append(_unheard(video, sounds.skipped))
+    sounds = windows.sounds().before(duration) if windows is not None else None
+    if sounds is not None and sounds.skipped.startswith("failed"):
+        warnings.append(_unheard(video, sounds.skipped))
     return VideoVectors(duration, slots, times, frame_vecs, encoded, cues, cue_vecs, warnings, declared,
-                        _sense_notes(speech, ocr_cues, ocr_state, sounds, sound_note), sounds)
+                        _sense_notes(speech, ocr_cues, ocr_state, sounds, models.unheard), sounds)
 
 
 def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions, plan: ScreenPlan,
@@ -313,38 +289,34 @@ def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions,
 
 
 def index_video(
-    video: Path, open_store: Callable[[], Store], encoder: Encoder, options: IndexOptions,
-    subs: Iterable[Path] = (), progress: Progress | None = None, text=None,
-    sound: AudioEncoder | str | None = None, reuse_frames: bool = False,
+    files: VideoFiles, open_store: Callable[[], Store], models: Models, options: IndexOptions,
+    progress: Progress | None = None, reuse_frames: bool = False,
 ) -> IndexResult:
-    """Index one video, replacing any rows it had; the index is opened only to write. With
-    `reuse_frames` (the video unchanged, a sense to add) its stored frame vectors are kept."""
+    """Index one video, replacing any rows it had, in an index `models.make_index` made; the
+    index is opened only to write. With `reuse_frames` (the video unchanged, a sense to add) its
+    stored frame vectors are kept."""
     began = time.monotonic()
-    path = video.resolve()
-    subs = [Path(s).resolve() for s in subs]
-    sub_files = subtitle_files(path, subs, options)
+    path, encoder, sub_files = files.video, models.image, files.subtitles
     try:
         check_file(path)
         mark = fingerprint(path, sub_files)
-        text = text or TowerText(encoder)
         stored = None
         if reuse_frames:
             with open_store() as store:
                 old = store.get_video(video_id(str(path)))
                 if old is not None and old.fps == options.fps and old.model == encoder.model_id:
                     stored = StoredFrames(*store.frames_of(old.id), old.duration)
-        vectors = encode_video(path, encoder, options, subs, progress, text, sound, stored)
+        vectors = encode_video(files, models, options, progress, stored)
         if fingerprint(path, sub_files) != mark:
             raise FileChanged(f"{path}: changed while being indexed; it will be indexed once it is stable")
     except OSError as exc:
         raise MediaError(f"{path}: {exc.strerror or exc}") from None
     with open_store() as store:
-        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, meta_entries(encoder, text))
-        if vectors.sounds is not None and not isinstance(sound, str):
-            store.add_audio(sound.model_id, sound.dim)
+        if vectors.sounds is not None:
+            store.add_audio(models.sound.model_id, models.sound.dim)
         vid = video_id(str(path))
         old = store.get_video(vid) or VideoRecord(vid, str(path))
-        info = {"subtitles": [str(s) for s in sub_files], "extra_subs": [str(s) for s in subs],
+        info = {"subtitles": [str(s) for s in sub_files], "extra_subs": [str(s) for s in files.extra],
                 "warnings": vectors.warnings, **vectors.senses, "attempt": attempt_key(options),
                 "completions": ((old.info or {}).get("completions", 0) + 1) if reuse_frames else 0}
         if looks_truncated(vectors.duration, vectors.declared):

@@ -1,19 +1,15 @@
-"""What is heard: the soundtrack as timed sound vectors, decoded once with speech recognition."""
+"""What is heard: the soundtrack as timed sound vectors (index/hearing.py decodes it once for
+these and for speech)."""
 
 import queue
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from vsearch.configs import default
 from vsearch.errors import MediaError
-from vsearch.extract.audio import RATE, AudioReport, decode_pcm, has_audio, read_clip
-from vsearch.extract.cache import CueCache
-from vsearch.extract.paths import display
-from vsearch.extract.speech import Speech, SpeechOptions, transcribe
+from vsearch.extract.audio import read_clip
 
 from .audio_encoders import AudioEncoder
 
@@ -32,15 +28,21 @@ class AudioOptions:
     query_seconds: float = default("audio.query_seconds")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sounds:
-    """A soundtrack's vectors: each covers [start, end), its hop, heard through a wider window."""
+    """A soundtrack's vectors: each covers [start, start + hop), heard through a wider window;
+    `skipped` says why there are none, `silent` counts the windows left out as silence."""
 
-    starts: list[float] = field(default_factory=list)
-    vecs: list[np.ndarray] = field(default_factory=list)
+    starts: tuple[float, ...] = ()
+    vecs: tuple[np.ndarray, ...] = ()
     hop: float = default("audio.hop")
     skipped: str = ""
     silent: int = 0
+
+    def before(self, seconds: float) -> "Sounds":
+        """Those that start before `seconds`: a soundtrack may outlast the picture."""
+        kept = [i for i, t in enumerate(self.starts) if t < seconds]
+        return replace(self, starts=tuple(self.starts[i] for i in kept), vecs=tuple(self.vecs[i] for i in kept))
 
 
 class SoundWindows:
@@ -56,7 +58,11 @@ class SoundWindows:
     def __init__(self, encoder: AudioEncoder, options: AudioOptions, handoff: bool = False):
         self.encoder, self.rate = encoder, encoder.rate
         self.hop, self.window = int(options.hop * self.rate), int(max(options.window, options.hop) * self.rate)
-        self.result = Sounds(hop=options.hop)
+        self._hop_seconds = options.hop
+        self._starts: list[float] = []
+        self._vecs: list[np.ndarray] = []
+        self._silent = 0
+        self._skipped = ""
         self._buffer = np.zeros(0, np.float32)
         self._origin = 0  # sample index of _buffer[0]
         self._next = 0  # hop number of the next window
@@ -85,7 +91,7 @@ class SoundWindows:
         lo, hi = self._bounds(k)
         clip = self._buffer[lo - self._origin : hi - self._origin]
         if not audible(clip, self.rate):
-            self.result.silent += 1
+            self._silent += 1
             return
         self._batch.append((k * self.hop / self.rate, clip.copy()))
         if len(self._batch) >= 16:
@@ -112,12 +118,12 @@ class SoundWindows:
             vecs = self.encoder.encode_audio([clip for _, clip in batch])
         except Exception as exc:  # noqa: BLE001 - a model's failure costs the sound signal, not the video
             self.failed = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            self.result.starts.clear()
-            self.result.vecs.clear()
-            self.result.skipped = f"failed ({self.failed})"
+            self._starts.clear()
+            self._vecs.clear()
+            self._skipped = f"failed ({self.failed})"
             return
-        self.result.starts.extend(t for t, _ in batch)
-        self.result.vecs.extend(vecs)
+        self._starts.extend(t for t, _ in batch)
+        self._vecs.extend(vecs)
 
     def encode_pending(self, wait: float = 0.0) -> None:
         """Encode the batches handed off so far (waiting up to `wait` s for one); the frames' thread calls this."""
@@ -133,45 +139,22 @@ class SoundWindows:
         """Stop taking windows and let a feeder blocked on the queue go (the frames failed)."""
         self._abandoned.set()
 
-    def finish(self) -> Sounds:
-        """The vectors, the last hops (whose window the soundtrack's end cuts short) included;
-        with `handoff`, complete once `encode_pending` has run after this returned."""
+    def skip(self, why: str) -> None:
+        """There is nothing to hear, for this reason (no audio stream)."""
+        self._skipped = why
+
+    def finish(self) -> None:
+        """Take the last hops (whose window the soundtrack's end cuts short); with `handoff`, their
+        batch waits for `encode_pending`."""
         end = self._origin + len(self._buffer)
         while self._next * self.hop < end and not self._abandoned.is_set():
             self._take(self._next)
             self._next += 1
         self._flush()
-        return self.result
 
-
-def listen(video: Path, speech: SpeechOptions, langs: set[str], cache: CueCache, stop: threading.Event,
-           sound: SoundWindows | None, heard_to: Callable[[float], None] | None = None
-           ) -> tuple[Speech, Sounds | None]:
-    """Transcribe speech and embed sounds from one decode of the soundtrack.
-
-    Speech recognition reads the 16 kHz pieces as they are decoded; the sound model takes each
-    piece at its own rate on the way. When speech needs no more (cached, not wanted, stopped,
-    failed), the rest is decoded for the sound model alone. Failures are warnings, never a
-    failed video. `heard_to` is told how far transcription has come.
-    """
-    if sound is None or not has_audio(video):
-        if sound is not None:
-            sound.result.skipped = "no audio stream"
-        return _transcribed(video, speech, langs, cache, stop, heard_to=heard_to), sound.result if sound else None
-    report = AudioReport()
-    pieces = decode_pcm(video, (RATE, sound.rate), report)
-
-    def heard():
-        for piece in pieces:
-            sound.feed(piece[sound.rate])
-            yield piece[RATE]
-
-    said = _transcribed(video, speech, langs, cache, stop, heard(), report, heard_to)
-    for piece in pieces:
-        if stop.is_set():
-            break
-        sound.feed(piece[sound.rate])
-    return said, sound.finish()
+    def sounds(self) -> Sounds:
+        """What was heard: complete once `finish` (and with `handoff`, `encode_pending`) ran."""
+        return Sounds(tuple(self._starts), tuple(self._vecs), self._hop_seconds, self._skipped, self._silent)
 
 
 def clip_vector(encoder: AudioEncoder, source, seconds: float, name: str = "the audio clip") -> np.ndarray:
@@ -187,12 +170,3 @@ def audible(samples: np.ndarray, rate: int) -> bool:
     """Whether a clip is long and loud enough for a vector to mean anything: a tenth of a second
     above -60 dBFS RMS."""
     return len(samples) >= rate // 10 and float(np.sqrt(np.mean(samples ** 2))) >= SILENCE
-
-
-def _transcribed(video: Path, options: SpeechOptions, langs: set[str], cache: CueCache, stop: threading.Event,
-                 pcm=None, report: AudioReport | None = None, heard_to=None) -> Speech:
-    try:
-        return transcribe(video, options, langs, cache, stop, pcm, report, heard_to)
-    except Exception as exc:  # noqa: BLE001 - decoders and CTranslate2 raise many types; frames go on
-        return Speech(skipped="failed", warnings=[f"{display(str(video))}: speech not transcribed ({exc}); "
-                                                  "frames and subtitles are indexed"])

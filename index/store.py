@@ -58,6 +58,7 @@ class Store:
         self.config = config
         self.write = write
         self.names = {k: f"{config.collection}_{k}" for k in ("meta", "videos", "frames")}
+        # Version 2's cues (index/schema.py); a version 1 index's "_cues" may stand beside it until migrated.
         self.names["cues"] = f"{config.collection}_cues2"
         self.names["sounds"] = f"{config.collection}_sounds"
         self.legacy = False  # reading a version 1 index that could not be migrated (read-only)
@@ -282,17 +283,6 @@ class Store:
         """Forget a video entirely."""
         self.delete_rows(vid)
         self.call("write", self.client.delete, self.names["videos"], ids=[int(vid)])
-
-    def count_rows(self, vid: int) -> tuple[int, int]:
-        """(frames, cues) rows stored for a video."""
-        if not self._ready():
-            return 0, 0
-        counts = []
-        for kind in ("frames", "cues"):
-            rows = self.call("read", self.client.query, self.names[kind],
-                              filter=f"video_id == {int(vid)}", output_fields=["count(*)"])
-            counts.append(int(rows[0]["count(*)"]) if rows else 0)
-        return counts[0], counts[1]
 
     def frames_of(self, vid: int) -> tuple[list[int], list[float], np.ndarray]:
         """A video's stored frames: slots, times and vectors in slot order, so a video whose

@@ -1,14 +1,12 @@
 """The library API the CLI is a thin layer over."""
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from vsearch.errors import MediaError, VsearchError
+from vsearch.errors import VsearchError
 from vsearch.extract.paths import display
 from vsearch.extract.types import Source
-from vsearch.extract.scratch import sweep_scratch
 
 from .settings import Settings
 
@@ -62,35 +60,10 @@ def load_models(settings: Settings, meta: dict | None, with_text: bool = True):
     return encoder, text
 
 
-def _sound_name(settings: Settings, meta: dict | None) -> str:
+def sound_name(settings: Settings, meta: dict | None) -> str:
+    """The sound model's name: the one named, else the index's own, else the default."""
     return settings["audio.model"] if "audio.model" in settings.explicit else (meta or {}).get(
         "audio_model", settings["audio.model"])
-
-
-def ingest_sound(settings: Settings, meta: dict | None):
-    """The sound model for indexing (no text tower), None when audio.mode is off, or the one-line
-    reason it cannot load: a missing sound model costs the sound signal, never a video."""
-    from vsearch.index import ModelError, load_audio_encoder
-
-    if settings["audio.mode"] == "off":
-        return None
-    if settings["audio.mode"] == "auto" and not _gpu(settings["device"]):
-        return CPU_SOUNDS
-    try:
-        return load_audio_encoder(_sound_name(settings, meta), settings.encoder_options(), with_text=False)
-    except ModelError as exc:
-        return str(exc)
-
-
-# On a CPU the sound model triples a film's ingest and takes the default models past 2 GB
-# (docs/sounds.md), so "auto" embeds sounds only where a GPU does the work.
-CPU_SOUNDS = "audio.mode auto embeds sounds on a GPU only; set audio.mode = on to embed them on this CPU"
-
-
-def _gpu(device: str) -> bool:
-    from vsearch.index.engines import cuda_visible
-
-    return device.startswith("cuda") or (device == "auto" and cuda_visible())
 
 
 def query_sound(settings: Settings, meta: dict | None, with_text: bool = True):
@@ -101,89 +74,12 @@ def query_sound(settings: Settings, meta: dict | None, with_text: bool = True):
 
     if not (meta or {}).get("audio_model") or (with_text and settings["find.weight_audio"] <= 0):
         return None
-    return load_audio_encoder(_sound_name(settings, meta), settings.encoder_options(), with_text)
+    return load_audio_encoder(sound_name(settings, meta), settings.encoder_options(), with_text)
 
 
 def absolute(path: str | Path) -> Path:
     """Absolute, symlink-resolved path as the index stores it, whether or not it exists."""
     return Path(path).expanduser().resolve()
-
-
-def backoff(attempts: int, base: int, cap: int) -> int:
-    """Seconds before a video that failed `attempts` times is tried again."""
-    return min(cap, base * 2 ** max(0, attempts - 1))
-
-
-def record_failure(store, record, quick: str, error: str, settings: Settings) -> None:
-    """Note a failure with its retry time. An indexed video keeps its rows and stays searchable."""
-    attempts = record.attempts + 1
-    retry_at = int(time.time()) + backoff(attempts, settings["ingest.retry_base"], settings["ingest.retry_max"])
-    failed = replace(record, error=error, attempts=attempts, retry_at=retry_at,
-                     info={**(record.info or {}), "failed": quick})
-    if record.state != "done":
-        store.delete_rows(record.id)  # no half-written rows
-        failed = replace(failed, state="failed", fingerprint=quick)
-    store.put_video(failed)
-
-
-def _note_failure(settings: Settings, open_store: Callable, video: Path, subs: list[Path], error: str) -> None:
-    """Keep a failure of a file that exists in its record, so `vsearch status` shows it."""
-    from vsearch.extract.fingerprint import quick_fingerprint
-    from vsearch.index import VideoRecord, video_id
-    from vsearch.index.indexer import subtitle_files
-
-    if not video.is_file():
-        return  # a mistyped name gets no record
-    try:
-        quick = quick_fingerprint(video, subtitle_files(video, subs, settings.index_options()))
-    except OSError:
-        return
-    with open_store() as store:
-        vid = video_id(str(video))
-        record = store.get_video(vid) or VideoRecord(vid, str(video))
-        record_failure(store, record, quick, error, settings)
-
-
-def index_paths(
-    settings: Settings, paths: Iterable[Path], subs: Iterable[Path] = (),
-    on_result: Callable | None = None, progress_for: Callable | None = None,
-) -> list:
-    """Index videos one by one; a failure is recorded and reported, never fatal to the rest.
-
-    Without `subs`, a video keeps the subtitle files an earlier `--subs` gave it.
-    """
-    from vsearch.index import StoreError, index_video, video_id
-    from vsearch.index.calibration import meta_entries
-    from vsearch.index.indexer import kept_subs
-
-    sweep_scratch()
-    open_store = store_opener(settings)
-    meta = index_meta(settings)
-    encoder, text = load_models(settings, meta)
-    sound = ingest_sound(settings, meta)
-    paths = list(paths)
-    with open_store() as store:
-        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, meta_entries(encoder, text))
-        known = store.get_videos(video_id(str(absolute(p))) for p in paths)
-    options = settings.index_options()
-    subs = [absolute(s) for s in subs]
-    outcomes = []
-    for path in paths:
-        video = absolute(path)
-        try:
-            progress = progress_for(path) if progress_for else None
-            extra = subs or kept_subs(known.get(video_id(str(video))))
-            outcome = index_video(video, open_store, encoder, options, extra, progress, text, sound)
-        except StoreError:
-            raise  # the index is unusable: every other video would fail too
-        except VsearchError as exc:
-            outcome = exc
-            if isinstance(exc, MediaError):
-                _note_failure(settings, open_store, video, subs, str(exc))
-        outcomes.append((path, outcome))
-        if on_result:
-            on_result(path, outcome)
-    return outcomes
 
 
 def videos(settings: Settings) -> list:

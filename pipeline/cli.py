@@ -15,9 +15,24 @@ from vsearch.errors import VsearchError
 from vsearch.extract.paths import display
 from vsearch.extract.types import Source
 
-from .render import (echo_json, gone_note, hms, ingest_line, metrics_table, models_line, naming, note_lines,
-                     outcome_line, progress_for, record_json, segment_json, segment_lines, shown_state, status_line,
-                     status_summary)
+from .render import (
+    echo_json,
+    gone_note,
+    hms,
+    ingest_line,
+    metrics_table,
+    models_line,
+    naming,
+    note_lines,
+    outcome_line,
+    progress_for,
+    record_json,
+    segment_json,
+    segment_lines,
+    shown_state,
+    status_line,
+    status_summary,
+)
 from .settings import Settings, load_settings
 
 INTERNAL_ERROR = 70
@@ -119,7 +134,7 @@ def cli():
 @common_options
 def index(settings: Settings, paths, subs, as_json):
     """Index videos: sample frames, read subtitles, store vectors (replaces old rows)."""
-    from vsearch.api import index_paths
+    from vsearch.indexing import index_paths
 
     for sub in subs:
         if not sub.is_file():

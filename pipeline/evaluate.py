@@ -10,7 +10,8 @@ from vsearch.errors import VsearchError
 from vsearch.extract.types import Source
 
 from . import remote
-from .api import absolute, index_paths, load_models, query_sound, store_opener
+from .api import absolute, load_models, query_sound, store_opener
+from .indexing import index_paths
 from .ingest import freshness
 from .settings import Settings
 
@@ -91,10 +92,9 @@ def load_queries(path: Path, media_root: Path | None = None) -> list[EvalQuery]:
 
 def stale_videos(settings: Settings, videos: list[Path]) -> list[Path]:
     """Videos not indexed yet, or changed (video or subtitles) since they were."""
-    from vsearch.index import video_id
-    from vsearch.index.indexer import kept_subs, subtitle_files
+    from vsearch.index import kept_subs, video_files, video_id
 
-    options = settings.index_options()
+    sidecars = settings["extract.sidecar_subs"]
     ids = {video: video_id(str(video)) for video in videos}
     with store_opener(settings)() as store:
         records = store.get_videos(set(ids.values()))
@@ -102,7 +102,7 @@ def stale_videos(settings: Settings, videos: list[Path]) -> list[Path]:
     stale = []
     for video in videos:
         record = records.get(ids[video])
-        if freshness(record, video, subtitle_files(video, kept_subs(record), options), now)[0] not in ("skip", "touched"):
+        if freshness(record, video_files(video, kept_subs(record), sidecars), now)[0] not in ("skip", "touched"):
             stale.append(video)
     return stale
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from vsearch.configs import default
 from vsearch.errors import FileChanged, VsearchError
-from vsearch.extract.fingerprint import quick_fingerprint, same_content
+from vsearch.extract.fingerprint import same_content
 from vsearch.extract.paths import display
 from vsearch.extract.scratch import sweep_scratch
 
-from .api import backoff, ingest_sound, load_models, record_failure, store_opener
+from .api import store_opener
+from .indexing import Indexing, backoff
 from .settings import Settings
 
 __all__ = ["AlreadyRunning", "Outcome", "Summary", "backoff", "decide", "freshness", "ingest", "run_lock"]
@@ -172,18 +173,17 @@ def completing(record, options, now: float, retry: tuple[int, int]) -> dict[str,
 _RETRY = (default("ingest.retry_base"), default("ingest.retry_max"))
 
 
-def freshness(record, video: Path, subs: list[Path], now: float, options=None,
-              retry: tuple[int, int] = _RETRY) -> tuple[str, str]:
+def freshness(record, files, now: float, options=None, retry: tuple[int, int] = _RETRY) -> tuple[str, str]:
     """The one judgement of whether a video needs indexing: (action, quick fingerprint).
 
     Actions are those of `decide`, plus "touched": unchanged content under new modification
     times, skipped once the record remembers the new times; and, given the index options,
     "complete": unchanged, but a sense to add (`completing`) without encoding frames again.
     """
-    quick = quick_fingerprint(video, subs)
+    quick = files.quick()
     action = decide(record, quick, now)
     if (action == "index" and record is not None and record.state == "done" and not record.error
-            and same_content(record.fingerprint, video, subs)):
+            and same_content(record.fingerprint, files.video, files.subtitles)):
         return "touched", quick
     if action == "skip" and options is not None and completing(record, options, now, retry):
         return "complete", quick
@@ -195,9 +195,7 @@ def ingest(
     report: Callable[[Outcome], None] | None = None, progress_for: Callable | None = None,
 ) -> Summary:
     """Bring the index in line with the videos under `root`."""
-    from vsearch.index import ModelError, StoreError, VideoRecord, index_video, video_id
-    from vsearch.index.calibration import meta_entries
-    from vsearch.index.indexer import kept_subs, subtitle_files
+    from vsearch.index import ModelError, StoreError, VideoRecord, kept_subs, video_id
 
     began = time.monotonic()
     root = root.expanduser().resolve()
@@ -218,7 +216,7 @@ def ingest(
         with open_store() as store:
             meta = store.check()
             known = {r.path: r for r in store.videos()}
-        encoder = None
+        run = Indexing(settings, meta)
 
         def note(outcome: Outcome) -> None:
             summary.outcomes.append(outcome)
@@ -229,17 +227,16 @@ def ingest(
         for video in videos:
             path = str(video)
             record = known.get(path)
-            extra = kept_subs(record)
+            files = run.prepare(video, kept_subs(record))
             settle = settings["ingest.settle_seconds"]
             try:
-                subs = subtitle_files(video, extra, options)
-                age = now - max(os.stat(p).st_mtime for p in [video, *subs])
+                age = now - max(os.stat(p).st_mtime for p in [video, *files.subtitles])
                 if age < settle:
                     note(Outcome(path, "waiting", error=(
                         f"modified {max(0, age):.0f} s ago; indexed once it is {settle} s old, by a later run "
                         "(ingest.settle_seconds)")))
                     continue
-                action, quick = freshness(record, video, subs, now, options,
+                action, quick = freshness(record, files, now, options,
                                           (settings["ingest.retry_base"], settings["ingest.retry_max"]))
             except OSError as exc:
                 note(Outcome(path, "waiting", error=f"vanished or unreadable ({exc.strerror})"))
@@ -254,15 +251,10 @@ def ingest(
                 note(Outcome(path, "skipped", frames=record.frames, cues=record.cues))
                 continue
             try:
-                if encoder is None:
-                    encoder, text = load_models(settings, meta)
-                    sound = ingest_sound(settings, meta)
-                    with open_store() as store:  # failures are recorded there too
-                        store.create(encoder.model_id, encoder.dim, text.model_id, text.dim, meta_entries(encoder, text))
+                run.models()  # loaded before the attempt note: a model that cannot load is no video's crash
                 with attempting(settings.home, path):
-                    result = index_video(video, open_store, encoder, options, extra,
-                                         progress=progress_for(path) if progress_for else None, text=text,
-                                         sound=sound, reuse_frames=action == "complete")
+                    result = run.index(files, progress_for(path) if progress_for else None,
+                                       reuse_frames=action == "complete")
                 note(Outcome(path, "completed" if action == "complete" else "indexed", result.seconds,
                              result.record.frames, result.record.cues, warnings=tuple(result.warnings),
                              encoded=result.encoded))
@@ -271,8 +263,7 @@ def ingest(
             except VsearchError as exc:
                 if isinstance(exc, (StoreError, ModelError)):
                     raise  # the index or the model is unusable: every other video would fail too
-                with open_store() as store:
-                    record_failure(store, record or VideoRecord(video_id(path), path), quick, str(exc), settings)
+                run.failed(record or VideoRecord(video_id(path), path), quick, str(exc))
                 note(Outcome(path, "failed", error=str(exc)))
         gone = [r for p, r in known.items() if p.startswith(str(root) + os.sep)
                 and not os.path.exists(p) and shard_of(p, shard[1]) == shard[0]]

@@ -6,8 +6,8 @@ request. Everything the index holds is sent as JSON and put on the page as text.
 
 import contextlib
 import hmac
-import json
 import ipaddress
+import json
 import os
 import tempfile
 import time

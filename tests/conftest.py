@@ -4,11 +4,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import color_encoder  # noqa: E402,F401  registers "test-colors" through the real registry
-import tone_encoder  # noqa: E402,F401  registers the sound model "test-tones" likewise
-from media import colour_video, write_vtt  # noqa: E402
+from vsearch.testing import color_encoder  # noqa: F401  registers "test-colors" through the real registry
+from vsearch.testing import tone_encoder  # noqa: F401  registers the sound model "test-tones" likewise
+from vsearch.testing.media import colour_video, write_vtt
 
 TESTS = Path(__file__).parent
 SHARED_MEDIA = TESTS.parent.parent / "shared" / "media"
@@ -28,8 +26,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("VSEARCH_MODEL", "test-colors")
     # Cue vectors from the colour encoder's own text tower; test_text_model.py loads a real one.
     monkeypatch.setenv("VSEARCH_TEXT_MODEL", "image")
-    monkeypatch.setenv("VSEARCH_PLUGINS", "color_encoder")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("VSEARCH_PLUGINS", "vsearch.testing.color_encoder")
     monkeypatch.setenv("VSEARCH_BUSY_TIMEOUT", "3")
     # Speech and screen text have their own tests (test_senses.py); elsewhere they only cost time.
     monkeypatch.setenv("VSEARCH_ASR_MODE", "off")

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-
-from color_encoder import ColorEncoder
 from conftest import find_json, run_cli
-from tone_encoder import ToneEncoder
+
 from vsearch.index.calibration import image_levels, levels_of, probe_pictures, probe_sounds, ranked_levels, sound_levels
+from vsearch.testing.color_encoder import ColorEncoder
+from vsearch.testing.tone_encoder import ToneEncoder
 
 
 @pytest.mark.parametrize("sims,gap,expected", [

@@ -4,17 +4,18 @@ import subprocess
 import sys
 
 import pytest
-
-from checkpoints import tiny_clip
 from conftest import find_json, index_interrupted, run_cli
-from media import colour_video, write_vtt
+
 from vsearch.index import Store, video_id
 from vsearch.settings import load_settings
+from vsearch.testing.checkpoints import tiny_clip
+from vsearch.testing.media import colour_video, write_vtt
+from vsearch.testing.rows import stored_rows
 
 
 def counts(home, path):
     with Store(load_settings().store_config()) as store:
-        return store.count_rows(video_id(str(path.resolve())))
+        return stored_rows(store, video_id(str(path.resolve())))
 
 
 def test_index_find_list_remove(env, rgb_video):
@@ -243,7 +244,7 @@ def test_dedup_saves_encodes_and_changes_no_result(env, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_ctrl_c_mid_video_is_one_line_and_exit_130(env, tmp_path, monkeypatch):
     """The decoder thread is stopped and joined, not left inside decord at interpreter exit."""
-    from media import ffmpeg
+    from vsearch.testing.media import ffmpeg
 
     video = tmp_path / "long.mp4"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=40", "-c:v", "libx264", "-preset", "ultrafast",

@@ -3,10 +3,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from checkpoints import tiny_clip, tiny_siglip
 from vsearch.extract import FrameSpec
 from vsearch.index import EncoderOptions, ModelError, load_encoder
 from vsearch.index.encoders import PRESETS, encoder_names
+from vsearch.testing.checkpoints import tiny_clip, tiny_siglip
 
 CPU = EncoderOptions(device="cpu", batch_size=3)
 
@@ -102,7 +102,7 @@ def test_clip_speedups_give_the_same_vectors(clip_dir):
 
 def _tiny_towers(kind: str):
     import torch
-    from transformers import ChineseCLIPConfig, ChineseCLIPModel, CLIPConfig, CLIPModel, SiglipConfig, SiglipModel
+    from transformers import CLIPConfig, CLIPModel, ChineseCLIPConfig, ChineseCLIPModel, SiglipConfig, SiglipModel
 
     torch.manual_seed(0)
     tower = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)

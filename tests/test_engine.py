@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from checkpoints import tiny_chinese_clip, tiny_clap, tiny_clip, tiny_sentence, tiny_siglip
 
 from vsearch.index import EncoderOptions, load_audio_encoder, load_encoder
 from vsearch.index.encoders import HFEncoder
 from vsearch.index.onnx_engine import OnnxClap, OnnxClip, OnnxSentence
 from vsearch.index.text_encoders import load_text_encoder
+from vsearch.testing.checkpoints import tiny_chinese_clip, tiny_clap, tiny_clip, tiny_sentence, tiny_siglip
 
 TEXTS = ["red sky", "向量数据库的部分", "a", "the grass is green " * 40, "Ünïcödé, \"quotes\" and <script>"]
 

@@ -1,10 +1,10 @@
 import json
 
 import pytest
-
 from conftest import run_cli
-from media import colour_video, write_vtt
+
 from vsearch.query.metrics import average_precision, iou, score_ranking, seek_hits
+from vsearch.testing.media import colour_video, write_vtt
 
 
 @pytest.mark.parametrize("a,b,expected", [

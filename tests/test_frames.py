@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from media import colour_video, ffmpeg, frame_number, numbered_video
 from vsearch.errors import MediaError
 from vsearch.extract import FrameSpec, FrameStream
 from vsearch.extract.clips import cut, packet_times, skippable
@@ -13,6 +12,8 @@ from vsearch.extract.frames import center_crop, fit, looking
 from vsearch.extract.machine import auto_readers
 from vsearch.extract.opening import decode_size
 from vsearch.extract.timing import clean_timestamps, plan_samples
+from vsearch.testing.media import colour_video, ffmpeg, frame_number, numbered_video
+from vsearch.testing.threads import started_since
 
 COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0)}
 
@@ -165,24 +166,24 @@ def test_auto_readers(cores, file_bytes, memory, expected):
 def test_parallel_readers_yield_what_one_reader_does(tmp_path, name, rates):
     stretches = [("red", 3), ("green", 4), ("blue", 2), ("yellow", 3)]
     video = colour_video(tmp_path / name, stretches, size="64x48", rates=rates)
-    before = threading.active_count()
+    before = set(threading.enumerate())
     one = [f for chunk in FrameStream(video, 2.0, FrameSpec(32, 24), chunk=2) for f in chunk]
     three = FrameStream(video, 2.0, FrameSpec(32, 24), chunk=2, readers=3)
     many = [f for chunk in three for f in chunk]
     assert three.readers == 3 and len(many) == len(one) == 24
     assert [(f.slot, f.t) for f in many] == [(f.slot, f.t) for f in one]
     assert all(np.array_equal(a.pixels, b.pixels) for a, b in zip(one, many))
-    assert threading.active_count() == before
+    assert started_since(before) == []
 
 
 def test_stopping_early_stops_every_reader_and_restores_stderr(tmp_path):
     video = colour_video(tmp_path / "v.mp4", [("red", 6), ("green", 6)])
     stderr = os.fstat(2).st_ino
-    before = threading.active_count()
+    before = set(threading.enumerate())
     chunks = iter(FrameStream(video, 1.0, FrameSpec(16, 16), chunk=2, readers=4))
     assert colour_of(next(chunks)[0].pixels) == "red"
     chunks.close()
-    assert threading.active_count() == before
+    assert started_since(before) == []
     assert os.fstat(2).st_ino == stderr
 
 

@@ -8,18 +8,19 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import actions, ingest_json, run_cli
-from media import colour_video, ffmpeg, write_vtt
+
 from vsearch.extract.scratch import scratch_dir, sweep_scratch
 from vsearch.index import Store, VideoRecord, video_id
 from vsearch.ingest import backoff, decide, run_lock
 from vsearch.settings import load_settings
+from vsearch.testing.media import colour_video, ffmpeg, write_vtt
+from vsearch.testing.rows import stored_rows
 
 
 def rows(path):
     with Store(load_settings().store_config()) as store:
-        return store.count_rows(video_id(str(path.resolve())))
+        return stored_rows(store, video_id(str(path.resolve())))
 
 
 def test_incremental_runs(settled, tmp_path):
@@ -225,7 +226,7 @@ def test_sigkill_at_any_moment_then_rerun_equals_a_clean_run(env, tmp_path, monk
     def counts(home):
         config = load_settings(flags={"home": str(home)}).store_config()
         with Store(config) as store:
-            return {r.path: (r.state, store.count_rows(r.id)) for r in store.videos()}
+            return {r.path: (r.state, stored_rows(store, r.id)) for r in store.videos()}
 
     clean = tmp_path / "clean"
     run_cli("ingest", str(lib), "--home", str(clean))

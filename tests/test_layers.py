@@ -14,8 +14,7 @@ PACKAGE_OF = {"vsearch.extract": "extract", "vsearch.index": "index", "vsearch.q
 
 def _imports(path: Path) -> set[str]:
     """Absolute module names a file imports, anywhere in it (imports inside functions count)."""
-    package = "vsearch" if path.parent.name == "pipeline" else "vsearch." + ".".join(
-        path.relative_to(ROOT).parts[:-1])
+    package = ".".join(["vsearch", *(p for p in path.relative_to(ROOT).parts[:-1] if p != "pipeline")])
     names = set()
     for node in ast.walk(ast.parse(path.read_text("utf-8"))):
         if isinstance(node, ast.Import):

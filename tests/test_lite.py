@@ -4,10 +4,9 @@ import math
 import time
 from types import SimpleNamespace
 
+import milvus_lite
 import numpy as np
 import pytest
-
-import milvus_lite
 
 from vsearch.index import lite
 from vsearch.index.lite import bm25, rows
@@ -214,10 +213,9 @@ def test_bm25_scoring_is_bit_identical(seed):
 
 
 def test_find_gives_the_same_segments_with_fast_lite_off(env, rgb_video, monkeypatch):
+    from conftest import find_json, run_cli
     from milvus_lite.engine import collection
     from milvus_lite.search import executor_indexed
-
-    from conftest import find_json, run_cli
 
     run_cli("index", str(rgb_video))
     fast = [find_json(q) for q in ("green grass", "向量数据库", "blue")]
@@ -236,9 +234,9 @@ def test_the_installed_milvus_lite_is_one_mirrored():
 
 
 def test_another_version_keeps_its_own_code_and_says_so_once(env, rgb_video, monkeypatch, caplog):
+    from conftest import run_cli
     from milvus_lite.engine import collection
 
-    from conftest import run_cli
     from vsearch.api import search
     from vsearch.index import milvus_lite as adapter
     from vsearch.settings import load_settings

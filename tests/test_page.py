@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import free_port, run_cli
-from media import colour_video, write_vtt
+
+from vsearch.testing.media import colour_video, write_vtt
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.slow,
@@ -108,11 +108,11 @@ def test_text_from_videos_is_shown_as_text_never_run(page_url, browser):
 
 
 def test_a_sound_dropped_on_the_page_finds_where_it_is_heard(env, tmp_path, monkeypatch, browser):
-    from media import ffmpeg, sound_video
     from vsearch.serve import create_app
     from vsearch.settings import load_settings
+    from vsearch.testing.media import ffmpeg, sound_video
 
-    for name, value in {"VSEARCH_PLUGINS": "color_encoder,tone_encoder", "VSEARCH_AUDIO_MODEL": "test-tones",
+    for name, value in {"VSEARCH_PLUGINS": "vsearch.testing.color_encoder,vsearch.testing.tone_encoder", "VSEARCH_AUDIO_MODEL": "test-tones",
                         "VSEARCH_AUDIO_MODE": "on"}.items():
         monkeypatch.setenv(name, value)
     video = sound_video(tmp_path / "tones.mp4", [("silence", 3), ("whistle", 3), ("hum", 3)])
@@ -159,7 +159,7 @@ def test_the_page_fits_a_phone_and_a_desktop(page_url, browser, tmp_path, width,
 
 
 def test_errors_notes_keys_and_words(page_url, browser, tmp_path):
-    from media import ffmpeg
+    from vsearch.testing.media import ffmpeg
 
     page = browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
     page.goto(page_url)

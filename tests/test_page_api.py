@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import find_json, free_port, run_cli
-from media import colour_video
+
+from vsearch.testing.media import colour_video
 
 
 @pytest.fixture(scope="module")
@@ -21,16 +21,14 @@ def served(rgb_video, tmp_path_factory):
     let go 0.2 s after a request); the environment is the `env` fixture's."""
     from starlette.testclient import TestClient
 
-    from conftest import TESTS
     from vsearch.serve import create_app
     from vsearch.settings import load_settings
 
     with pytest.MonkeyPatch.context() as patch:
         for name, value in {"VSEARCH_HOME": str(tmp_path_factory.mktemp("served") / "home"),
                             "VSEARCH_MODEL": "test-colors", "VSEARCH_TEXT_MODEL": "image",
-                            "VSEARCH_PLUGINS": "color_encoder", "VSEARCH_BUSY_TIMEOUT": "3",
-                            "VSEARCH_ASR_MODE": "off", "VSEARCH_OCR_MODE": "off", "VSEARCH_SERVE_HOLD": "0.2",
-                            "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}.items():
+                            "VSEARCH_PLUGINS": "vsearch.testing.color_encoder", "VSEARCH_BUSY_TIMEOUT": "3",
+                            "VSEARCH_ASR_MODE": "off", "VSEARCH_OCR_MODE": "off", "VSEARCH_SERVE_HOLD": "0.2"}.items():
             patch.setenv(name, value)
         run_cli("index", str(rgb_video))
         app = create_app(load_settings())

@@ -4,6 +4,7 @@ import threading
 import pytest
 
 from vsearch.extract.prefetch import Prefetch
+from vsearch.testing.threads import started_since
 
 
 def test_items_arrive_in_order_and_errors_reach_the_consumer():
@@ -27,10 +28,10 @@ def test_leaving_early_stops_the_thread_and_closes_the_source():
         finally:
             closed.append(True)
 
-    before = threading.active_count()
+    before = set(threading.enumerate())
     with Prefetch(endless(), depth=1) as ahead:
         assert next(ahead) == 0
-    assert threading.active_count() == before and closed == [True]
+    assert started_since(before) == [] and closed == [True]
 
 
 def test_exhausted_stays_exhausted():

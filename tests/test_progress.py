@@ -3,11 +3,11 @@
 import json
 
 import pytest
-
-from media import colour_video
 from test_resident import in_terminal
+
 from vsearch.index.indexer import Advance
 from vsearch.render import progress_line
+from vsearch.testing.media import colour_video
 
 
 @pytest.mark.parametrize("advance,elapsed,line", [

@@ -5,7 +5,6 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from conftest import SHARED_MEDIA, find_json, run_cli
 
 VIDEOS = SHARED_MEDIA / "video"
@@ -38,17 +37,15 @@ def test_every_real_file_indexes_with_the_right_length(env, tmp_path):
 def test_shared_eval_set_points_at_real_media_and_cue_times():
     """evals/shared_media.jsonl: every video exists (or is a carrier) and every window is inside it."""
     import json
-    import sys
     from pathlib import Path
 
     from vsearch.extract.subtitles import read_subtitles
 
     evals = Path(__file__).resolve().parent.parent / "evals"
-    sys.path.insert(0, str(evals))
-    from make_carriers import FILMS
+    films = json.loads((evals / "carriers.json").read_text("utf-8"))
 
     lengths = {f"{{media}}/video/{n}": d for n, d in FILES + [("big_buck_bunny.mp4", 596.5)]}
-    for name, (seconds, subs) in FILMS.items():
+    for name, (seconds, subs) in films.items():
         ends = [c.end for s in subs for c in read_subtitles(SHARED_MEDIA / "subtitles" / s)[0]]
         assert max(ends) <= seconds, name
         lengths[f"carriers/{name}.mp4"] = seconds

@@ -14,7 +14,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import find_json, run_cli
 
 pytestmark = pytest.mark.slow
@@ -145,7 +144,7 @@ def test_pictures_and_gone_videos_through_a_server(env, terminal_env, rgb_video,
     """`find --image` asks the server too; a video gone from disk is said through it."""
     from PIL import Image
 
-    from media import colour_video
+    from vsearch.testing.media import colour_video
 
     gone = colour_video(tmp_path / "soon gone.mp4", [("blue", 3)])
     run_cli("index", str(gone))

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import actions, find_json, ingest_json, run_cli
-from media import colour_video, ffmpeg, write_vtt
+
 from vsearch import settings
 from vsearch.settings import SettingsError, load_settings
+from vsearch.testing.media import colour_video, ffmpeg, write_vtt
 
 
 def segments_are_sane(segments, durations):
@@ -270,7 +270,7 @@ def test_a_dangling_symlink_is_reported_under_its_own_name(settled, tmp_path):
 
 @pytest.mark.slow
 def test_an_unreachable_hub_fails_fast_and_a_moved_model_folder_is_named(env, rgb_video, tmp_path, monkeypatch):
-    from checkpoints import tiny_clip
+    from vsearch.testing.checkpoints import tiny_clip
 
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there: refused at once
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)

@@ -6,11 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import find_json, run_cli
-from media import colour_video, ffmpeg, lecture_video, write_vtt
+
 from vsearch.extract.speech import SpeechOptions, pieces, wanted
 from vsearch.query.words import matched_at, query_terms
+from vsearch.testing.media import colour_video, ffmpeg, lecture_video, write_vtt
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None or not Path(
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc").exists(),

@@ -4,13 +4,12 @@ with ffmpeg (Noto CJK) and read by the real RapidOCR: every slide is read, its c
 1 s of the slide, and a Chinese and an English query find it."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import find_json, run_cli
-from media import CJK_FONT, FILMED, code_page, stills_video, template_slide
+
+from vsearch.testing.media import CJK_FONT, FILMED, code_page, stills_video, template_slide
 
 pytestmark = pytest.mark.skipif(not Path(CJK_FONT).exists(), reason="needs fonts-noto-cjk (.ci/run installs it)")
 

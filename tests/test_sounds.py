@@ -4,17 +4,17 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import find_json, index_interrupted, run_cli
-from media import colour_video, ffmpeg, sound_video
+
+from vsearch.testing.media import colour_video, ffmpeg, sound_video
 
 pytestmark = pytest.mark.usefixtures("heard")
 
 
 @pytest.fixture
 def heard(env, monkeypatch):
-    """`env` with the tone test model as the sound model (tests/tone_encoder.py)."""
-    monkeypatch.setenv("VSEARCH_PLUGINS", "color_encoder,tone_encoder")
+    """`env` with the tone test model as the sound model (vsearch/testing/tone_encoder.py)."""
+    monkeypatch.setenv("VSEARCH_PLUGINS", "vsearch.testing.color_encoder,vsearch.testing.tone_encoder")
     monkeypatch.setenv("VSEARCH_AUDIO_MODEL", "test-tones")
     monkeypatch.setenv("VSEARCH_AUDIO_MODE", "on")
     return env
@@ -126,8 +126,8 @@ def test_a_sound_model_that_cannot_load_costs_the_sound_signal_only(tmp_path, mo
 
 @pytest.mark.slow
 def test_tiny_clap_loads_through_the_real_code_and_an_index_keeps_its_sound_model(tmp_path, monkeypatch, sounds):
-    from checkpoints import tiny_clap
     from vsearch.index import EncoderOptions, ModelError, load_audio_encoder
+    from vsearch.testing.checkpoints import tiny_clap
 
     first, second, hum = sounds
     folder = tiny_clap(tmp_path / "tiny-clap")
@@ -153,9 +153,9 @@ def test_tiny_clap_loads_through_the_real_code_and_an_index_keeps_its_sound_mode
 
 
 def test_sound_windows_do_not_depend_on_how_the_soundtrack_arrives():
-    from tone_encoder import ToneEncoder
     from vsearch.index import AudioOptions
     from vsearch.index.sounds import SoundWindows
+    from vsearch.testing.tone_encoder import ToneEncoder
 
     rate = ToneEncoder.rate
     t = np.arange(int(6.5 * rate)) / rate
@@ -165,10 +165,11 @@ def test_sound_windows_do_not_depend_on_how_the_soundtrack_arrives():
         windows = SoundWindows(ToneEncoder(), AudioOptions(window=2.0, hop=1.0))
         for lo in range(0, len(track), size):
             windows.feed(track[lo : lo + size])
-        done = windows.finish()
+        windows.finish()
+        done = windows.sounds()
         results.append((done.starts, np.array(done.vecs)))
     # Hops 0-3 hear the beep (hop 3's window reaches back to 2.5 s); 4-6 are silence.
-    assert results[0][0] == [0.0, 1.0, 2.0, 3.0]
+    assert results[0][0] == (0.0, 1.0, 2.0, 3.0)
     for starts, vecs in results[1:]:
         assert starts == results[0][0] and np.allclose(vecs, results[0][1], atol=1e-6)
 

@@ -8,6 +8,7 @@ import pytest
 
 from vsearch.extract import Cue
 from vsearch.index import IndexBusy, IndexMismatch, Store, StoreConfig, StoreError, VideoRecord, video_id
+from vsearch.testing.rows import stored_rows
 
 
 @pytest.fixture
@@ -35,13 +36,13 @@ def test_reindex_replaces_rows(config):
         write(store, path, 5, cues)
         write(store, path, 3, cues[:1])
         write(store, "/videos/other.mp4", 2)
-        assert store.count_rows(video_id(path)) == (3, 1)
+        assert stored_rows(store, video_id(path)) == (3, 1)
         rec = store.get_video(video_id(path))
         assert (rec.path, rec.state, rec.frames, rec.cues) == (path, "done", 3, 1)
         assert [r.path for r in store.videos()] == sorted([path, "/videos/other.mp4"])
         store.remove(video_id(path))
-        assert store.count_rows(video_id(path)) == (0, 0) and store.get_video(video_id(path)) is None
-        assert store.count_rows(video_id("/videos/other.mp4")) == (2, 0)
+        assert stored_rows(store, video_id(path)) == (0, 0) and store.get_video(video_id(path)) is None
+        assert stored_rows(store, video_id("/videos/other.mp4")) == (2, 0)
 
 
 def test_search_filters_by_video_and_bm25_handles_chinese(config):
@@ -65,7 +66,7 @@ def test_data_survives_reopen(config):
         write(store, "/a.mp4", 6, [Cue(0, 2, "persisted")])
     with Store(config) as store:
         assert store.check("m", 4)["dim"] == 4
-        assert store.count_rows(video_id("/a.mp4")) == (6, 1)
+        assert stored_rows(store, video_id("/a.mp4")) == (6, 1)
         assert store.search_words("persisted", 5)[0].text == "persisted"
 
 
@@ -207,7 +208,7 @@ def test_a_schema_1_index_is_read_as_it_is_and_migrated_when_written(config, tmp
         assert (hit.text, hit.source) == ("我們討論資料庫", "subtitle")
     with Store(config) as store:
         assert store.check("m", 4)["schema"] == 2
-        assert store.count_rows(vid) == (3, 1)
+        assert stored_rows(store, vid) == (3, 1)
         assert not store.client.has_collection("vsearch_cues")
         for query in ("资料库", "資料庫"):  # Simplified and Traditional both find it, now folded
             hit = store.search_words(query, 5)[0]

@@ -1,15 +1,22 @@
 import codecs
 
 import pytest
-
 from conftest import SHARED_MEDIA
-from media import colour_video, ffmpeg, write_vtt
+
 from vsearch.errors import SubtitleError
 from vsearch.extract.embedded import read_embedded, subtitle_streams
 from vsearch.extract.subtitles import (
-    clean_text, decode_text, find_sidecars, fit_to, parse_ass, parse_subtitles, read_subtitles, sidecar_language,
+    clean_text,
+    decode_text,
+    find_sidecars,
+    fit_to,
+    parse_ass,
+    parse_subtitles,
+    read_subtitles,
+    sidecar_language,
 )
 from vsearch.extract.types import Cue
+from vsearch.testing.media import colour_video, ffmpeg, write_vtt
 
 SRT = "1\n00:00:01,500 --> 00:00:03,250\n{text}\n\n2\n00:00:04,000 --> 00:00:05,000\nsecond\n"
 CHINESE = "我们讲到向量数据库的部分"

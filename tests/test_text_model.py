@@ -4,9 +4,9 @@ through the real loading code, find paraphrases that share no word with the cue.
 from pathlib import Path
 
 import pytest
-
 from conftest import find_json, run_cli
-from media import colour_video, write_vtt
+
+from vsearch.testing.media import colour_video, write_vtt
 
 
 def minilm() -> str:
@@ -67,9 +67,9 @@ def test_an_unknown_text_model_says_what_exists(env, talk):
 @pytest.mark.slow
 def test_levels_are_measured_per_script():
     """MiniLM reads English paraphrases apart from unrelated text, and Chinese not at all."""
-    from color_encoder import ColorEncoder
     from vsearch.index import EncoderOptions
     from vsearch.index.text_encoders import load_text_encoder
+    from vsearch.testing.color_encoder import ColorEncoder
 
     levels = load_text_encoder(minilm(), EncoderOptions(device="cpu"), ColorEncoder()).levels
     unrelated, match = levels["latin"]

@@ -84,10 +84,10 @@ def lecture_video(path: Path, slides: list[tuple[float, list[str], str]], size=(
 
     `slides` is (seconds, text lines on the slide, narration); narration "" is silence.
     """
-    from PIL import Image
-
     import shutil
     import tempfile
+
+    from PIL import Image
 
     work = Path(tempfile.mkdtemp(prefix="lecture-"))
     inputs, graph = [], []
@@ -112,9 +112,9 @@ def lecture_video(path: Path, slides: list[tuple[float, list[str], str]], size=(
 def sound_video(path: Path, stretches: list[tuple[str, float]], colour: str = "black", size: str = "64x48",
                 colours: list[str] | None = None) -> Path:
     """A video whose soundtrack is stretches of `hum`/`beep`/`whistle`/`chirp` tones
-    (tests/tone_encoder.py), `noise` (white) or `silence`, each for its seconds; the picture is
+    (pipeline/testing/tone_encoder.py), `noise` (white) or `silence`, each for its seconds; the picture is
     `colour`, or each stretch's colour in `colours`."""
-    from tone_encoder import TONES
+    from vsearch.testing.tone_encoder import TONES
 
     colours = colours or [colour] * len(stretches)
     inputs, graph = [], []
