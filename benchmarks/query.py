@@ -95,7 +95,7 @@ def latency(uri: str, dim: int, queries: int, fast_lite: bool) -> tuple[list[flo
         for i in range(queries):
             query = " ".join(WORDS[i % 7 : i % 7 + 3])
             began = time.perf_counter()
-            hits = gather_hits(store, query, encoder.encode_texts([query])[0], options)
+            hits = gather_hits(store, store.folded(query), encoder.encode_texts([query])[0], options)
             rank_segments(hits, store.get_videos({h.video_id for h in hits}), options)
             warm.append(time.perf_counter() - began)
         # Re-indexing a video deletes its rows by filter first (a video id that holds none here).

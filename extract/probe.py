@@ -30,3 +30,17 @@ def video_codec(path: Path) -> str | None:
             return None if stream is None else stream.codec_context.codec.canonical_name
     except (OSError, av.FFmpegError, ValueError):
         return None
+
+
+def frame_rate(path: Path) -> float:
+    """Frames per second of the first video stream (its average, for a variable rate); 0.0 when
+    the container does not say or cannot be read."""
+    import av
+
+    try:
+        with open(path, "rb") as fh, av.open(fh) as container:
+            stream = next(iter(container.streams.video), None)
+            rate = stream and (stream.average_rate or stream.guessed_rate)
+            return float(rate) if rate else 0.0
+    except (OSError, av.FFmpegError, ValueError, ZeroDivisionError):
+        return 0.0

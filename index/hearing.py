@@ -5,7 +5,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from vsearch.extract.audio import RATE, AudioReport, decode_pcm, has_audio
+from vsearch.extract.audio import AudioReport, RATE, decode_pcm, has_audio
 from vsearch.extract.cache import CueCache
 from vsearch.extract.paths import display
 from vsearch.extract.speech import Speech, SpeechOptions, transcribe

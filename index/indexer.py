@@ -14,15 +14,15 @@ from vsearch.configs import default
 from vsearch.errors import FileChanged, MediaError
 from vsearch.extract import Cue, FrameStream
 from vsearch.extract.cache import CueCache
+from vsearch.extract.change import ChangeOptions, Scene, look
 from vsearch.extract.fingerprint import fingerprint
-from vsearch.extract.opening import check_file
 from vsearch.extract.ocr import OcrOptions, ScreenPlan, ScreenReader
+from vsearch.extract.opening import check_file
 from vsearch.extract.paths import display
 from vsearch.extract.prefetch import Prefetch
 from vsearch.extract.probe import declared_duration
 from vsearch.extract.speech import Speech, SpeechOptions
 from vsearch.extract.subtitles import fit_to
-from vsearch.extract.change import ChangeOptions, Scene, look
 
 from .audio_encoders import AudioEncoder
 from .calibration import meta_entries
@@ -30,7 +30,7 @@ from .encoders import Encoder
 from .hearing import listen
 from .records import VideoRecord, video_id
 from .senses import attempt_key
-from .sounds import AudioOptions, Sounds, SoundWindows
+from .sounds import AudioOptions, SoundWindows, Sounds
 from .store import Store
 from .text_encoders import TowerText
 from .video_files import VideoFiles, collect_cues

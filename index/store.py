@@ -11,10 +11,11 @@ import numpy as np
 
 from vsearch.configs import default
 from vsearch.extract import Cue
-from vsearch.extract.types import Source
 from vsearch.extract.paths import display
 from vsearch.extract.textfold import fold
+from vsearch.extract.types import Source
 
+from . import meta_copy
 from .milvus_lite import Connection, StoreError
 from .models_check import IndexMismatch, matched
 from .records import VideoRecord, clip, cue_extra, pack, written
@@ -178,8 +179,9 @@ class Store:
             self.call("write", self.client.drop_collection, self.names[kind])
 
     def put_meta(self, info: dict) -> None:
-        """Write the index's one meta row (schema version, models, dimensions)."""
+        """Write the index's one meta row (schema version, models, dimensions), and its copy (index/meta_copy.py)."""
         self.call("write", self.client.upsert, self.names["meta"], [{"id": 0, "info": info, "pad": [1.0, 0.0]}])
+        meta_copy.keep(self.config, info)
 
     def insert_cues(self, vid: int, cues: Sequence[Cue], vecs) -> None:
         """Write cue rows (text folded for matching, the original kept in `extra`)."""
@@ -342,12 +344,16 @@ class Store:
         """Cues whose vectors are nearest the query vector."""
         return self._cues("cues", vec.tolist(), limit, video_ids)
 
-    def search_words(self, query: str, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
-        """Cues best by BM25 for the query's words; none for a query without any."""
-        folded = query if self.legacy else fold(query)  # version 1 text is not folded
-        if not any(c.isalnum() for c in folded):
+    def folded(self, query: str) -> str:
+        """A query's text in the form this index stores cue text: folded (extract/textfold.py),
+        except in a version 1 index read as it is."""
+        return query if self.legacy else fold(query)
+
+    def search_words(self, words: str, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
+        """Cues best by BM25 for the words of `words`, a query as `folded` gives it; none for a query without any."""
+        if not any(c.isalnum() for c in words):
             return []  # a Milvus server refuses a query with nothing to tokenise
-        return self._cues("bm25", folded, limit, video_ids)
+        return self._cues("bm25", words, limit, video_ids)
 
     def _cues(self, signal: str, query, limit: int, video_ids: Iterable[int] | None) -> list[Hit]:
         if not self._ready():

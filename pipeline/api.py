@@ -1,6 +1,7 @@
 """The library API the CLI is a thin layer over."""
 
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,12 +21,15 @@ def store_opener(settings: Settings, write: bool = True) -> Callable:
 
 
 def index_meta(settings: Settings) -> dict | None:
-    """The index's schema, models and dimensions as stored, or None when nothing is indexed yet.
-
-    It loads no vectors: a command reads this to choose its models, then opens the index once.
+    """The index's schema, models and dimensions as stored, or None when nothing is indexed yet:
+    the copy in a Milvus Lite folder (index/meta_copy.py), else read from the index, loading no
+    vectors. A command reads this to choose its models, then opens the index once.
     """
-    from vsearch.index import NoIndex
+    from vsearch.index import NoIndex, meta_copy
 
+    kept = meta_copy.read(settings.store_config())
+    if kept is not None:
+        return kept
     try:
         with store_opener(settings, write=False)() as store:
             return store.peek()
@@ -169,24 +173,48 @@ def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: in
     """
     from vsearch.query import find_noted
 
-    meta, options = _query(settings, top_k, sources)
-    encoder, text = load_models(settings, meta)
-    audio = query_sound(settings, meta)
-    with store_opener(settings, write=False)() as store:
+    def models(meta):
+        return (*load_models(settings, meta), query_sound(settings, meta))
+
+    options = _find_options(settings, top_k, sources)
+    with _query_index(settings, models) as (store, (encoder, text, audio)):
         return find_noted(store, encoder, query, options, _indexed(store, videos), on_gone, text, audio)
 
 
-def _query(settings: Settings, top_k: int | None, sources: tuple[str, ...] = ()):
-    """(the index's meta row, the find options for this query); an error when nothing is indexed."""
-    meta = index_meta(settings)
-    if meta is None:
-        raise VsearchError(EMPTY)
+def _find_options(settings: Settings, top_k: int | None, sources: tuple[str, ...] = ()):
+    """The find options for this query."""
     options = settings.find_options()
     if top_k is not None:
         options = replace(options, top_k=top_k)
     if sources:
         options = replace(options, sources=sources)
-    return meta, options
+    return options
+
+
+@contextmanager
+def _query_index(settings: Settings, load: Callable):
+    """(the index, opened once for a query; what `load(meta)` made of its meta row: the models and
+    query vectors); an error when nothing is indexed.
+
+    The models load before the index is opened, chosen by index_meta, so they never hold it
+    while they load; should the row read once it is open differ (a copy a writer left behind),
+    they are loaded again from the row.
+    """
+    from vsearch.index import NoIndex
+
+    meta = index_meta(settings)
+    if meta is None:
+        raise VsearchError(EMPTY)
+    made = load(meta)
+    try:
+        store = store_opener(settings, write=False)()
+    except NoIndex:
+        raise VsearchError(EMPTY) from None
+    with store:
+        stored = store.peek()
+        if stored is None:
+            raise VsearchError(EMPTY)
+        yield store, made if stored == meta else load(stored)
 
 
 def _indexed(store, videos: Iterable[str]) -> list[int] | None:
@@ -209,10 +237,13 @@ def search_picture(settings: Settings, image: Path, videos: Iterable[str] = (), 
     from vsearch.query import find_frames
 
     data = read_upload(image, "picture", whole=True)
-    meta, options = _query(settings, top_k)
-    encoder, _ = load_models(settings, meta, with_text=False)
-    vector = picture_vector(encoder, data, display(str(image)))
-    with store_opener(settings, write=False)() as store:
+
+    def model_and_vector(meta):
+        encoder, _ = load_models(settings, meta, with_text=False)
+        return encoder, picture_vector(encoder, data, display(str(image)))
+
+    options = _find_options(settings, top_k)
+    with _query_index(settings, model_and_vector) as (store, (encoder, vector)):
         return find_frames(store, encoder, vector, options, _indexed(store, videos), on_gone)
 
 
@@ -223,12 +254,14 @@ def search_sound(settings: Settings, clip: Path, videos: Iterable[str] = (), top
     from vsearch.index.sounds import clip_vector
     from vsearch.query import find_sounds
 
-    meta, options = _query(settings, top_k)
-    audio = query_sound(settings, meta, with_text=False)
-    if audio is None:
-        raise VsearchError(NO_SOUNDS)
-    vector = clip_vector(audio, Path(clip), settings["audio.query_seconds"], display(str(clip)))
-    with store_opener(settings, write=False)() as store:
+    def model_and_vector(meta):
+        audio = query_sound(settings, meta, with_text=False)
+        if audio is None:
+            raise VsearchError(NO_SOUNDS)
+        return audio, clip_vector(audio, Path(clip), settings["audio.query_seconds"], display(str(clip)))
+
+    options = _find_options(settings, top_k)
+    with _query_index(settings, model_and_vector) as (store, (audio, vector)):
         return find_sounds(store, audio, vector, options, _indexed(store, videos), on_gone)
 
 
@@ -269,6 +302,16 @@ def export(settings: Settings, video: str | Path, start: float, end: float, out:
     check_file(path)
     start, end = clip_bounds(start, end, declared_duration(path), settings["serve.max_clip"], pad)
     return export_clip(path, start, end, out)
+
+
+def export_edit_list(segments, out: Path, name: str) -> Path:
+    """Write segments as an edit list for an editor (pipeline/timeline.py), each cut on its video's frames."""
+    from vsearch.extract.probe import declared_duration, frame_rate
+
+    from .timeline import write_edit_list
+
+    videos = {v: (frame_rate(Path(v)), declared_duration(Path(v))) for v in {s.video for s in segments}}
+    return write_edit_list(segments, out, name, videos)
 
 
 def export_clips(settings: Settings, segments, folder: Path):

@@ -176,9 +176,11 @@ def index(settings: Settings, paths, subs, as_json):
               help="Match text of this source only (repeatable): subtitles, speech (asr), screen text (ocr).")
 @click.option("--clip-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write each result as an MP4 clip into this folder.")
+@click.option("--export", "edit_list", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the results as an edit list: moments.otio, .edl or .fcpxml.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per segment on stdout, nothing else.")
 @common_options
-def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_dir, as_json):
+def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_dir, edit_list, as_json):
     """Find the moments that match QUERY (or --image, or --audio), best first.
 
     Answered by a running `vsearch serve` on the same index when there is one; at a terminal,
@@ -191,6 +193,10 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
         raise VsearchError(f"give one query (text, --image or --audio), not both {asked[0]} and {asked[1]}")
     from vsearch.api import find_moments
 
+    if edit_list is not None:
+        from vsearch.timeline import check_format
+
+        check_format(edit_list)
     segments, notes, gone = find_moments(settings, query, image, sound, top_k, videos, tuple(sources),
                                          lambda line: click.echo(line, err=True))
     if gone:
@@ -200,6 +206,11 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
 
         for out, problem in export_clips(settings, segments, clip_dir):
             click.echo(f"clip     {display(str(out))}" if out else f"warning: {display(problem)}", err=True)
+    if edit_list is not None and segments:
+        from vsearch.api import export_edit_list
+
+        out = export_edit_list(segments, edit_list, query or display((image or sound).name))
+        click.echo(f"wrote    {display(str(out))} ({len(segments)} moments)", err=True)
     if as_json:
         for seg in segments:
             echo_json(segment_json(seg))

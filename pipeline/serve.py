@@ -92,9 +92,10 @@ def create_app(settings: Settings, resident: Resident | None = None):
                 "playable": Path(seg.video).suffix.lower() in PLAYABLE,
                 "player": player_line(seg)}
 
-    def record(video_id: str):
-        """The indexed, existing video of an id from the URL; 404 for anything else."""
-        found = resident.record(int(video_id)) if video_id.isdigit() and int(video_id) < 1 << 63 else None
+    def record(video_id: int):
+        """The indexed, existing video of an id (a URL carries it as digits: a JSON number loses
+        a 63-bit id's last digits in a browser); 404 for anything else."""
+        found = resident.record(video_id) if 0 <= video_id < 1 << 63 else None
         if found is None or found.state != "done" or not os.path.isfile(found.path):
             raise HttpError(404, "no such video")
         return found
@@ -190,7 +191,8 @@ def create_app(settings: Settings, resident: Resident | None = None):
                              "rankings": [[result(s) for s in found] for found in rankings]})
 
     async def similar(request):
-        rec = record(request.query_params.get("video_id") or "")
+        given = request.query_params.get("video_id") or ""
+        rec = record(int(given) if given.isascii() and given.isdigit() else -1)
         t = _number(request.query_params, "t", 0, 0, max(rec.duration, 0), float)
         k = _number(request.query_params, "k", page_size, 1, 200, int)
         found = await run_in_threadpool(resident.similar, rec, t, k)
@@ -266,9 +268,9 @@ def create_app(settings: Settings, resident: Resident | None = None):
         Route("/api/videos", answer(videos)),
         Route("/api/ping", answer(ping)),
         Route("/favicon.ico", answer(favicon)),
-        Route("/media/{video_id}", answer(media)),
-        Route("/thumb/{video_id}/{t}", answer(thumb)),
-        Route("/clip/{video_id}", answer(clip)),
+        Route("/media/{video_id:int}", answer(media)),
+        Route("/thumb/{video_id:int}/{t}", answer(thumb)),
+        Route("/clip/{video_id:int}", answer(clip)),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
     @contextlib.asynccontextmanager

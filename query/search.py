@@ -15,7 +15,6 @@ from .segments import merge_slots, pad_span
 from .types import Segment, SlotScore
 from .words import coverages, matched_at, query_terms, script_of
 
-
 # "More like this" leaves out the seconds this close to the one it starts from.
 _NEAR_SECONDS = 5.0
 
@@ -134,12 +133,13 @@ def _unspoken(frame: Hit | None, sound: Hit | None, parts: Mapping[str, float]) 
 
 
 def gather_hits(
-    store: Store, query: str, vector, options: FindOptions, video_ids: Iterable[int] | None = None,
+    store: Store, words: str, vector, options: FindOptions, video_ids: Iterable[int] | None = None,
     text_vector=None, sound_vector=None,
 ) -> list[Hit]:
-    """Run each signal with a positive weight against the index; cue vectors are searched with
-    the text model's query vector (`text_vector`, else the image model's `vector`), sounds with
-    the sound model's (`sound_vector`; None leaves them out)."""
+    """Run each signal with a positive weight against the index: BM25 with `words` (the query as
+    Store.folded gives it), cue vectors with the text model's query vector (`text_vector`, else
+    the image model's `vector`), sounds with the sound model's (`sound_vector`; None leaves them
+    out)."""
     weights = dict(options.weights)
     ids = list(video_ids) if video_ids is not None else None
     hits: list[Hit] = []
@@ -147,8 +147,8 @@ def gather_hits(
         hits += store.search_frames(vector, options.candidates, ids)
     if weights.get("cues", 0) > 0:
         hits += store.search_cues(vector if text_vector is None else text_vector, options.candidates, ids)
-    if weights.get("bm25", 0) > 0 and query.strip():
-        hits += store.search_words(query, options.candidates, ids)
+    if weights.get("bm25", 0) > 0 and words.strip():
+        hits += store.search_words(words, options.candidates, ids)
     if weights.get("audio", 0) > 0 and sound_vector is not None:
         hits += store.search_sounds(sound_vector, options.candidates, ids)
     return hits
@@ -259,11 +259,12 @@ def find_many(
     if store.check(encoder.model_id, encoder.dim, *checks, audio=sound) is None:
         return [[] for _ in variants]
     sound_vector, notes = _sound_query(audio if store.audio else None, query)
-    hits = gather_hits(store, query, vector, widest, video_ids, text_vector, sound_vector)
+    words = store.folded(query)  # once, for BM25 and for how much of the query each cue holds
+    hits = gather_hits(store, words, vector, widest, video_ids, text_vector, sound_vector)
     found = store.get_videos({h.video_id for h in hits})
     cue_total = store.cue_count() if any(h.signal == "bm25" for h in hits) else 0
     videos = _playable(found, on_gone)
-    terms = query_terms(query)
+    terms = query_terms(words)
     lexical = [i for i, h in enumerate(hits) if h.signal == "bm25"]
     held = dict(zip(lexical, coverages([hits[i].text for i in lexical], terms, cue_total)))
     levels, left_out = _read_levels(query, encoder, text, audio if sound_vector is not None else None, weights)

@@ -46,10 +46,11 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def query_terms(query: str) -> list[str]:
-    """The query's distinctive words, folded and lower-cased: words of spaced scripts, and jieba's
-    search-mode words of Chinese and Japanese runs (手机号码 also gives 手机 and 号码)."""
-    text = fold(query).lower()
+def query_terms(words: str) -> list[str]:
+    """The distinctive words of a query in the form the index stores text (Store.folded), lower-cased:
+    words of spaced scripts, and jieba's search-mode words of Chinese and Japanese runs (手机号码
+    also gives 手机 and 号码)."""
+    text = words.lower()
     terms = [w for w in _LATIN.findall(text) if len(w) > 1]
     han = HAN.findall(text)
     if han:

@@ -93,9 +93,10 @@ def test_bm25_contributions_follow_query_coverage(scores, coverages, expected):
 
 def lexical(query: str, cues: list[str], total: int = 1000) -> list[Hit]:
     """BM25 hits as Milvus ranks them (the given order), read the way `find` reads them."""
+    from vsearch.extract.textfold import fold
     from vsearch.query.words import coverages, query_terms
 
-    held = coverages(cues, query_terms(query), total)
+    held = coverages(cues, query_terms(fold(query)), total)
     return [Hit("bm25", 1, i, 10.0 - i, 2.0 * i, 2.0 * i + 1.5, text=c, coverage=h)
             for i, (c, h) in enumerate(zip(cues, held))]
 

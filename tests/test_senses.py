@@ -9,6 +9,7 @@ import pytest
 from conftest import find_json, run_cli
 
 from vsearch.extract.speech import SpeechOptions, pieces, wanted
+from vsearch.extract.textfold import fold
 from vsearch.query.words import matched_at, query_terms
 from vsearch.testing.media import colour_video, ffmpeg, lecture_video, write_vtt
 
@@ -137,7 +138,7 @@ def test_seek_goes_to_the_first_matched_word(query, text, expected):
     if " " not in text:
         offsets = [0, 2]
     words = tuple((o, float(n)) for n, o in enumerate(offsets))
-    assert matched_at(text, words, query_terms(query)) == expected
+    assert matched_at(text, words, query_terms(fold(query))) == expected
 
 
 def test_videos_whose_sound_cannot_be_heard_still_index(senses, tmp_path, lecture):

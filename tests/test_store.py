@@ -211,7 +211,7 @@ def test_a_schema_1_index_is_read_as_it_is_and_migrated_when_written(config, tmp
         assert stored_rows(store, vid) == (3, 1)
         assert not store.client.has_collection("vsearch_cues")
         for query in ("资料库", "資料庫"):  # Simplified and Traditional both find it, now folded
-            hit = store.search_words(query, 5)[0]
+            hit = store.search_words(store.folded(query), 5)[0]
             assert (hit.video_id, hit.text, hit.source, hit.lang) == (vid, "我們討論資料庫", "subtitle", "zh")
         assert store.search_cues(vecs(1, seed=1)[0], 1)[0].text == "我們討論資料庫"
         write(store, "/v/new.mp4", 2, [Cue(0, 1, "fresh", source="asr", words=((0, 0.2),), lang_prob=0.5)])

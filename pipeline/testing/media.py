@@ -2,8 +2,12 @@
 
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vsearch.extract.ffmpeg import ffmpeg_exe
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HEX = {"red": "0xFF0000", "green": "0x00FF00", "blue": "0x0000FF", "yellow": "0xFFFF00",
        "white": "0xFFFFFF", "black": "0x000000", "cyan": "0x00FFFF", "magenta": "0xFF00FF"}

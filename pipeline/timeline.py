@@ -1,0 +1,101 @@
+"""Moments as an edit list: one clip per segment, through OpenTimelineIO (.otio as it is, .edl
+and .fcpxml through its adapters), for an editor's timeline."""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from vsearch.errors import VsearchError
+from vsearch.extract.paths import display
+
+# Suffix -> OpenTimelineIO adapter, and the package that brings it.
+FORMATS = {".otio": ("otio_json", "opentimelineio"), ".edl": ("cmx_3600", "otio-cmx3600-adapter"),
+           ".fcpxml": ("fcpx_xml", "otio-fcpx-xml-adapter")}
+# A clip whose video states no frame rate is cut on this one's frames.
+FALLBACK_RATE = 25.0
+INSTALL = "pip install 'vsearch[edit]'"
+
+
+def label(text: str) -> str:
+    """A name an edit list can carry: one line (EDL comments end at a line break) and no ASCII
+    quotes (the FCP X adapter puts clip names into an XPath predicate unescaped)."""
+    return " ".join(text.split()).replace('"', "\u201d").replace("'", "\u2019")[:200]
+
+
+def nominal(rate: float) -> float:
+    """A frame rate as editors write it: NTSC's 30000/1001 and its kin as 29.97, 23.98 and 59.94
+    (the names the EDL and FCP X adapters know), any other as it is."""
+    for base in (24, 30, 60):
+        if abs(rate - base * 1000 / 1001) < 1e-3:
+            return round(base * 1000 / 1001, 2)
+    return rate
+
+
+def frame_of(seconds: float, rate: float) -> int:
+    """The frame a time falls on, as a player shows it (rounding, not flooring, float noise)."""
+    return round(seconds * rate)
+
+
+def edit_list(segments: Sequence, name: str, videos: dict[str, tuple[float, float]]):
+    """An OpenTimelineIO timeline with one clip per segment in ranked order, cut on its video's
+    frames (`videos`: path -> (frames per second, seconds long)), and a marker at the seek offset
+    naming what matched."""
+    import opentimelineio as otio
+
+    track = otio.schema.Track(name="moments", kind=otio.schema.TrackKind.Video)
+    for n, seg in enumerate(segments, 1):
+        rate, seconds = videos.get(seg.video, (0.0, 0.0))
+        rate = rate or FALLBACK_RATE
+        first, last = frame_of(seg.start, rate), max(frame_of(seg.end, rate), frame_of(seg.start, rate) + 1)
+        named = nominal(rate)  # frames are counted at the true rate, labelled with the nominal one
+
+        def at(frame: int):
+            return otio.opentime.RationalTime(frame, named)
+
+        whole = otio.opentime.TimeRange(at(0), at(max(frame_of(seconds, rate), last)))
+        clip = otio.schema.Clip(
+            name=label(f"{n:02d} {display(Path(seg.video).name)}"),
+            media_reference=otio.schema.ExternalReference(target_url=Path(seg.video).as_uri(), available_range=whole),
+            source_range=otio.opentime.TimeRange(at(first), at(last - first)))
+        seek = min(max(frame_of(seg.seek, rate), first), last - 1)
+        clip.markers.append(otio.schema.Marker(
+            name=label(seg.cue or seg.source or "match"),
+            marked_range=otio.opentime.TimeRange(at(seek), at(1)),
+            metadata={"vsearch": {"score": seg.score, "source": seg.source or "", "seek": seg.seek}}))
+        track.append(clip)
+    made = otio.schema.Timeline(name=label(name))
+    made.tracks.append(track)
+    return made
+
+
+def check_format(out: Path) -> tuple[str, str]:
+    """(the adapter, its package) for an edit list's file name; an error, before any search, for a
+    suffix no adapter writes or an adapter not installed."""
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        raise VsearchError(f"{display(str(out))}: an edit list ends in {', '.join(FORMATS)}")
+    adapter, package = FORMATS[suffix]
+    try:
+        import opentimelineio as otio
+
+        if adapter not in otio.adapters.available_adapter_names():
+            raise ImportError(package)
+    except ImportError:
+        raise VsearchError(f"writing {suffix} needs {package}: {INSTALL}") from None
+    return adapter, package
+
+
+def write_edit_list(segments: Sequence, out: Path, name: str, videos: dict[str, tuple[float, float]]) -> Path:
+    """Write the segments to `out` in the format its suffix names; an error for no segments or a
+    file that cannot be written."""
+    adapter, _ = check_format(out)
+    if not segments:
+        raise VsearchError("no matching moments to export")
+    import opentimelineio as otio
+
+    try:
+        otio.adapters.write_to_file(edit_list(segments, name, videos), str(out), adapter_name=adapter)
+    except OSError as exc:
+        raise VsearchError(f"{display(str(out))}: cannot write the edit list ({exc.strerror})") from None
+    except otio.exceptions.OTIOError as exc:  # e.g. a frame rate an EDL has no timecode for
+        raise VsearchError(f"{display(str(out))}: cannot write {out.suffix} ({exc}); .otio takes any") from None
+    return out
