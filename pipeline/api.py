@@ -304,14 +304,24 @@ def export(settings: Settings, video: str | Path, start: float, end: float, out:
     return export_clip(path, start, end, out)
 
 
-def export_edit_list(segments, out: Path, name: str) -> Path:
-    """Write segments as an edit list for an editor (pipeline/timeline.py), each cut on its video's frames."""
+def edit_list_text(segments, suffix: str, name: str) -> str:
+    """Segments as the text of an edit list (pipeline/timeline.py), each cut on its video's frames."""
     from vsearch.extract.probe import declared_duration, frame_rate
 
-    from .timeline import write_edit_list
+    from .timeline import render
 
     videos = {v: (frame_rate(Path(v)), declared_duration(Path(v))) for v in {s.video for s in segments}}
-    return write_edit_list(segments, out, name, videos)
+    return render(segments, suffix, name, videos)
+
+
+def export_edit_list(segments, out: Path, name: str) -> Path:
+    """Write segments as an edit list in the format `out`'s suffix names."""
+    text = edit_list_text(segments, out.suffix.lower(), name)
+    try:
+        out.write_text(text, "utf-8")
+    except OSError as exc:
+        raise VsearchError(f"{display(str(out))}: cannot write the edit list ({exc.strerror})") from None
+    return out
 
 
 def export_clips(settings: Settings, segments, folder: Path):

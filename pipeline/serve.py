@@ -68,7 +68,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
     from starlette.concurrency import run_in_threadpool
     from starlette.middleware import Middleware
     from starlette.middleware.base import BaseHTTPMiddleware
-    from starlette.responses import FileResponse, JSONResponse
+    from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
@@ -100,7 +100,8 @@ def create_app(settings: Settings, resident: Resident | None = None):
             raise HttpError(404, "no such video")
         return found
 
-    def find_text(params) -> tuple[list[dict], dict[str, str]]:
+    def find_text(params) -> tuple[list, dict[str, str], list[str], int]:
+        """(a page of the segments a text query finds, why signals were left out, videos gone, the page size)."""
         query = (params.get("q") or "").strip()
         if not query:
             raise HttpError(400, "the query is empty; say what you are looking for")
@@ -128,7 +129,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
         found, notes, gone = resident.find(query, options, params.getlist("video"))
         found = [s for s in found if (not source or s.source == source) and (not lang or s.lang == lang)
                  and (not speaker or s.speaker == speaker)]
-        return [result(s) for s in found[offset : offset + k]], notes, gone, k
+        return found[offset : offset + k], notes, gone, k
 
     def answer(fn):
         async def endpoint(request):
@@ -172,7 +173,22 @@ def create_app(settings: Settings, resident: Resident | None = None):
             found, gone = await run_in_threadpool(search, data, k, form.getlist("video"))
             return Json({"results": [result(s) for s in found], "notes": {}, "gone": gone, "k": k})
         found, notes, gone, k = await run_in_threadpool(find_text, request.query_params)
-        return Json({"results": found, "notes": notes, "gone": gone, "k": k})
+        return Json({"results": [result(s) for s in found], "notes": notes, "gone": gone, "k": k})
+
+    async def export(request):
+        """The moments a text query finds (the /api/find parameters) as an edit list to download."""
+        from .api import edit_list_text
+        from .timeline import FORMATS
+
+        suffix = "." + (request.query_params.get("format") or "otio")
+        if suffix not in FORMATS:
+            raise HttpError(400, f"format must be one of {', '.join(f[1:] for f in FORMATS)}")
+        found, _, _, _ = await run_in_threadpool(find_text, request.query_params)
+        if not found:
+            raise HttpError(404, "no matching moments to export")
+        text = await run_in_threadpool(edit_list_text, found, suffix, request.query_params.get("q", ""))
+        return Response(text, media_type="application/octet-stream",
+                        headers={"Content-Disposition": f'attachment; filename="moments{suffix}"'})
 
     async def rank(request):
         """One query under several option sets, as `vsearch eval` ranks it (find_many)."""
@@ -265,6 +281,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
         Route("/api/find", answer(find), methods=["GET", "POST"]),
         Route("/api/rank", answer(rank), methods=["POST"]),
         Route("/api/similar", answer(similar)),
+        Route("/api/export", answer(export)),
         Route("/api/videos", answer(videos)),
         Route("/api/ping", answer(ping)),
         Route("/favicon.ico", answer(favicon)),

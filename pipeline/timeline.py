@@ -84,18 +84,15 @@ def check_format(out: Path) -> tuple[str, str]:
     return adapter, package
 
 
-def write_edit_list(segments: Sequence, out: Path, name: str, videos: dict[str, tuple[float, float]]) -> Path:
-    """Write the segments to `out` in the format its suffix names; an error for no segments or a
-    file that cannot be written."""
-    adapter, _ = check_format(out)
+def render(segments: Sequence, suffix: str, name: str, videos: dict[str, tuple[float, float]]) -> str:
+    """The segments as the text of an edit list in the format `suffix` names; an error for no
+    segments, or a list the format cannot hold."""
+    adapter, _ = check_format(Path("moments" + suffix))
     if not segments:
         raise VsearchError("no matching moments to export")
     import opentimelineio as otio
 
     try:
-        otio.adapters.write_to_file(edit_list(segments, name, videos), str(out), adapter_name=adapter)
-    except OSError as exc:
-        raise VsearchError(f"{display(str(out))}: cannot write the edit list ({exc.strerror})") from None
+        return otio.adapters.write_to_string(edit_list(segments, name, videos), adapter_name=adapter)
     except otio.exceptions.OTIOError as exc:  # e.g. a frame rate an EDL has no timecode for
-        raise VsearchError(f"{display(str(out))}: cannot write {out.suffix} ({exc}); .otio takes any") from None
-    return out
+        raise VsearchError(f"cannot write {suffix} ({exc}); .otio takes any frame rate") from None

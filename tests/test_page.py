@@ -76,6 +76,14 @@ def test_search_click_and_the_player_lands_on_the_seek(page_url, browser, tmp_pa
     # The colour model's text tower, the cue model here, reads no paraphrases: the page says so.
     assert page.text_content("#status") == "text " + first["notes"]["cues"]
     assert page.get_attribute("#status", "class") == "note"
+    with page.expect_download() as downloading:  # every moment shown, as an edit list
+        page.click("#export a[data-format=otio]")
+    import opentimelineio as otio
+
+    clips = list(otio.adapters.read_from_file(downloading.value.path(), "otio_json").find_clips())
+    shown = page.evaluate("window.vsearch.results.map(r => [r.start, r.end])")
+    assert [[c.source_range.start_time.to_seconds(), c.source_range.end_time_exclusive().to_seconds()]
+            for c in clips] == shown
     page.click(".card >> nth=0")
     page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {first['seek']}) < 1",
                            timeout=20000)
@@ -88,7 +96,7 @@ def test_search_click_and_the_player_lands_on_the_seek(page_url, browser, tmp_pa
     page.fill("#q", "zebra stampede")  # nothing found: the page says so, and why
     page.press("#q", "Enter")
     page.wait_for_function("document.getElementById('status').textContent.startsWith('no matching moments · text left out')")
-    assert page.evaluate("document.querySelectorAll('.card').length") == 0
+    assert page.evaluate("document.querySelectorAll('.card').length") == 0 and page.is_hidden("#export")
     assert not errors
 
 

@@ -267,3 +267,24 @@ def test_a_file_name_that_is_not_utf8_is_served(env, tmp_path):
 def test_an_empty_answer_says_why_signals_were_left_out(served):
     body = served.get("/api/find", params={"q": "zebra stampede"}).json()
     assert body["results"] == [] and body["notes"]["cues"].startswith("left out: the text model image")
+
+
+def test_the_moments_found_download_as_an_edit_list(served):
+    import opentimelineio as otio
+
+    shown = served.get("/api/find", params={"q": "green", "k": 2}).json()["results"]
+    answer = served.get("/api/export", params={"q": "green", "k": 2, "format": "otio"})
+    assert answer.status_code == 200 and 'filename="moments.otio"' in answer.headers["content-disposition"]
+    clips = list(otio.adapters.read_from_string(answer.text, "otio_json").find_clips())
+    assert [(c.source_range.start_time.to_seconds(), c.source_range.end_time_exclusive().to_seconds())
+            for c in clips] == [(r["start"], r["end"]) for r in shown]
+    edl = served.get("/api/export", params={"q": "green", "k": 2, "format": "edl"})
+    assert edl.status_code == 200 and "00:00:04:00" in edl.text
+
+
+@pytest.mark.parametrize("params,status", [({"q": "green", "format": "xml"}, 400), ({"q": "", "format": "edl"}, 400),
+                                           ({"q": "green", "format": "../../etc/passwd"}, 400),
+                                           ({"q": "green", "source": "ocr", "format": "otio"}, 404)])
+def test_an_edit_list_that_cannot_be_made_says_why(served, params, status):
+    answer = served.get("/api/export", params=params)
+    assert answer.status_code == status and answer.json()["error"]

@@ -11,6 +11,7 @@ const STRINGS = {
     frames: "seen", audio: "heard", asr: "said", ocr: "shown", subtitle: "subtitles", cues: "text",
     drop: "Drop a picture or a sound here (or click) to find where it is seen or heard",
     clip: "Download this clip", similar: "More like this", more: "More results", empty: "query is empty",
+    exportAll: "Download all as an edit list:",
     nothing: "no matching moments", searching: "searching…", score: "score",
     external: "This browser cannot play this file; open it with:",
     gone: (n) => `${n} indexed videos are gone from disk and were left out`,
@@ -24,6 +25,7 @@ const STRINGS = {
     frames: "画面", audio: "声音", asr: "语音", ocr: "屏幕文字", subtitle: "字幕", cues: "文本",
     drop: "把图片或声音拖到这里（或点击），找出它在哪里出现或被听到",
     clip: "下载这一段", similar: "找相似画面", more: "更多结果", empty: "查询为空",
+    exportAll: "全部下载为剪辑列表：",
     nothing: "没有匹配的片段", searching: "搜索中…", score: "得分",
     external: "浏览器无法播放此文件，请用以下命令打开：",
     gone: (n) => `${n} 个已索引的视频已不在磁盘上，已略去`,
@@ -66,6 +68,7 @@ function say(text, kind = "note") {
 
 function clearResults() {
   $("results").textContent = "";
+  $("export").hidden = true;
   results = [];
   active = -1;
   $("viewer").classList.remove("playing");
@@ -137,6 +140,7 @@ function render(body, append) {
   if ((body.gone || []).length) why.push(T.gone(body.gone.length));
   if (!results.length) say([T.nothing, ...why].join(" · "));
   else if (!append) say(why.join(" · "));
+  if (lastQuery.q !== undefined && results.length) offerEditList();
   if (found.length === body.k && lastQuery.q !== undefined) {  // a full page: there may be more
     const more = document.createElement("button");
     more.className = "more";
@@ -144,6 +148,23 @@ function render(body, append) {
     more.addEventListener("click", () => search(results.length));
     box.appendChild(more);
   }
+}
+
+function offerEditList() {
+  // The moments shown for a text query, as /api/export writes them: the same query, filters and count.
+  const params = queryParams(lastQuery.q);
+  params.set("k", Math.min(results.length, 200));
+  for (const link of $("export").querySelectorAll("a")) {
+    params.set("format", link.dataset.format);
+    link.href = `/api/export?${params}`;
+  }
+  $("export").hidden = false;
+}
+
+function queryParams(q) {
+  const params = new URLSearchParams({ q });
+  for (const name of ["video", "source", "lang", "speaker"]) if ($(name).value) params.set(name, $(name).value);
+  return params;
 }
 
 async function answer(response) {
@@ -167,8 +188,8 @@ function search(offset = 0) {
   const q = $("q").value.trim();
   if (!q) { clearResults(); say(T.empty, "error"); $("q").focus(); return; }
   lastQuery = { q };
-  const params = new URLSearchParams({ q, offset });
-  for (const name of ["video", "source", "lang", "speaker"]) if ($(name).value) params.set(name, $(name).value);
+  const params = queryParams(q);
+  params.set("offset", offset);
   return ask(`/api/find?${params}`, undefined, offset > 0);
 }
 
