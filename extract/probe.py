@@ -44,3 +44,15 @@ def frame_rate(path: Path) -> float:
             return float(rate) if rate else 0.0
     except (OSError, av.FFmpegError, ValueError, ZeroDivisionError):
         return 0.0
+
+
+def picture_size(path: Path) -> tuple[int, int]:
+    """(width, height) of the first video stream's pictures; (0, 0) when unknown."""
+    import av
+
+    try:
+        with open(path, "rb") as fh, av.open(fh) as container:
+            stream = next(iter(container.streams.video), None)
+            return (int(stream.codec_context.width), int(stream.codec_context.height)) if stream else (0, 0)
+    except (OSError, av.FFmpegError, ValueError):
+        return 0, 0

@@ -324,6 +324,13 @@ def export_edit_list(segments, out: Path, name: str) -> Path:
     return out
 
 
+def supercut(segments, out: Path) -> Path:
+    """Join segments, in the order given, into the one MP4 `out`, each cut to the frame (extract/supercut.py)."""
+    from vsearch.extract.supercut import join_moments
+
+    return join_moments([(Path(s.video), s.start, s.end) for s in segments], out)
+
+
 def export_clips(settings: Settings, segments, folder: Path):
     """An MP4 per segment in `folder`: yields (file, None) for each written, (None, why) for each not."""
     try:

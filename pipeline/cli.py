@@ -224,6 +224,32 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
 
 
 @cli.command()
+@click.argument("query")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="MP4 file to write.")
+@click.option("--top-k", "-k", type=click.IntRange(1, 200), help="Moments to join, best first.")
+@click.option("--video", "videos", multiple=True, help="Only moments of this video (repeatable).")
+@click.option("--source", "sources", multiple=True, type=click.Choice([s.value for s in Source]),
+              help="Match text of this source only (repeatable).")
+@common_options
+def supercut(settings: Settings, query, output, top_k, videos, sources):
+    """Join the moments that match QUERY, best first, into one MP4, each cut to the frame."""
+    if not query.strip():
+        raise VsearchError("the query is empty; say what the moments to join have in common")
+    from vsearch.api import find_moments, supercut as join
+
+    segments, notes, gone = find_moments(settings, query, None, None, top_k, videos, tuple(sources),
+                                         lambda line: click.echo(line, err=True))
+    for line in ([gone_note(gone)] if gone else []) + note_lines(notes):
+        click.echo(line, err=True)
+    if not segments:
+        raise VsearchError("no matching moments to join")
+    out = join(segments, output)
+    seconds = sum(s.end - s.start for s in segments)
+    click.echo(f"wrote    {display(str(out))} ({len(segments)} moments, {seconds:.1f} s)", err=True)
+
+
+@cli.command()
 @click.argument("video", type=click.Path(path_type=Path))
 @click.argument("start", type=float)
 @click.argument("end", type=float)
