@@ -137,8 +137,8 @@ def find_moments(settings: Settings, query: str = "", image: Path | None = None,
                  top_k: int | None = None, videos: Iterable[str] = (), sources: tuple[str, ...] = (),
                  say: Callable[[str], None] = print) -> tuple[list, dict[str, str], list[str]]:
     """(segments, why signals were left out, paths of indexed videos gone from disk) for a text
-    query, a picture or a sound: from this index's server, one started for this terminal session
-    (what it does is passed to `say`), or the models loaded here."""
+    query, a picture, both together (one ranking), or a sound: from this index's server, one
+    started for this terminal session (what it does is passed to `say`), or the models loaded here."""
     from . import background, remote
 
     upload = None
@@ -157,28 +157,33 @@ def find_moments(settings: Settings, query: str = "", image: Path | None = None,
     def left_out(record):
         gone.append(record.path)
 
-    if image is not None:
+    if image is not None and not query:
         return search_picture(settings, image, videos, top_k, left_out), {}, gone
     if sound is not None:
         return search_sound(settings, sound, videos, top_k, left_out), {}, gone
-    return (*search(settings, query, videos, top_k, left_out, sources), gone)
+    return (*search(settings, query, videos, top_k, left_out, sources, image), gone)
 
 
 def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: int | None = None,
-           on_gone: Callable | None = None, sources: tuple[str, ...] = ()):
+           on_gone: Callable | None = None, sources: tuple[str, ...] = (), image: Path | None = None):
     """(ranked segments, why signals were left out) for a query, optionally within some videos,
-    and with text of some sources only ("subtitle", "asr", "ocr"; frames are searched either way).
+    with text of some sources only ("subtitle", "asr", "ocr"; frames are searched either way),
+    and with frames like the picture in the file `image` as one more signal.
 
     Videos whose files are gone are left out, each passed to `on_gone`.
     """
     from vsearch.query import find_noted
 
+    data = read_upload(image, "picture", whole=True) if image is not None else None
+
     def models(meta):
-        return (*load_models(settings, meta), query_sound(settings, meta))
+        encoder, text = load_models(settings, meta)
+        picture = picture_vector(encoder, data, display(str(image))) if data is not None else None
+        return encoder, text, query_sound(settings, meta), picture
 
     options = _find_options(settings, top_k, sources)
-    with _query_index(settings, models) as (store, (encoder, text, audio)):
-        return find_noted(store, encoder, query, options, _indexed(store, videos), on_gone, text, audio)
+    with _query_index(settings, models) as (store, (encoder, text, audio, picture)):
+        return find_noted(store, encoder, query, options, _indexed(store, videos), on_gone, text, audio, picture)
 
 
 def _find_options(settings: Settings, top_k: int | None, sources: tuple[str, ...] = ()):

@@ -181,16 +181,15 @@ def index(settings: Settings, paths, subs, as_json):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per segment on stdout, nothing else.")
 @common_options
 def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_dir, edit_list, as_json):
-    """Find the moments that match QUERY (or --image, or --audio), best first.
+    """Find the moments that match QUERY, --image, both (one ranking), or --audio, best first.
 
     Answered by a running `vsearch serve` on the same index when there is one; at a terminal,
     the first find starts one in the background (find.resident, serve.idle).
     """
-    asked = [kind for kind, given in (("a text query", query.strip()), ("--image", image), ("--audio", sound)) if given]
-    if not asked:
+    if not (query.strip() or image or sound):
         raise VsearchError("the query is empty; say what you are looking for (or give --image PICTURE or --audio CLIP)")
-    if len(asked) > 1:
-        raise VsearchError(f"give one query (text, --image or --audio), not both {asked[0]} and {asked[1]}")
+    if sound and (query.strip() or image):
+        raise VsearchError("give --audio alone: a sound is not searched together with text or a picture")
     from vsearch.api import find_moments
 
     if edit_list is not None:

@@ -125,11 +125,11 @@ SOURCES = tuple(Source)
 
 def signal_variants(settings: Settings) -> dict[str, object]:
     """Each signal alone, then the configured fusion: one FindOptions per row of the report. The
-    sound signal has a row unless audio.mode is off."""
+    sound signal has a row unless audio.mode is off; a picture, which no labelled query carries, has none."""
     from vsearch.query.fusion import SIGNALS
 
     base = settings.find_options()
-    signals = [s for s in SIGNALS if s != "audio" or settings["audio.mode"] != "off"]
+    signals = [s for s in SIGNALS if s != "picture" and (s != "audio" or settings["audio.mode"] != "off")]
     variants = {name: replace(base, weights={s: float(s == name) for s in SIGNALS}) for name in signals}
     # Each source of text alone, with both text signals at their weights: what subtitles, speech
     # and screen text each find.

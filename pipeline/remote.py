@@ -141,11 +141,12 @@ def _multipart(field: str, data: bytes, params: list[tuple[str, str]]) -> tuple[
 def find(settings: Settings, query: str = "", videos=(), top_k: int | None = None, sources=(),
          upload: tuple[str, bytes] | None = None) -> tuple[list, dict[str, str], list[str]] | None:
     """(segments, why signals were left out, paths of indexed videos gone from disk) from the
-    running server, for a text query or an `upload` ("image" or "audio", the file's bytes); None
-    when there is no server to ask (or it did not answer)."""
+    running server, for a text query, an `upload` ("image" or "audio", the file's bytes), or a
+    text query with a picture; None when there is no server to ask (or it did not answer)."""
     params = [("k", str(top_k or settings["find.top_k"]))] + [("video", str(absolute(v))) for v in videos]
-    if upload is None:
+    if query:
         params += [("q", query)] + [("sources", s) for s in sources]
+    if upload is None:
         body = _ask(settings, "/api/find?" + urllib.parse.urlencode(params, errors="surrogateescape"))
     else:
         body = _ask(settings, "/api/find", *_multipart(upload[0], upload[1], params))

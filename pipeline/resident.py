@@ -95,18 +95,20 @@ class Resident:
                 self._audio = query_sound(self.settings, meta, with_text=heard)
         return self._audio if heard or not for_text else None
 
-    def find(self, query: str, options, videos: Iterable[str] = ()) -> tuple[list, dict[str, str], list[str]]:
+    def find(self, query: str, options, videos: Iterable[str] = (), picture: bytes | None = None
+             ) -> tuple[list, dict[str, str], list[str]]:
         """(ranked segments, why signals were left out, indexed videos gone from disk) for a text
-        query, as `vsearch find` gives them."""
+        query, and a picture (image file bytes) given with it, as `vsearch find` gives them."""
         from vsearch.query import find_noted
 
         gone = []
+        vector = picture_vector(self.encoder, picture) if picture is not None else None
 
         def run(store):
             ids = self._ids(store, videos)
             return ([], {}) if ids == [] else find_noted(store, self.encoder, query, options, ids,
                                                          lambda r: gone.append(r.path), self.text,
-                                                         self.audio(store))
+                                                         self.audio(store), vector)
 
         return (*self._with_store(run, searching=True), gone)
 

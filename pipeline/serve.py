@@ -100,8 +100,9 @@ def create_app(settings: Settings, resident: Resident | None = None):
             raise HttpError(404, "no such video")
         return found
 
-    def find_text(params) -> tuple[list, dict[str, str], list[str], int]:
-        """(a page of the segments a text query finds, why signals were left out, videos gone, the page size)."""
+    def find_text(params, picture: bytes | None = None) -> tuple[list, dict[str, str], list[str], int]:
+        """(a page of the segments a text query, with a picture (image file bytes) or not, finds,
+        why signals were left out, videos gone, the page size)."""
         query = (params.get("q") or "").strip()
         if not query:
             raise HttpError(400, "the query is empty; say what you are looking for")
@@ -126,7 +127,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
             if not set(sources) <= SOURCES - {"frames", "audio"}:
                 raise HttpError(400, "sources must be asr, ocr or subtitle")
             options = replace(options, sources=sources)
-        found, notes, gone = resident.find(query, options, params.getlist("video"))
+        found, notes, gone = resident.find(query, options, params.getlist("video"), picture)
         found = [s for s in found if (not source or s.source == source) and (not lang or s.lang == lang)
                  and (not speaker or s.speaker == speaker)]
         return found[offset : offset + k], notes, gone, k
@@ -168,6 +169,9 @@ def create_app(settings: Settings, resident: Resident | None = None):
             data = await upload.read(MAX_UPLOAD_BYTES + 1)
             if len(data) > MAX_UPLOAD_BYTES:
                 raise HttpError(413, "the upload is over 20 MB")
+            if field == "image" and (form.get("q") or "").strip():  # a text query with the picture: one ranking
+                found, notes, gone, k = await run_in_threadpool(find_text, form, data)
+                return Json({"results": [result(s) for s in found], "notes": notes, "gone": gone, "k": k})
             k = _number(form, "k", page_size, 1, 200, int)
             search = resident.find_sound if field == "audio" else resident.find_picture
             found, gone = await run_in_threadpool(search, data, k, form.getlist("video"))

@@ -125,6 +125,7 @@ RULES = {
     "find.weight_cues": _at_least(0),
     "find.weight_bm25": _at_least(0),
     "find.weight_audio": _at_least(0),
+    "find.weight_picture": _at_least(0),
     "find.rel_threshold": _between(0, 1),
     "find.min_score": _at_least(0),
     "find.max_gap": _at_least(0),

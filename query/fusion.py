@@ -1,4 +1,4 @@
-"""Fuse frame, cue-vector, BM25 and sound hits into per-second scores (pure functions)."""
+"""Fuse frame, cue-vector, BM25, sound and picture hits into per-second scores (pure functions)."""
 
 import math
 from collections import defaultdict
@@ -9,7 +9,8 @@ from vsearch.index import Hit
 
 from .types import SlotScore
 
-SIGNALS = ("frames", "cues", "bm25", "audio")
+# "picture": frames like a picture given with a text query (`find "a red car" --image car.png`).
+SIGNALS = ("frames", "cues", "bm25", "audio", "picture")
 
 
 def hit_slots(hit: Hit, fps: float) -> range:

@@ -11,6 +11,8 @@ from vsearch.index import AudioEncoder, Encoder, Hit, Store, VideoRecord
 from vsearch.index.calibration import share as calibrated
 
 from .fusion import SIGNALS, fuse
+
+SEEN = ("frames", "picture")  # the signals whose hits are frames
 from .segments import merge_slots, pad_span
 from .types import Segment, SlotScore
 from .words import coverages, matched_at, query_terms, script_of
@@ -58,7 +60,7 @@ def _evidence(hits: list[Hit], first_t: float, last_t: float,
     for hit in hits:
         if hit.end < first_t or hit.start > last_t:
             continue
-        if hit.signal == "frames":
+        if hit.signal in SEEN:
             frame = frame if frame is not None and frame.score >= hit.score else hit
         elif hit.signal == "audio":
             sound = sound if sound is not None and sound.score >= hit.score else hit
@@ -127,19 +129,19 @@ def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, seed: 
 
 def _unspoken(frame: Hit | None, sound: Hit | None, parts: Mapping[str, float]) -> str | None:
     """What matched a segment without a cue: the picture or the sound, whichever counted more."""
-    if frame is not None and (sound is None or parts.get("frames", 0.0) >= parts.get("audio", 0.0)):
+    if frame is not None and (sound is None or sum(parts.get(s, 0.0) for s in SEEN) >= parts.get("audio", 0.0)):
         return "frames"
     return "audio" if sound is not None else None
 
 
 def gather_hits(
     store: Store, words: str, vector, options: FindOptions, video_ids: Iterable[int] | None = None,
-    text_vector=None, sound_vector=None,
+    text_vector=None, sound_vector=None, picture_vector=None,
 ) -> list[Hit]:
     """Run each signal with a positive weight against the index: BM25 with `words` (the query as
     Store.folded gives it), cue vectors with the text model's query vector (`text_vector`, else
     the image model's `vector`), sounds with the sound model's (`sound_vector`; None leaves them
-    out)."""
+    out), and frames again with a picture's (`picture_vector`, the "picture" signal; None: none)."""
     weights = dict(options.weights)
     ids = list(video_ids) if video_ids is not None else None
     hits: list[Hit] = []
@@ -151,6 +153,8 @@ def gather_hits(
         hits += store.search_words(words, options.candidates, ids)
     if weights.get("audio", 0) > 0 and sound_vector is not None:
         hits += store.search_sounds(sound_vector, options.candidates, ids)
+    if weights.get("picture", 0) > 0 and picture_vector is not None:
+        hits += [replace(h, signal="picture") for h in store.search_frames(picture_vector, options.candidates, ids)]
     return hits
 
 
@@ -208,19 +212,19 @@ def _read(hit: Hit, terms: list[str], held: float, levels: Mapping[str, tuple[fl
 def find(
     store: Store, encoder: Encoder, query: str, options: FindOptions,
     video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
-    text=None, audio: AudioEncoder | None = None,
+    text=None, audio: AudioEncoder | None = None, picture=None,
 ) -> list[Segment]:
     """Encode the query once, search every signal, and return ranked segments."""
-    return find_many(store, encoder, query, [options], video_ids, on_gone, text, audio)[0]
+    return find_many(store, encoder, query, [options], video_ids, on_gone, text, audio, picture)[0]
 
 
 def find_noted(
     store: Store, encoder: Encoder, query: str, options: FindOptions,
     video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
-    text=None, audio: AudioEncoder | None = None,
+    text=None, audio: AudioEncoder | None = None, picture=None,
 ) -> tuple[list[Segment], dict[str, str]]:
     """`find`, with why signals were left out of the query (signal -> why), also when nothing was found."""
-    found = find(store, encoder, query, options, video_ids, on_gone, text, audio)
+    found = find(store, encoder, query, options, video_ids, on_gone, text, audio, picture)
     return found, found[0].notes if found else query_notes(store, encoder, query, options, text, audio)
 
 
@@ -238,13 +242,14 @@ def _sound_query(audio: AudioEncoder | None, query: str) -> tuple[object, dict[s
 def find_many(
     store: Store, encoder: Encoder, query: str, variants: Sequence[FindOptions],
     video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
-    text=None, audio: AudioEncoder | None = None,
+    text=None, audio: AudioEncoder | None = None, picture=None,
 ) -> list[list[Segment]]:
     """Rank one query under several option sets (weights, merging), searching the open index once.
 
     `text` is the index's text model (index/text_encoders.py); without one, cue vectors are
     searched with the image model's text tower. `audio` is the index's sound model; without
     one, or for a query in a script its text tower does not read, sounds are not searched.
+    `picture`, the image model's vector of a picture given with the query, is the "picture" signal.
 
     Videos whose files are gone (a stat per video among the hits) are left out, each passed to
     `on_gone`.
@@ -260,7 +265,7 @@ def find_many(
         return [[] for _ in variants]
     sound_vector, notes = _sound_query(audio if store.audio else None, query)
     words = store.folded(query)  # once, for BM25 and for how much of the query each cue holds
-    hits = gather_hits(store, words, vector, widest, video_ids, text_vector, sound_vector)
+    hits = gather_hits(store, words, vector, widest, video_ids, text_vector, sound_vector, picture)
     found = store.get_videos({h.video_id for h in hits})
     cue_total = store.cue_count() if any(h.signal == "bm25" for h in hits) else 0
     videos = _playable(found, on_gone)

@@ -141,7 +141,7 @@ def test_a_port_in_use_is_one_line_before_any_model_loads(env, monkeypatch):
 
 
 def test_pictures_and_gone_videos_through_a_server(env, terminal_env, rgb_video, tmp_path):
-    """`find --image` asks the server too; a video gone from disk is said through it."""
+    """`find --image`, with a text query or not, asks the server too; a video gone from disk is said through it."""
     from PIL import Image
 
     from vsearch.testing.media import colour_video
@@ -158,6 +158,11 @@ def test_pictures_and_gone_videos_through_a_server(env, terminal_env, rgb_video,
     assert picture.returncode == 0, picture.stderr
     [red] = [json.loads(line) for line in picture.stdout.splitlines()]
     assert (red["start"], red["end"], red["source"]) == (0.0, 4.0, "frames")
+    both = subprocess.run([sys.executable, "-m", "vsearch", "find", "blue", "--image", str(tmp_path / "red.png"),
+                           "-k", "2", "--json"], capture_output=True, text=True, env=alone)
+    assert both.returncode == 0, both.stderr  # text and picture in one ranking, by the server alone
+    signals = [set(json.loads(line)["signals"]) for line in both.stdout.splitlines()]
+    assert {"frames"} in signals and {"picture"} in signals, signals
     blue = subprocess.run([sys.executable, "-m", "vsearch", "find", "blue"], capture_output=True, text=True,
                           env=alone)
     assert blue.returncode == 0 and "1 indexed videos are gone from disk" in blue.stderr, blue.stderr
