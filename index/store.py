@@ -381,14 +381,18 @@ class Store:
 
     def cues_of(self, vid: int, source: str) -> list[Cue]:
         """A video's cues of one source ("subtitle", "asr", "ocr"), in time order."""
+        return [cue for cue, _ in self.cue_vectors_of(vid, source, vectors=False)]
+
+    def cue_vectors_of(self, vid: int, source: str, vectors: bool = True) -> list[tuple[Cue, np.ndarray | None]]:
+        """A video's cues of one source in time order, each with its text-model vector (None without `vectors`)."""
         if not self._ready() or self.legacy:
             return []
         if source not in set(Source):
             raise ValueError(f"unknown cue source {source!r}")
+        fields = ["start", "end", "text", "lang", "speaker", "extra"] + (["vec"] if vectors else [])
         rows = self.call("read", self.client.query, self.names["cues"],
-                          filter=f'video_id == {int(vid)} and source == "{source}"',
-                          output_fields=["start", "end", "text", "lang", "speaker", "extra"], limit=16384)
-        cues = [Cue(r["start"], r["end"], lang=r["lang"], speaker=r["speaker"], source=source, **written(r))
-                for r in rows]
-        return sorted(cues, key=lambda c: (c.start, c.end))
+                          filter=f'video_id == {int(vid)} and source == "{source}"', output_fields=fields, limit=16384)
+        found = [(Cue(r["start"], r["end"], lang=r["lang"], speaker=r["speaker"], source=source, **written(r)),
+                  np.asarray(r["vec"], np.float32) if vectors else None) for r in rows]
+        return sorted(found, key=lambda c: (c[0].start, c[0].end))
 

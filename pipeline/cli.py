@@ -223,48 +223,6 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
 
 
 @cli.command()
-@click.argument("query")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="MP4 file to write.")
-@click.option("--top-k", "-k", type=click.IntRange(1, 200), help="Moments to join, best first.")
-@click.option("--video", "videos", multiple=True, help="Only moments of this video (repeatable).")
-@click.option("--source", "sources", multiple=True, type=click.Choice([s.value for s in Source]),
-              help="Match text of this source only (repeatable).")
-@common_options
-def supercut(settings: Settings, query, output, top_k, videos, sources):
-    """Join the moments that match QUERY, best first, into one MP4, each cut to the frame."""
-    if not query.strip():
-        raise VsearchError("the query is empty; say what the moments to join have in common")
-    from vsearch.api import find_moments, supercut as join
-
-    segments, notes, gone = find_moments(settings, query, None, None, top_k, videos, tuple(sources),
-                                         lambda line: click.echo(line, err=True))
-    for line in ([gone_note(gone)] if gone else []) + note_lines(notes):
-        click.echo(line, err=True)
-    if not segments:
-        raise VsearchError("no matching moments to join")
-    out = join(segments, output)
-    seconds = sum(s.end - s.start for s in segments)
-    click.echo(f"wrote    {display(str(out))} ({len(segments)} moments, {seconds:.1f} s)", err=True)
-
-
-@cli.command()
-@click.argument("video", type=click.Path(path_type=Path))
-@click.argument("start", type=float)
-@click.argument("end", type=float)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="MP4 file to write.")
-@click.option("--pad", type=click.FloatRange(0, 600), default=0.0, help="Seconds added before and after.")
-@common_options
-def clip(settings: Settings, video, start, end, output, pad):
-    """Cut START-END seconds of VIDEO into an MP4 whose first frame is the one at START."""
-    from vsearch.api import export
-
-    out = export(settings, video, start, end, output, pad)
-    click.echo(f"wrote    {display(str(out))}", err=True)
-
-
-@cli.command()
 @click.option("--host", help=f"Address to listen on [serve.host, {default('serve.host')}]; another than loopback "
                              "needs a token.")
 @click.option("--port", type=click.IntRange(0, 65535), help=f"Port [serve.port, {default('serve.port')}]; 0 takes a "
@@ -451,6 +409,9 @@ def evaluate(settings: Settings, queries_file, top_k, as_json, media_root):
                "R@k at temporal IoU; mAP over IoU 0.5-0.95; NoAns: share of queries with no right answer "
                "that got none", err=True)
 
+
+# The commands that turn moments into files join the group from their own module.
+from . import cli_moments  # noqa: E402,F401
 
 def main() -> None:
     """Console entry point."""

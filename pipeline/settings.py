@@ -130,6 +130,7 @@ RULES = {
     "find.min_score": _at_least(0),
     "find.max_gap": _at_least(0),
     "find.max_len": _at_least(0, above=True),
+    "chapters.min_length": _at_least(0),
     "find.pad": _at_least(0),
     "find.use_server": (lambda v: True, "true or false"),
     "find.resident": _one_of("auto", "off"),

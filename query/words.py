@@ -28,7 +28,7 @@ STOP_WORDS = frozenset(
 # rest are words between spaces and punctuation, in any alphabet.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
 HAN = re.compile(f"[{_CJK}]+")
-_LATIN = re.compile(f"(?:(?![{_CJK}])[^\\W_])+(?:['’](?:(?![{_CJK}])[^\\W_])+)?")
+LATIN = re.compile(f"(?:(?![{_CJK}])[^\\W_])+(?:['’](?:(?![{_CJK}])[^\\W_])+)?")
 
 
 def script_of(text: str) -> str:
@@ -51,7 +51,7 @@ def query_terms(words: str) -> list[str]:
     words of spaced scripts, and jieba's search-mode words of Chinese and Japanese runs (手机号码
     also gives 手机 and 号码)."""
     text = words.lower()
-    terms = [w for w in _LATIN.findall(text) if len(w) > 1]
+    terms = [w for w in LATIN.findall(text) if len(w) > 1]
     han = HAN.findall(text)
     if han:
         import jieba
@@ -68,7 +68,7 @@ def _found(folded: str, latin: set[str], term: str) -> bool:
 
 def _present(text: str, terms: list[str]) -> list[bool]:
     folded = fold(text).lower()
-    latin = {_stem(w) for w in _LATIN.findall(folded)}
+    latin = {_stem(w) for w in LATIN.findall(folded)}
     return [_found(folded, latin, t) for t in terms]
 
 
