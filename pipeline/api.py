@@ -117,29 +117,35 @@ def remove_paths(settings: Settings, paths: Iterable[str]) -> tuple[list[Path], 
 
 
 def chapters(settings: Settings, video: str | Path) -> list:
-    """An indexed video's chapters (query/chapters.py): from its slides, what is said in it (speech,
-    else the subtitle track with most cues) and its frames, as the index holds them."""
-    import numpy as np
-
+    """An indexed video's chapters (query/chapters.py)."""
     from vsearch.index import video_id
-    from vsearch.query.chapters import chapters as find_chapters
 
     path = absolute(video)
     with store_opener(settings, write=False)() as store:
         record = store.get_video(video_id(str(path)))
         if record is None or record.state != "done":
             raise VsearchError(f"not indexed: {display(str(video))} (see `vsearch list`)")
-        slides = [(c.start, c.text) for c in store.cues_of(record.id, Source.OCR)]
-        said = store.cue_vectors_of(record.id, Source.ASR)
-        if not said:
-            subtitles = store.cue_vectors_of(record.id, Source.SUBTITLE)
-            track = max(sorted({c.lang for c, _ in subtitles}), default="",
-                        key=lambda lang: sum(c.lang == lang for c, _ in subtitles))
-            said = [(c, v) for c, v in subtitles if c.lang == track]
-        _, times, vecs = store.frames_of(record.id)
-    shortest = settings["chapters.min_length"] or max(10.0, record.duration / 40)
+        return chapters_in(store, record, settings["chapters.min_length"])
+
+
+def chapters_in(store, record, min_length: float) -> list:
+    """The chapters of an indexed video from an open index: from its slides, what is said in it
+    (speech, else the subtitle track with most cues) and its frames; `min_length` 0 is a fortieth
+    of the video, at least 10 s."""
+    import numpy as np
+
+    from vsearch.query.chapters import chapters as find_chapters
+
+    slides = [(c.start, c.text) for c in store.cues_of(record.id, Source.OCR)]
+    said = store.cue_vectors_of(record.id, Source.ASR)
+    if not said:
+        subtitles = store.cue_vectors_of(record.id, Source.SUBTITLE)
+        track = max(sorted({c.lang for c, _ in subtitles}), default="",
+                    key=lambda lang: sum(c.lang == lang for c, _ in subtitles))
+        said = [(c, v) for c, v in subtitles if c.lang == track]
+    _, times, vecs = store.frames_of(record.id)
     return find_chapters(record.duration, slides, [(c.start, c.text, v) for c, v in said],
-                         (np.asarray(times), vecs), shortest)
+                         (np.asarray(times), vecs), min_length or max(10.0, record.duration / 40))
 
 
 def transcript(settings: Settings, video: str | Path, source: str | None = None) -> tuple[list, str]:

@@ -12,7 +12,8 @@ import threading
 from collections.abc import Iterable
 from dataclasses import replace
 
-from .api import EMPTY, NO_SOUNDS, absolute, index_meta, load_models, picture_vector, query_sound, store_opener
+from .api import (EMPTY, NO_SOUNDS, absolute, chapters_in, index_meta, load_models, picture_vector, query_sound,
+                  store_opener)
 from .settings import Settings
 
 
@@ -150,6 +151,10 @@ class Resident:
                                                     lambda r: gone.append(r.path))
 
         return self._with_store(run, searching=True), gone
+
+    def chapters(self, record) -> list:
+        """The chapters of an indexed video (query/chapters.py), for the player's markers."""
+        return self._with_store(lambda store: chapters_in(store, record, self.settings["chapters.min_length"]))
 
     def similar(self, record, t: float, k: int) -> list:
         """Moments that look like second `t` of an indexed video, itself left out."""

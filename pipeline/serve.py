@@ -100,6 +100,11 @@ def create_app(settings: Settings, resident: Resident | None = None):
             raise HttpError(404, "no such video")
         return found
 
+    def asked_record(request):
+        """The video of the request's `video_id` parameter (digits), as `record` finds it."""
+        given = request.query_params.get("video_id") or ""
+        return record(int(given) if given.isascii() and given.isdigit() else -1)
+
     def find_text(params, picture: bytes | None = None) -> tuple[list, dict[str, str], list[str], int]:
         """(a page of the segments a text query, with a picture (image file bytes) or not, finds,
         why signals were left out, videos gone, the page size)."""
@@ -211,12 +216,15 @@ def create_app(settings: Settings, resident: Resident | None = None):
                              "rankings": [[result(s) for s in found] for found in rankings]})
 
     async def similar(request):
-        given = request.query_params.get("video_id") or ""
-        rec = record(int(given) if given.isascii() and given.isdigit() else -1)
+        rec = asked_record(request)
         t = _number(request.query_params, "t", 0, 0, max(rec.duration, 0), float)
         k = _number(request.query_params, "k", page_size, 1, 200, int)
         found = await run_in_threadpool(resident.similar, rec, t, k)
         return Json({"results": [result(s) for s in found]})
+
+    async def chapters(request):
+        found = await run_in_threadpool(resident.chapters, asked_record(request))
+        return Json({"chapters": [{"start": c.start, "end": c.end, "title": c.title, "why": c.why} for c in found]})
 
     async def videos(request):
         listed = await run_in_threadpool(resident.videos)
@@ -286,6 +294,7 @@ def create_app(settings: Settings, resident: Resident | None = None):
         Route("/api/rank", answer(rank), methods=["POST"]),
         Route("/api/similar", answer(similar)),
         Route("/api/export", answer(export)),
+        Route("/api/chapters", answer(chapters)),
         Route("/api/videos", answer(videos)),
         Route("/api/ping", answer(ping)),
         Route("/favicon.ico", answer(favicon)),

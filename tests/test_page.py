@@ -100,6 +100,28 @@ def test_search_click_and_the_player_lands_on_the_seek(page_url, browser, tmp_pa
     assert not errors
 
 
+@pytest.fixture
+def short_chapters(env, monkeypatch):
+    monkeypatch.setenv("VSEARCH_CHAPTERS_MIN_LENGTH", "3")  # the test video is 20 s long
+
+
+def test_the_player_marks_where_chapters_begin(short_chapters, page_url, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page.goto(page_url)
+    page.fill("#q", "lighthouse")
+    page.press("#q", "Enter")
+    page.wait_for_selector(".card")
+    page.click(".card >> nth=0")
+    page.wait_for_selector("#marks .chapter", state="attached")
+    vid = page.evaluate("window.vsearch.results[0].video_id")
+    chapters = page.evaluate(f"fetch('/api/chapters?video_id={vid}').then(r => r.json())")["chapters"]
+    ticks = page.eval_on_selector_all("#marks .chapter", "ts => ts.map(t => [t.style.left, t.title])")
+    assert len(chapters) >= 2 and len(ticks) == len(chapters) - 1
+    for (left, title), chapter in zip(ticks, chapters[1:]):
+        assert abs(float(left.rstrip("%")) - 100 * chapter["start"] / chapters[-1]["end"]) < 0.01
+        assert title.endswith(chapter["title"])
+
+
 def test_text_from_videos_is_shown_as_text_never_run(page_url, browser):
     page = browser.new_page()
     page.goto(page_url)

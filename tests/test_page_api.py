@@ -288,3 +288,11 @@ def test_the_moments_found_download_as_an_edit_list(served):
 def test_an_edit_list_that_cannot_be_made_says_why(served, params, status):
     answer = served.get("/api/export", params=params)
     assert answer.status_code == status and answer.json()["error"]
+
+
+def test_chapters_of_a_video_for_the_players_markers(served):
+    vid = _vid(served)
+    got = served.get("/api/chapters", params={"video_id": vid}).json()["chapters"]
+    assert got[0]["start"] == 0.0 and got[-1]["end"] == 12.0 and all(c["title"] for c in got)
+    for bad in ("12345", "../x", "-1", ""):
+        assert served.get("/api/chapters", params={"video_id": bad}).status_code == 404

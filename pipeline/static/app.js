@@ -202,6 +202,22 @@ function searchFile(file) {
   return ask("/api/find", { method: "POST", body: form });
 }
 
+async function showChapters(videoId) {
+  // A tick on the bar under the player where each chapter after the first begins, its title on hover.
+  for (const old of document.querySelectorAll("#marks .chapter")) old.remove();
+  const body = await fetch(`/api/chapters?${new URLSearchParams({ video_id: videoId })}`)
+    .then((r) => (r.ok ? r.json() : { chapters: [] })).catch(() => ({ chapters: [] }));
+  const found = body.chapters || [], length = found.length ? found[found.length - 1].end : 0;
+  if ($("player").dataset.id !== String(videoId) || !length) return;  // another video is playing by now
+  for (const c of found.slice(1)) {
+    const tick = document.createElement("div");
+    tick.className = "chapter";
+    tick.title = `${hms(c.start)} ${c.title}`;
+    tick.style.left = `${(100 * c.start) / length}%`;
+    $("marks").appendChild(tick);
+  }
+}
+
 function play(n) {
   const r = results[n], player = $("player");
   if (!r) return;
@@ -226,6 +242,7 @@ function play(n) {
   };
   if (player.dataset.id === String(r.video_id)) seek();
   else {
+    showChapters(r.video_id);
     player.dataset.id = r.video_id;
     player.src = r.media;
     player.addEventListener("loadedmetadata", seek, { once: true });
