@@ -10,8 +10,8 @@ from vsearch.errors import VsearchError
 from vsearch.extract.types import Source
 
 from . import remote
-from .api import absolute, load_models, query_sound, store_opener
-from .indexing import index_paths
+from .api import absolute, index_meta, load_models, query_sound, store_opener
+from .indexing import Indexing, index_prepared
 from .ingest import freshness
 from .settings import Settings
 
@@ -90,31 +90,25 @@ def load_queries(path: Path, media_root: Path | None = None) -> list[EvalQuery]:
     return queries
 
 
-def stale_videos(settings: Settings, videos: list[Path]) -> list[Path]:
-    """Videos not indexed yet, or changed (video or subtitles) since they were."""
-    from vsearch.index import kept_subs, video_files, video_id
-
-    sidecars = settings["extract.sidecar_subs"]
-    ids = {video: video_id(str(video)) for video in videos}
-    with store_opener(settings)() as store:
-        records = store.get_videos(set(ids.values()))
-    now = time.time()
-    stale = []
-    for video in videos:
-        record = records.get(ids[video])
-        if freshness(record, video_files(video, kept_subs(record), sidecars), now)[0] not in ("skip", "touched"):
-            stale.append(video)
-    return stale
-
-
 def prepare(settings: Settings, queries: list[EvalQuery], on_result: Callable | None = None,
             progress_for: Callable | None = None) -> None:
-    """Index the videos the queries refer to, where needed; any failure stops the evaluation."""
+    """Index the videos the queries refer to that are not indexed yet, or changed (video or
+    subtitles) since they were; any failure stops the evaluation."""
+    from vsearch.index import kept_subs, video_id
+
+    run = Indexing(settings, index_meta(settings))
     videos = sorted({q.video for q in queries})
-    todo = stale_videos(settings, videos)
-    if not todo:
+    with run.open_store() as store:
+        records = store.get_videos({video_id(str(v)) for v in videos})
+    now, stale = time.time(), []
+    for video in videos:
+        record = records.get(video_id(str(video)))
+        files = run.prepare(video, kept_subs(record))
+        if freshness(record, files, now)[0] not in ("skip", "touched"):
+            stale.append((video, files))
+    if not stale:
         return
-    failed = [f"{p.name}: {o}" for p, o in index_paths(settings, todo, (), on_result, progress_for)
+    failed = [f"{p.name}: {o}" for p, o in index_prepared(run, stale, on_result, progress_for)
               if isinstance(o, VsearchError)]
     if failed:
         raise VsearchError("cannot evaluate, indexing failed for " + "; ".join(failed))

@@ -96,18 +96,28 @@ def index_paths(
 
     Without `subs`, a video keeps the subtitle files an earlier `--subs` gave it.
     """
-    from vsearch.index import StoreError, VideoRecord, kept_subs, video_id
+    from vsearch.index import kept_subs, video_id
 
-    sweep_scratch()
     run = Indexing(settings, index_meta(settings))
-    run.models()  # a model that cannot load stops the run before any video is tried
+    run.models()  # a model that cannot load stops the run before the index is touched
     paths = list(paths)
     with run.open_store() as store:
         known = store.get_videos(video_id(str(absolute(p))) for p in paths)
     subs = [absolute(s) for s in subs]
+    prepared = [(path, run.prepare(path, subs or kept_subs(known.get(video_id(str(absolute(path)))))))
+                for path in paths]
+    return index_prepared(run, prepared, on_result, progress_for)
+
+
+def index_prepared(run: Indexing, prepared: list, on_result: Callable | None = None,
+                   progress_for: Callable | None = None) -> list:
+    """Index (path as given, its prepared files) pairs one by one; (path, result or error) each."""
+    from vsearch.index import StoreError, VideoRecord, video_id
+
+    sweep_scratch()
+    run.models()  # a model that cannot load stops the run before any video is tried
     outcomes = []
-    for path in paths:
-        files = run.prepare(path, subs or kept_subs(known.get(video_id(str(absolute(path))))))
+    for path, files in prepared:
         try:
             outcome = run.index(files, progress_for(path) if progress_for else None)
         except StoreError:
