@@ -1,6 +1,7 @@
 """What the sound signal costs an ingest: the same video indexed with audio.mode off and on.
 
     python benchmarks/audio.py VIDEO [--model DIR] [--audio-model DIR] [--asr [MODEL]] [--device auto|cpu|cuda]
+                               [--precision fp32|int8] [--hop S] [--runs frames,frames+sounds,sounds]
 
 Runs, each in its own process (its own peak RSS), on one video: frames alone; frames and sounds;
 and the soundtrack's sound vectors alone, whose realtime factor is the sound model's own speed.
@@ -8,7 +9,8 @@ With --asr, frames and speech, then frames, speech and sounds: speech and sounds
 decode of the soundtrack. Without --model a random ViT-B/32-sized CLIP encodes the frames;
 without --audio-model a random CLAP of laion/clap-htsat-unfused's size (HTSAT-tiny audio tower,
 RoBERTa-base text tower) encodes the sounds, so the numbers are honest speeds offline. The last
-line is `audio_cost=X.XX` (frames and sounds over frames alone).
+line is `audio_cost=X.XX` (frames and sounds over frames alone). --precision and --hop apply to the
+sound model alone (engine_precision, audio.hop); the frames keep the defaults.
 """
 
 import argparse
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ingest import peak_rss_mb, tiny_en, vit_b32
@@ -39,7 +42,8 @@ def clap_unfused(folder: Path, vocab_size: int = 200) -> Path:
     return folder
 
 
-def run(video: Path, model: str, audio_model: str, asr: str, sounds: bool, frames: bool, device: str) -> dict:
+def run(video: Path, model: str, audio_model: str, asr: str, sounds: bool, frames: bool, device: str,
+        precision: str, hop: float) -> dict:
     from vsearch.extract.cache import CueCache
     from vsearch.extract.probe import declared_duration
     from vsearch.extract.speech import SpeechOptions
@@ -59,10 +63,11 @@ def run(video: Path, model: str, audio_model: str, asr: str, sounds: bool, frame
     from vsearch.index.sounds import SoundWindows
 
     options = EncoderOptions(device=device)
-    audio = load_audio_encoder(audio_model, options, with_text=False) if sounds else None
+    heard = replace(options, engine_precision=precision)
+    audio = load_audio_encoder(audio_model, heard, with_text=False) if sounds else None
     index = IndexOptions(embedded_subs=False, sidecar_subs=False,
                          asr=SpeechOptions(mode="on" if asr else "off", model=asr or "auto", device=device),
-                         audio=AudioOptions(mode="on" if sounds else "off"))
+                         audio=AudioOptions(mode="on" if sounds else "off", hop=hop))
     began = time.perf_counter()
     if not frames:  # the soundtrack alone, as ingest's listening thread does it
         windows = SoundWindows(audio, index.audio)
@@ -91,33 +96,40 @@ def main() -> None:
     parser.add_argument("--audio-model", help="sound model folder (default: random CLAP-htsat-unfused)")
     parser.add_argument("--asr", nargs="?", const="tiny.en", default="", help="transcribe speech too (default tiny.en)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "int8"], help="the sound model's ONNX weights")
+    parser.add_argument("--hop", type=float, default=1.0, help="seconds between sound vectors")
+    parser.add_argument("--runs", default="frames,frames+sounds,sounds")
     parser.add_argument("--only", help=argparse.SUPPRESS)
     args = parser.parse_args()
     asr = tiny_en() if args.asr == "tiny.en" else args.asr
     if args.only:
         print(json.dumps(run(args.video, args.model, args.audio_model, asr if "asr" in args.only else "",
-                             "sounds" in args.only, args.only.startswith("frames"), args.device)))
+                             "sounds" in args.only, args.only.startswith("frames"), args.device, args.precision,
+                             args.hop)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or str(vit_b32(Path(tmp) / "vit-b32"))
         audio_model = args.audio_model or str(clap_unfused(Path(tmp) / "clap"))
-        runs = ["frames", "frames+sounds", "sounds"] + (["frames+asr", "frames+asr+sounds"] if asr else [])
+        runs = args.runs.split(",") + (["frames+asr", "frames+asr+sounds"] if asr else [])
         results = {}
         for which in runs:
             out = subprocess.run([sys.executable, __file__, str(args.video), "--model", model, "--audio-model",
-                                  audio_model, "--asr", asr, "--device", args.device, "--only", which],
-                                 capture_output=True, text=True)
+                                  audio_model, "--asr", asr, "--device", args.device, "--only", which,
+                                  "--precision", args.precision, "--hop", str(args.hop)],
+                                 check=False, capture_output=True, text=True)
             if out.returncode:
                 sys.exit(f"{which} failed:\n{out.stderr[-3000:]}")
             results[which] = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"video={args.video.name} model={args.model or 'random ViT-B/32 CLIP'} "
-          f"audio_model={args.audio_model or 'random CLAP-htsat-unfused'} device={args.device} threads={os.cpu_count()}")
+          f"audio_model={args.audio_model or 'random CLAP-htsat-unfused'} precision={args.precision} hop={args.hop} "
+          f"device={args.device} threads={os.cpu_count()}")
     for r in results.values():
         print(f"{r['run']:<18} wall={r['wall']:.1f}s realtime={r['duration'] / r['wall']:.1f}x "
               f"sounds={r['sounds']} peak_rss={r['peak_rss_mb']:.0f}MB")
     if asr:
         print(f"asr_audio_cost={results['frames+asr+sounds']['wall'] / results['frames+asr']['wall']:.2f}")
-    print(f"audio_cost={results['frames+sounds']['wall'] / results['frames']['wall']:.2f}")
+    if "frames" in results and "frames+sounds" in results:
+        print(f"audio_cost={results['frames+sounds']['wall'] / results['frames']['wall']:.2f}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from pathlib import Path
 from vsearch.errors import VsearchError
 from vsearch.extract.scratch import scratch_dir
 
+from . import jieba_dict
+
 log = logging.getLogger("vsearch")
 _warned = []
 
@@ -46,6 +48,8 @@ class Connection:
         _quiet()
         if config.is_lite:
             _fast_path(config.fast_lite)
+            if not write:  # a writer cuts whole cues, for which jieba's own dictionary in memory pays
+                jieba_dict.install()
         self.client = self._connect()
 
     def close(self) -> None:

@@ -1,5 +1,7 @@
 """The library API the CLI is a thin layer over."""
 
+import contextlib
+import threading
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import replace
@@ -211,11 +213,28 @@ def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: in
     def models(meta):
         encoder, text = load_models(settings, meta)
         picture = picture_vector(encoder, data, display(str(image))) if data is not None else None
-        return encoder, text, query_sound(settings, meta), picture
+        return encoder, text, query_sound(settings, meta), picture, _warming(encoder, text, query)
 
     options = _find_options(settings, top_k, sources)
-    with _query_index(settings, models) as (store, (encoder, text, audio, picture)):
+    with _query_index(settings, models) as (store, (encoder, text, audio, picture, warming)):
+        warming.join()
         return find_noted(store, encoder, query, options, _indexed(store, videos), on_gone, text, audio, picture)
+
+
+def _warming(encoder, text, query: str) -> threading.Thread:
+    """A thread encoding the query once while the index opens, so that the models' sessions are
+    open and their weights read in when find encodes it (a cold find's largest part; ONNX Runtime
+    works outside the GIL). Its errors are find's to raise, when it encodes the query itself."""
+
+    def warm() -> None:
+        with contextlib.suppress(Exception):
+            encoder.encode_texts([query])
+            if text is not None and getattr(text, "tower_of", None) is not encoder:
+                text.encode_queries([query])
+
+    thread = threading.Thread(target=warm, name="vsearch-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 def _find_options(settings: Settings, top_k: int | None, sources: tuple[str, ...] = ()):

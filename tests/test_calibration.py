@@ -49,6 +49,7 @@ def test_a_sound_model_is_measured_on_synthesised_sounds_in_english():
     assert script == "latin" and unrelated < 0.2 and match > 0.9
 
 
+@pytest.mark.slow
 def test_frame_levels_are_kept_with_the_index_and_used_from_there(env, rgb_video):
     from vsearch.api import index_meta, load_models
     from vsearch.settings import load_settings

@@ -57,7 +57,8 @@ def test_siglip_encodes_text_as_it_was_trained_padded_to_64_tokens(siglip_dir):
     assert np.allclose(alone, want, atol=1e-5) and np.allclose(beside, want, atol=1e-5)
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+# One preset in the default run; each load attempt takes seconds.
+@pytest.mark.parametrize("preset", [p if p == "clip" else pytest.param(p, marks=pytest.mark.slow) for p in sorted(PRESETS)])
 def test_a_preset_not_downloaded_says_which_model_to_fetch(preset, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelError, match=rf"cannot load model {PRESETS[preset].model_id} .*`hf download "):

@@ -71,6 +71,7 @@ def test_divx_avi_gives_the_frames_ffmpeg_decodes_at_each_second():
     assert all(np.array_equal(f.pixels, decoded[index]) for f, (_, index) in zip(frames, stream.plan))
 
 
+@pytest.mark.slow
 def test_real_dialogue_is_transcribed_and_found_by_a_paraphrase(env, tmp_path, monkeypatch):
     """friday.mp4 without its captions: tiny.en hears the dialogue, and a query that shares a word
     with the line finds it, seeking to that word rather than to the line's start."""

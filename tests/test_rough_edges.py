@@ -116,6 +116,7 @@ def test_gone_files_are_left_out_of_find_and_shown_as_gone(env, tmp_path):
     assert states == {str(a): "done", str(b): "gone"}
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(env, rgb_video):
     run_cli("index", str(rgb_video))
     proc = subprocess.Popen([sys.executable, "-m", "vsearch", "find", "red", "-k", "20"],

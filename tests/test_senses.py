@@ -51,6 +51,7 @@ def status(video) -> dict:
     return next(r for r in rows if r["path"] == str(Path(video).resolve()))
 
 
+@pytest.mark.slow
 def test_a_lecture_without_subtitles_is_found_by_what_is_said_and_shown(senses, lecture):
     run_cli("index", str(lecture))
     said = find_json("where he explains the lighthouse method", "-k", "1")[0]
@@ -72,6 +73,7 @@ def test_a_lecture_without_subtitles_is_found_by_what_is_said_and_shown(senses, 
     assert only_shown and all(s["source"] in ("ocr", "frames") for s in only_shown)
 
 
+@pytest.mark.slow
 def test_transcripts_are_cached_and_printed_as_subtitles(senses, lecture, tmp_path):
     run_cli("index", str(lecture))
     moved = tmp_path / "renamed lecture.mp4"
@@ -141,6 +143,7 @@ def test_seek_goes_to_the_first_matched_word(query, text, expected):
     assert matched_at(text, words, query_terms(fold(query))) == expected
 
 
+@pytest.mark.slow
 def test_videos_whose_sound_cannot_be_heard_still_index(senses, tmp_path, lecture):
     silent = colour_video(tmp_path / "silent.mp4", [("red", 3), ("blue", 3)], audio=False)
     quiet = tmp_path / "quiet.mp4"
@@ -169,6 +172,7 @@ def test_a_speech_model_that_cannot_be_had_is_a_warning(senses, monkeypatch, lec
     assert any("speech not transcribed" in w for w in info["warnings"])
 
 
+@pytest.mark.slow
 def test_a_damaged_soundtrack_keeps_the_rest(senses, tmp_path, lecture):
     damaged = tmp_path / "damaged.mkv"
     ffmpeg("-i", str(lecture), "-c:v", "copy", "-c:a", "libopus", "-b:a", "24k", str(damaged))

@@ -38,6 +38,7 @@ def _status(video) -> dict:
     return row
 
 
+@pytest.mark.slow
 def test_sounds_are_found_by_their_words_with_seek_inside_them(sounds):
     first, second, _ = sounds
     run_cli("index", str(first), str(second))
@@ -79,6 +80,7 @@ def test_a_query_the_sound_model_cannot_read_is_not_heard_and_says_so(sounds):
     assert english["notes"]["cues"] == "left out: the text model image does not tell latin paraphrases apart (measured)"
 
 
+@pytest.mark.slow
 def test_silent_soundless_and_audio_only_files_behave(tmp_path, sounds):
     _, _, hum = sounds
     silent = sound_video(tmp_path / "silent.mp4", [("silence", 4)])
@@ -203,6 +205,7 @@ def test_the_server_finds_by_a_sound_file_and_filters_to_what_is_heard(sounds):
         app.state.resident.close()
 
 
+@pytest.mark.slow
 def test_ctrl_c_mid_video_with_sounds_on_still_exits_130(tmp_path, monkeypatch):
     """The listening thread, maybe waiting to hand off sound windows, is let go, not waited for."""
     index_interrupted(sound_video(tmp_path / "long.mp4", [("beep", 20), ("noise", 20)]), monkeypatch)

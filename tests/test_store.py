@@ -86,6 +86,7 @@ def test_other_schema_version_is_refused(config):
         store.check()
 
 
+@pytest.mark.slow
 def test_busy_index_waits_then_fails(config):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
@@ -199,6 +200,7 @@ def v1_index(uri: str) -> None:
     client.close()
 
 
+@pytest.mark.slow
 def test_a_schema_1_index_is_read_as_it_is_and_migrated_when_written(config, tmp_path):
     v1_index(config.uri)
     vid = video_id("/v/old.mp4")
