@@ -1,6 +1,6 @@
 """Ingest speed: vsearch's path against the naive tutorial pipeline, same weights, same video.
 
-    python benchmarks/ingest.py VIDEO [--model PRESET|DIR] [--asr [MODEL]] [--ocr] [--only vsearch|naive]
+    python benchmarks/ingest.py VIDEO [--model PRESET|DIR] [--asr [MODEL]] [--ocr] [--only vsearch|naive] [--no-shots]
 
 The naive pipeline writes one JPEG per second with ffmpeg, then opens each with PIL, runs the
 model's image processor and encodes it alone. With --asr it first transcribes the whole file
@@ -70,7 +70,7 @@ def tiny_en() -> str:
 
 
 def run_vsearch(video: Path, model: str, dedup: float, asr: str = "", ocr: bool = False, engine: str = "auto",
-                precision: str = "fp32") -> dict:
+                precision: str = "fp32", shots: bool = True) -> dict:
     from vsearch.extract import FrameStream
     from vsearch.extract.ocr import OcrOptions
     from vsearch.extract.speech import SpeechOptions
@@ -80,7 +80,7 @@ def run_vsearch(video: Path, model: str, dedup: float, asr: str = "", ocr: bool 
     encoder = load_encoder(model, EncoderOptions(device="auto", batch_size=32, engine=engine, engine_precision=precision))
     options = IndexOptions(dedup_threshold=dedup, embedded_subs=False, sidecar_subs=False,
                            asr=SpeechOptions(mode="on" if asr else "off", model=asr or "auto"),
-                           ocr=OcrOptions(mode="auto" if ocr else "off"))
+                           ocr=OcrOptions(mode="auto" if ocr else "off"), shots=shots)
     began = time.perf_counter()
     frames = sum(len(c) for c in FrameStream(video, 1.0, encoder.frame_spec, options.chunk))
     decode = time.perf_counter() - began
@@ -160,6 +160,7 @@ def main() -> None:
     parser.add_argument("--ocr", action="store_true", help="read on-screen text too")
     parser.add_argument("--only", choices=["vsearch", "torch", "naive", "frames"])
     parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32", help="ONNX weights (engine_precision)")
+    parser.add_argument("--no-shots", action="store_true", help="with --only vsearch: look for no cuts (extract.shots off)")
     args = parser.parse_args()
     asr = tiny_en() if args.asr == "tiny.en" else args.asr
     if args.only:
@@ -169,7 +170,7 @@ def main() -> None:
             run = run_vsearch(args.video, args.model, args.dedup, asr, args.ocr, engine="torch")
         else:
             run = run_vsearch(args.video, args.model, args.dedup, *((asr, args.ocr) if args.only == "vsearch" else ()),
-                              precision=args.precision)
+                              precision=args.precision, shots=not args.no_shots)
         print(json.dumps(run))
         return
     with tempfile.TemporaryDirectory() as tmp:

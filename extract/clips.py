@@ -1,4 +1,4 @@
-"""Cut a stretch of a video into a small stream-copied clip, so decord only ever sees that stretch.
+"""Cut a stretch of a video into a small stream-copied clip, so its decoder only ever sees that stretch.
 
 While decoding, decord reads the rest of its file into memory (its reading loop queues packets
 faster than frames come out), so a reader on a 1.4 GB file held 1.4 GB. A reader on a clip of
@@ -27,9 +27,6 @@ _VIDEO = "0:V"
 # (mpeg4 is DivX/Xvid, msmpeg4v3 DivX 3, both mostly met in AVI). MPEG-2 in Matroska decoded to
 # other pictures, and MPEG-TS seeks land after the wanted time.
 _CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "msmpeg4v3", "mjpeg"}
-# Codecs in which decord's seeks land a frame off now and then where there are B-frames (a race
-# in its decoder thread, seen in DivX files): such clips are read straight through instead.
-_RACY_SEEKS = {"mpeg4"}
 # ffmpeg seeks to the last keyframe decoded before a time, and a frame shown just before a
 # keyframe is decoded after it (open GOPs): a clip starts a second early to hold such frames.
 _LEAD_SECONDS = 1.0
@@ -48,10 +45,6 @@ class Listing:
     """Presentation timestamps of a video stream's frames, in decord's frame order."""
 
     pts: np.ndarray
-    # Every keyframe has as many frames before it in decoding as in display. Open GOPs break
-    # this, and decord, which indexes keyframes by decoding position, then seeks a GOP short.
-    # False too for the codecs in _RACY_SEEKS when frames are reordered.
-    seekable: bool
     codec: str
     # Display positions of the keyframes.
     keys: np.ndarray
@@ -90,9 +83,7 @@ def _listing(args: list[str], copy: list[str], timeout: float) -> Listing | None
         return None
     shown_at = np.searchsorted(ordered, decoding)
     key_at = np.flatnonzero(keys)
-    reordered = bool(np.any(shown_at != np.arange(len(shown_at))))
-    seekable = bool(np.all(shown_at[key_at] == key_at)) and not (reordered and codec in _RACY_SEEKS)
-    return Listing(ordered, seekable, codec, np.sort(shown_at[key_at]),
+    return Listing(ordered, codec, np.sort(shown_at[key_at]),
                    np.zeros(len(ordered), bool))
 
 

@@ -16,6 +16,7 @@ from .native import captured_stderr, malloc_trim, reason
 from .opening import FrameSpec, _open, decode_size, open_reader
 from .prefetch import Prefetch
 from .scratch import scratch_dir
+from .shots import ShotLog, signature
 from .timing import frame_times, plan_samples
 from .types import Frame
 
@@ -62,17 +63,22 @@ class FrameStream:
     clipped exactly is decoded from the whole file. With `readers` > 1, that many decoders work
     on alternate chunks in threads (decord releases the GIL), each a chunk ahead, and chunks are
     still yielded in order; 0 picks the number for this machine (`auto_readers`). `clips=False`
-    decodes every chunk from the whole file.
+    decodes every chunk from the whole file. Chunks decoded from the whole file by decord (codecs
+    not clipped) have no cuts found in them: decord hands over only the wanted frames.
     """
 
     def __init__(self, path: Path, fps: float, spec: FrameSpec | None = None, chunk: int = default("extract.chunk"),
-                 threads: int = 0, readers: int = 1, clips: bool = True):
+                 threads: int = 0, readers: int = 1, clips: bool = True, shots: bool = False):
         self.path = path
+        # With `shots`, the signature of every frame decoded frame by frame (clips, PyAV) is
+        # noted, and `shot_log.shots()` finds the cuts once the stream is read.
+        self.shot_log = ShotLog() if shots else None
         self.spec = spec
         self.chunk = chunk
         self.threads = threads
         self._decoded = looking(spec)
         self._reader, self._source, self._tmp = open_reader(path, self._decoded, threads)
+        self._log_shots(self._reader)
         self._starts, self.duration = frame_times(self._reader)
         self.plan = plan_samples(self._starts, self.duration, fps)
         self._size = self._reader[0].shape[:2] if len(self.plan) else (0, 0)
@@ -140,8 +146,11 @@ class FrameStream:
         return fit(pixels, self.spec)
 
     def _from_clip(self, wanted: list[int], name: str) -> np.ndarray | None:
-        """The wanted frames decoded from a clip of their stretch; None where no exact clip was made."""
-        import decord
+        """The wanted frames decoded from a clip of their stretch; None where no exact clip was made.
+
+        PyAV reads the clip straight through (a clip is short: no seek, no miss), so every frame
+        decoded passes by once and the shot log sees them all."""
+        import av
 
         clip = Path(self._clips.name) / name
         try:
@@ -151,30 +160,48 @@ class FrameStream:
             at = None if clip_pts is None else locate(keep, clip_pts)
             if at is None:
                 return None
-            height, width = self._size
-            with captured_stderr():
+            rows = {int(p): i for i, p in enumerate(at)}
+            pixels: list[np.ndarray | None] = [None] * len(at)
+            signatures = []
+            shown = 0
+            with captured_stderr(), open(clip, "rb") as file:
                 try:
-                    reader = decord.VideoReader(str(clip), width=width, height=height, num_threads=self.threads)
-                    if len(reader) != len(clip_pts):
-                        return None
-                    if self._listing.seekable:
-                        return reader.get_batch(at.tolist()).asnumpy()
-                    # Read the clip straight through instead: a clip is short, and no seek, no miss.
-                    keep, frames = set(at.tolist()), []
-                    for i in range(int(at[-1]) + 1):
-                        frame = reader.next()
-                        if i in keep:
-                            frames.append(frame.asnumpy())
-                    return np.stack(frames)
+                    with av.open(file) as container:
+                        stream = container.streams.video[0]
+                        stream.thread_type = "AUTO"
+                        stream.codec_context.thread_count = self.threads
+                        for frame in container.decode(stream):
+                            if shown in rows:
+                                pixels[rows[shown]] = self._rgb(frame)
+                            if self.shot_log is not None:
+                                signatures.append(signature(frame))
+                            shown += 1
                 except Exception:  # the whole file gets its turn, and its error is the one reported
                     return None
+            if shown != len(clip_pts):
+                return None
+            if self.shot_log is not None:
+                self.shot_log.add_run(self._starts[np.searchsorted(self._listing.pts, clip_pts)], np.stack(signatures))
+            return np.stack(pixels)
         finally:
             clip.unlink(missing_ok=True)
+
+    def _rgb(self, frame) -> np.ndarray:
+        height, width = self._size
+        if (frame.width, frame.height) == (width, height):
+            return frame.to_ndarray(format="rgb24")
+        return frame.to_ndarray(width=width, height=height, format="rgb24")
+
+    def _log_shots(self, reader) -> None:
+        if getattr(reader, "pyav", False):
+            reader.shot_log = self.shot_log
 
     def _open_whole(self):
         with captured_stderr() as native:
             try:
-                return _open(self._source, self._decoded, self.threads, self._pyav)
+                reader = _open(self._source, self._decoded, self.threads, self._pyav)
+                self._log_shots(reader)
+                return reader
             except Exception as exc:
                 raise MediaError(f"{self.path}: cannot open another decoder ({reason(exc, native)}); "
                                  "set extract.decode_readers = 1") from None

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .shots import signature
+
 
 class _Batch:
     """decord's NDArray, as far as FrameStream uses it."""
@@ -46,6 +48,8 @@ class PyAVReader:
         self._fps = float(rate) if rate else 0.0
         self.width, self.height = self._stream.codec_context.width, self._stream.codec_context.height
         self.size: tuple[int, int] | None = None
+        # A ShotLog (extract/shots.py) that notes every frame a batch decodes, when set.
+        self.shot_log = None
 
     def close(self) -> None:
         if getattr(self, "_container", None) is not None:
@@ -85,9 +89,13 @@ class PyAVReader:
         got: dict[int, np.ndarray] = {}
         shown = None
         j = 0
+        times, signatures = [], []
         for frame in self._container.decode(self._stream):
             if frame.pts is None:
                 continue
+            if self.shot_log is not None:
+                times.append(frame.pts * self._base)
+                signatures.append(signature(frame))
             while j < len(wanted) and wanted[j] < frame.pts:
                 got[order[j]] = self._pixels(shown if shown is not None else frame)
                 j += 1
@@ -102,6 +110,8 @@ class PyAVReader:
                 raise ValueError(f"no frame decoded at or after {wanted[j] * self._base:.2f}s")
             for k in order[j:]:
                 got[k] = self._pixels(shown)
+        if signatures:
+            self.shot_log.add_run(np.asarray(times), np.stack(signatures))
         return _Batch(np.stack([got[i] for i in indices]))
 
     def _pixels(self, frame) -> np.ndarray:

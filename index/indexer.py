@@ -21,6 +21,7 @@ from vsearch.extract.opening import check_file
 from vsearch.extract.paths import display
 from vsearch.extract.prefetch import Prefetch
 from vsearch.extract.probe import declared_duration
+from vsearch.extract.shots import Shots
 from vsearch.extract.speech import Speech, SpeechOptions
 from vsearch.extract.subtitles import fit_to
 
@@ -88,6 +89,7 @@ class IndexOptions:
     dedup_threshold: float = default("extract.dedup_threshold")
     pixel_change: int = default("extract.pixel_change")
     changed_pixels: int = default("extract.changed_pixels")
+    shots: bool = default("extract.shots")
     sidecar_subs: bool = default("extract.sidecar_subs")
     embedded_subs: bool = default("extract.embedded_subs")
     subtitle_encoding: str = default("extract.subtitle_encoding")
@@ -122,6 +124,8 @@ class VideoVectors:
     declared: float = 0.0
     senses: dict = field(default_factory=dict)
     sounds: Sounds | None = None
+    # Where the video's shots begin; None where frames were not decoded (or extract.shots is off).
+    shots: Shots | None = None
 
 
 @dataclass(frozen=True)
@@ -196,13 +200,14 @@ def encode_video(
         try:
             if stored is not None and reader is None:
                 slots, times, vecs, duration = stored.slots, stored.times, list(stored.vecs), stored.duration
-                encoded = 0
+                encoded, shots = 0, None
             else:
                 stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads,
-                                     options.decode_readers)
+                                     options.decode_readers, shots=options.shots)
                 slots, times, vecs, encoded = _encode_frames(stream, encoder, options, plan, reader, report,
                                                              windows, stored)
                 duration = stream.duration
+                shots = stream.shot_log.shots() if stream.shot_log is not None else None
             while not heard.done():  # the sounds the listening thread still hands off; speech going on
                 if windows is not None:
                     windows.encode_pending(wait=0.2)
@@ -242,7 +247,7 @@ def encode_video(
     if sounds is not None and sounds.skipped.startswith("failed"):
         warnings.append(_unheard(video, sounds.skipped))
     return VideoVectors(duration, slots, times, frame_vecs, encoded, cues, cue_vecs, warnings, declared,
-                        _sense_notes(speech, ocr_cues, ocr_state, sounds, models.unheard), sounds)
+                        _sense_notes(speech, ocr_cues, ocr_state, sounds, models.unheard), sounds, shots)
 
 
 def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions, plan: ScreenPlan,
@@ -319,6 +324,10 @@ def index_video(
         info = {"subtitles": [str(s) for s in sub_files], "extra_subs": [str(s) for s in files.extra],
                 "warnings": vectors.warnings, **vectors.senses, "attempt": attempt_key(options),
                 "completions": ((old.info or {}).get("completions", 0) + 1) if reuse_frames else 0}
+        if vectors.shots is not None:
+            info["shots"] = {"cuts": list(vectors.shots.cuts), "looked": vectors.shots.looked}
+        elif reuse_frames and (old.info or {}).get("shots"):
+            info["shots"] = old.info["shots"]
         if looks_truncated(vectors.duration, vectors.declared):
             info["declared_duration"] = round(vectors.declared, 3)
         record = replace(old, fingerprint=mark, duration=vectors.duration, fps=options.fps,

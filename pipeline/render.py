@@ -39,7 +39,8 @@ def segment_json(seg) -> dict:
         "video": seg.video, "start": seg.start, "end": seg.end, "seek": seg.seek, "score": seg.score,
         "cue": seg.cue, "source": seg.source, "cue_start": seg.cue_start, "cue_end": seg.cue_end,
         "best_frame": seg.best_frame, "best_sound": seg.best_sound, "signals": seg.signals,
-        "lang": seg.lang, "speaker": seg.speaker, "url": fragment_url(seg.video, seg.start, seg.end),
+        "lang": seg.lang, "speaker": seg.speaker, "shot_start": seg.shot_start, "shot_end": seg.shot_end,
+        "url": fragment_url(seg.video, seg.start, seg.end),
         **({"notes": seg.notes} if seg.notes else {}),
     }
 

@@ -13,7 +13,7 @@ from vsearch.index.calibration import share as calibrated
 from .fusion import SIGNALS, fuse
 
 SEEN = ("frames", "picture")  # the signals whose hits are frames
-from .segments import merge_slots, pad_span
+from .segments import merge_slots, pad_span, shot_of, snap_span
 from .types import Segment, SlotScore
 from .words import coverages, matched_at, query_terms, script_of
 
@@ -39,6 +39,7 @@ class FindOptions:
     max_gap: int = default("find.max_gap")
     max_len: float = default("find.max_len")
     pad: float = default("find.pad")
+    snap: float = default("find.snap")
     # Cue sources searched (extract.types.Source); empty searches them all.
     sources: tuple[str, ...] = ()
     min_score: float = default("find.min_score")
@@ -96,13 +97,14 @@ def rank_segments(
     for hit in hits:
         by_video[hit.video_id].append(hit)
     # evidence and padding only for the segments returned: a query can yield thousands of spans
-    return [_segment(videos[vid], by_video[vid], first, last, seed, best, options.pad)
+    return [_segment(videos[vid], by_video[vid], first, last, seed, best, options.pad, options.snap)
             for best, vid, first, last, seed in spans[: options.top_k]]
 
 
 def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, seed: int, best: SlotScore,
-             pad: float) -> Segment:
-    """A slot run as a padded segment with its seek offset and evidence."""
+             pad: float, snap: float) -> Segment:
+    """A slot run as a padded segment, its edges snapped to nearby cuts, with its seek offset,
+    evidence and shot."""
     step = 1.0 / record.fps
     content_start, content_end = first * step, min((last + 1) * step, record.duration or 1e18)
     start, end = pad_span(content_start, content_end, pad, record.duration)
@@ -112,7 +114,12 @@ def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, seed: 
     else:
         seek = max(start, min(content_start, cue.start if cue else content_start))
     # 0 <= start <= seek < end <= duration: seek lies in [start, content_end), and content_end
-    # <= end because only seconds inside the video are ranked.
+    # <= end because only seconds inside the video are ranked; snapping keeps seek inside.
+    shots = (record.info or {}).get("shots")
+    shot = None
+    if shots is not None:
+        start, end = snap_span(start, end, seek, shots["cuts"], snap)
+        shot = shot_of(start, end, shots["cuts"], record.duration)
     return Segment(
         video=record.path, video_id=record.id, start=round(start, 3), end=round(end, 3),
         seek=round(seek, 3), score=round(best.total, 6),
@@ -124,6 +131,7 @@ def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, seed: 
         signals={k: round(v, 6) for k, v in best.parts.items()},
         lang=cue.lang if cue else None, speaker=cue.speaker if cue else None,
         best_sound=round(max(sound.start, content_start), 3) if sound else None,
+        shot_start=shot[0] if shot else None, shot_end=shot[1] if shot else None,
     )
 
 

@@ -1,6 +1,6 @@
 """Merge scored seconds into segments (pure functions)."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from vsearch.configs import default
 
@@ -47,3 +47,20 @@ def pad_span(start: float, end: float, pad: float, duration: float) -> tuple[flo
     """Widen a span by `pad` on each side, kept inside the video."""
     hi = duration if duration > 0 else end + pad
     return max(0.0, start - pad), min(hi, end + pad)
+
+
+def snap_span(start: float, end: float, seek: float, cuts: Sequence[float], snap: float) -> tuple[float, float]:
+    """Move each edge of a span to the nearest cut within `snap` seconds of it, keeping
+    start <= seek < end: a start snaps only to a cut at or before the seek, an end only to one after it."""
+    def nearest(edge: float, allowed) -> float:
+        near = [c for c in cuts if abs(c - edge) <= snap and allowed(c)]
+        return min(near, key=lambda c: (abs(c - edge), c)) if near else edge
+
+    return nearest(start, lambda c: c <= seek), nearest(end, lambda c: c > seek)
+
+
+def shot_of(start: float, end: float, cuts: Sequence[float], duration: float) -> tuple[float, float]:
+    """(where the shot holding `start` begins, where the shot holding the span's last moment ends)."""
+    first = max((c for c in cuts if c <= start), default=0.0)
+    last = min((c for c in cuts if c >= end), default=duration if duration > 0 else end)
+    return first, last

@@ -37,3 +37,7 @@ class Segment:
     # The second of the segment that sounds most like the query; None without a sound hit.
     best_sound: float | None = None
     notes: dict[str, str] = field(default_factory=dict)
+    # The shot the segment starts in begins at shot_start, the one it ends in ends at shot_end;
+    # None where the video's shots are unknown (indexed with extract.shots off, or before it).
+    shot_start: float | None = None
+    shot_end: float | None = None

@@ -188,18 +188,26 @@ def test_stopping_early_stops_every_reader_and_restores_stderr(tmp_path):
 
 
 def sequential(stream: FrameStream) -> list[np.ndarray]:
-    """The planned frames as decoding the file from start to end gives them: no seeks, no clips."""
-    import decord
+    """The planned frames as decoding the file from start to end gives them (no seeks, no clips),
+    with the decoder clips are read with: PyAV, scaling as it does."""
+    import av
 
     height, width = stream._size
-    reader = decord.VideoReader(str(stream._source), width=width, height=height, num_threads=1)
     wanted = {index for _, index in stream.plan}
     frames = {}
-    for index in range(max(wanted) + 1):
-        pixels = reader.next().asnumpy()
-        if index in wanted:
-            frames[index] = fit(pixels, stream.spec)
+    with av.open(str(stream._source)) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index in wanted:
+                frames[index] = fit(frame.to_ndarray(width=width, height=height, format="rgb24"), stream.spec)
+            if index == max(wanted):
+                break
     return [frames[index] for _, index in stream.plan]
+
+
+def same_pictures(frames, others) -> bool:
+    """Whether two decoders' frames show the same pictures: decord and PyAV scale alike to within
+    a few levels, where one frame on in this moving test video is further off."""
+    return all(np.abs(a.pixels.astype(int) - b.pixels.astype(int)).mean() < 4.0 for a, b in zip(frames, others))
 
 
 MOVING = "testsrc2=s=96x72:d=12"  # every frame differs, so a frame off by one shows
@@ -222,7 +230,7 @@ def test_chunks_decoded_from_clips_are_the_frames_of_the_whole_file(tmp_path, na
     assert [(f.slot, f.t) for f in frames] == [(f.slot, f.t) for f in whole]
     assert all(np.array_equal(f.pixels, truth) for f, truth in zip(frames, sequential(stream)))
     if "open-gop" not in name:  # from the whole file, decord seeks a GOP short at open-GOP keyframes
-        assert all(np.array_equal(a.pixels, b.pixels) for a, b in zip(frames, whole))
+        assert same_pictures(frames, whole)
 
 
 @pytest.mark.parametrize("name,encode", [

@@ -37,6 +37,20 @@ def colour_video(
     return path
 
 
+def shots_video(path: Path, shots: list[tuple[str, int]], rate: str = "25", size: str = "160x90",
+                encode: tuple[str, ...] = ("-c:v", "libx264")) -> tuple[Path, list[int]]:
+    """Shots of lavfi sources ("testsrc2", "mandelbrot", "life", ...), each `frames` long, cut
+    together; returns the video and the frame numbers where each shot after the first begins."""
+    inputs, parts = [], []
+    for i, (source, frames) in enumerate(shots):
+        inputs += ["-f", "lavfi", "-i", f"{source}=s={size}:r={rate}"]
+        parts.append(f"[{i}:v]trim=end_frame={frames},setpts=PTS-STARTPTS,format=yuv420p[s{i}]")
+    graph = ";".join(parts) + ";" + "".join(f"[s{i}]" for i in range(len(shots))) + f"concat=n={len(shots)}:v=1:a=0[v]"
+    ffmpeg(*inputs, "-filter_complex", graph, "-map", "[v]", "-r", rate, *encode, "-pix_fmt", "yuv420p", str(path))
+    starts = [sum(f for _, f in shots[: i + 1]) for i in range(len(shots) - 1)]
+    return path, starts
+
+
 def numbered_video(path: Path, encode: list[str], seconds: int = 10, rate: int = 25) -> Path:
     """A video whose frame n is one solid colour that spells n (see `frame_number`), up to 255 frames."""
     assert seconds * rate <= 256
