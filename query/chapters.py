@@ -5,10 +5,12 @@ by its slide's title or the words that set what is said in it apart."""
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .segments import snap_to
 from .words import HAN, LATIN, STOP_WORDS
 
 # A slide counts as new when fewer than this share of its words were on the slide before.
@@ -134,10 +136,11 @@ def slide_title(text: str, words: int = 6) -> str:
 
 def chapters(duration: float, slides: list[tuple[float, str]], said: list[tuple[float, str, np.ndarray]],
              frames: tuple[np.ndarray, np.ndarray], min_length: float, topic_window: float = 30.0,
-             scene_window: float = 10.0) -> list[Chapter]:
+             scene_window: float = 10.0, cuts: Sequence[float] = ()) -> list[Chapter]:
     """Chapters of a video `duration` seconds long from its slides ((start, text) read off the
     screen), what is said ((start, text, text-model vector) per cue) and its frames ((times,
-    image-model vectors)), none shorter than `min_length` seconds."""
+    image-model vectors)), none shorter than `min_length` seconds; a chapter found to the second
+    starts on the cut between shots (`cuts`) within that second, if there is one."""
     if duration <= 0:
         return []
     changes = slide_changes(slides)
@@ -146,8 +149,8 @@ def chapters(duration: float, slides: list[tuple[float, str]], said: list[tuple[
     topics = _changes(said_times, said_vecs, duration, topic_window)
     scenes = _changes(np.asarray(frames[0], np.float64), np.asarray(frames[1], np.float32), duration, scene_window)
     # A slide is read on the first sampled frame that shows it: it came up within the second before.
-    starts = [(0.0, "start")] + boundaries(duration, [float(math.floor(s)) for s, _ in changes], topics, scenes,
-                                           min_length)
+    found = boundaries(duration, [float(math.floor(s)) for s, _ in changes], topics, scenes, min_length)
+    starts = [(0.0, "start")] + [(snap_to(at, cuts, 1.0), why) for at, why in found]
     ends = [s for s, _ in starts[1:]] + [duration]
     spoken = [" ".join(text for at, text, _ in said if a <= at < b) for (a, _), b in zip(starts, ends)]
     shown = [" ".join(text for at, text in slides if a <= at < b) for (a, _), b in zip(starts, ends)]

@@ -49,14 +49,16 @@ def pad_span(start: float, end: float, pad: float, duration: float) -> tuple[flo
     return max(0.0, start - pad), min(hi, end + pad)
 
 
+def snap_to(t: float, cuts: Sequence[float], snap: float, allowed=lambda c: True) -> float:
+    """The cut nearest `t` within `snap` seconds (of those `allowed`), else `t`."""
+    near = [c for c in cuts if abs(c - t) <= snap and allowed(c)]
+    return min(near, key=lambda c: (abs(c - t), c)) if near else t
+
+
 def snap_span(start: float, end: float, seek: float, cuts: Sequence[float], snap: float) -> tuple[float, float]:
     """Move each edge of a span to the nearest cut within `snap` seconds of it, keeping
     start <= seek < end: a start snaps only to a cut at or before the seek, an end only to one after it."""
-    def nearest(edge: float, allowed) -> float:
-        near = [c for c in cuts if abs(c - edge) <= snap and allowed(c)]
-        return min(near, key=lambda c: (abs(c - edge), c)) if near else edge
-
-    return nearest(start, lambda c: c <= seek), nearest(end, lambda c: c > seek)
+    return snap_to(start, cuts, snap, lambda c: c <= seek), snap_to(end, cuts, snap, lambda c: c > seek)
 
 
 def shot_of(start: float, end: float, cuts: Sequence[float], duration: float) -> tuple[float, float]:
