@@ -72,7 +72,8 @@ def test_search_click_and_the_player_lands_on_the_seek(page_url, browser, tmp_pa
     page.press("#q", "Enter")
     page.wait_for_selector(".card")
     first = page.evaluate("window.vsearch.results[0]")
-    assert (first["start"], first["seek"]) == (7.0, 7.0) and first["source"] == "subtitle"
+    # The moment begins with its shot, green from 6 s (find.snap), and plays from the words at 7 s.
+    assert (first["start"], first["seek"], first["shot_start"]) == (6.0, 7.0, 6.0) and first["source"] == "subtitle"
     # The colour model's text tower, the cue model here, reads no paraphrases: the page says so.
     assert page.text_content("#status") == "text " + first["notes"]["cues"]
     assert page.get_attribute("#status", "class") == "note"

@@ -99,17 +99,13 @@ def test_the_shots_a_segment_lies_in(start, end, cuts, want):
 
 
 def test_find_snaps_to_cuts_and_says_which_shot(env, tmp_path, monkeypatch):
-    video = colour_video(tmp_path / "cuts.mp4", [("red", 3.6), ("green", 4.2), ("blue", 4.2)])
-    run_cli("index", str(video))
+    run_cli("index", str(colour_video(tmp_path / "cuts.mp4", [("red", 3.6), ("green", 4.2), ("blue", 4.2)])))
+    monkeypatch.setenv("VSEARCH_EXTRACT_SHOTS", "false")
+    run_cli("index", str(colour_video(tmp_path / "unknown.mp4", [("white", 3.6), ("yellow", 4.2)])))
     [green] = find_json("green", "-k", "1")
     assert (green["start"], green["end"], green["shot_start"], green["shot_end"]) == (3.6, 7.8, 3.6, 7.8)
+    [yellow] = find_json("yellow", "-k", "1")  # indexed without shots: none known, nothing snapped
+    assert (yellow["start"], yellow["shot_start"], yellow["shot_end"]) == (4.0, None, None)
     monkeypatch.setenv("VSEARCH_FIND_SNAP", "0")
     [green] = find_json("green", "-k", "1")
     assert (green["start"], green["end"], green["shot_start"], green["shot_end"]) == (4.0, 8.0, 3.6, 12.0)
-
-
-def test_a_video_indexed_without_shots_has_none(env, tmp_path, monkeypatch):
-    monkeypatch.setenv("VSEARCH_EXTRACT_SHOTS", "false")
-    run_cli("index", str(colour_video(tmp_path / "cuts.mp4", [("red", 3.6), ("green", 4.2)])))
-    [green] = find_json("green", "-k", "1")
-    assert (green["start"], green["shot_start"], green["shot_end"]) == (4.0, None, None)
