@@ -15,6 +15,7 @@ from .machine import auto_readers, cpu_count, memory_bytes
 from .native import captured_stderr, malloc_trim, reason
 from .opening import FrameSpec, _open, decode_size, open_reader
 from .prefetch import Prefetch
+from .pyav_reader import rgb
 from .scratch import scratch_dir
 from .shots import ShotLog, signature
 from .timing import frame_times, plan_samples
@@ -172,7 +173,7 @@ class FrameStream:
                         stream.codec_context.thread_count = self.threads
                         for frame in container.decode(stream):
                             if shown in rows:
-                                pixels[rows[shown]] = self._rgb(frame)
+                                pixels[rows[shown]] = rgb(frame, self._size[::-1])
                             if self.shot_log is not None:
                                 signatures.append(signature(frame))
                             shown += 1
@@ -185,12 +186,6 @@ class FrameStream:
             return np.stack(pixels)
         finally:
             clip.unlink(missing_ok=True)
-
-    def _rgb(self, frame) -> np.ndarray:
-        height, width = self._size
-        if (frame.width, frame.height) == (width, height):
-            return frame.to_ndarray(format="rgb24")
-        return frame.to_ndarray(width=width, height=height, format="rgb24")
 
     def _log_shots(self, reader) -> None:
         if getattr(reader, "pyav", False):

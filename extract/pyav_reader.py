@@ -13,6 +13,13 @@ import numpy as np
 from .shots import signature
 
 
+def rgb(frame, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A PyAV frame as RGB pixels, scaled by swscale to `size` (width, height) unless it is that size."""
+    if size is None or size == (frame.width, frame.height):
+        return frame.to_ndarray(format="rgb24")
+    return frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
+
+
 class _Batch:
     """decord's NDArray, as far as FrameStream uses it."""
 
@@ -115,6 +122,4 @@ class PyAVReader:
         return _Batch(np.stack([got[i] for i in indices]))
 
     def _pixels(self, frame) -> np.ndarray:
-        if self.size is None:
-            return frame.to_ndarray(format="rgb24")
-        return frame.reformat(width=self.size[0], height=self.size[1], format="rgb24").to_ndarray()
+        return rgb(frame, self.size)

@@ -114,4 +114,5 @@ class ShotLog:
         """The cuts among all pairs noted so far."""
         keys = sorted(self._pairs)
         pairs = np.stack([self._pairs[k] for k in keys]) if keys else np.zeros((0, 4))
-        return Shots(tuple(round(c, 3) for c in find_cuts(pairs)), len(keys) + 1 if keys else 0)
+        looked = len(np.union1d(pairs[:, 0], pairs[:, 1]))  # runs apart share no frame
+        return Shots(tuple(round(c, 3) for c in find_cuts(pairs)), looked)

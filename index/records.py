@@ -30,6 +30,12 @@ class VideoRecord:
     retry_at: int = 0
     info: dict | None = None
 
+    @property
+    def cuts(self) -> list[float] | None:
+        """Where the video's shots begin (extract/shots.py); None if they were not looked for."""
+        shots = (self.info or {}).get("shots")
+        return None if shots is None else shots["cuts"]
+
     @classmethod
     def from_dict(cls, fields: dict) -> "VideoRecord":
         """A record from stored JSON, ignoring keys a newer vsearch may have added."""

@@ -146,9 +146,9 @@ def chapters_in(store, record, min_length: float) -> list:
                     key=lambda lang: sum(c.lang == lang for c, _ in subtitles))
         said = [(c, v) for c, v in subtitles if c.lang == track]
     _, times, vecs = store.frames_of(record.id)
-    cuts = ((record.info or {}).get("shots") or {}).get("cuts", ())
     return find_chapters(record.duration, slides, [(c.start, c.text, v) for c, v in said],
-                         (np.asarray(times), vecs), min_length or max(10.0, record.duration / 40), cuts=cuts)
+                         (np.asarray(times), vecs), min_length or max(10.0, record.duration / 40),
+                         cuts=record.cuts or ())
 
 
 def transcript(settings: Settings, video: str | Path, source: str | None = None) -> tuple[list, str]:

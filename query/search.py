@@ -115,11 +115,10 @@ def _segment(record: VideoRecord, hits: list[Hit], first: int, last: int, seed: 
         seek = max(start, min(content_start, cue.start if cue else content_start))
     # 0 <= start <= seek < end <= duration: seek lies in [start, content_end), and content_end
     # <= end because only seconds inside the video are ranked; snapping keeps seek inside.
-    shots = (record.info or {}).get("shots")
     shot = None
-    if shots is not None:
-        start, end = snap_span(start, end, seek, shots["cuts"], snap)
-        shot = shot_of(start, end, shots["cuts"], record.duration)
+    if record.cuts is not None:
+        start, end = snap_span(start, end, seek, record.cuts, snap)
+        shot = shot_of(start, end, record.cuts, record.duration)
     return Segment(
         video=record.path, video_id=record.id, start=round(start, 3), end=round(end, 3),
         seek=round(seek, 3), score=round(best.total, 6),
