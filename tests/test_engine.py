@@ -70,7 +70,8 @@ def test_real_minilm_matches_torch(onnx):
     assert _cosines(fast.encode_queries(TEXTS), slow.encode_queries(TEXTS)).min() >= 0.9999
 
 
-@pytest.mark.parametrize("with_text", [False, pytest.param(True, marks=pytest.mark.slow)])
+@pytest.mark.slow  # an ONNX export of CLAP's towers: 9 s, the default suite's heaviest test
+@pytest.mark.parametrize("with_text", [False, True])
 def test_clap_matches_torch(with_text, tmp_path, onnx):
     folder = str(tiny_clap(tmp_path / "clap"))
     fast, slow = (load_audio_encoder(folder, o, with_text) for o in (onnx, _torch(onnx)))
