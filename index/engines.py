@@ -216,6 +216,7 @@ def discard(folder: Path) -> None:
 
 
 def lowest_cosine(got: np.ndarray, want) -> float:
-    """The lowest cosine between rows of `got` and `want` (unit vectors); -1 when their shapes differ."""
+    """The lowest cosine between vectors (the last axis) of `got` and `want` (unit vectors); -1 when
+    their shapes differ."""
     want = np.asarray(want, np.float32)
-    return float(np.min(np.sum(got * want, axis=1))) if got.shape == want.shape else -1.0
+    return float(np.min(np.sum(got * want, axis=-1))) if got.shape == want.shape else -1.0

@@ -17,6 +17,7 @@ import numpy as np
 
 from vsearch.extract import FrameSpec
 
+from .audio_encoders import by_spans, span_weights
 from .loading import pick_batch
 from .engines import (EXPORT_VERSION, ExportFailed, discard, model_hash, providers, publish, read_entry,
                       lowest_cosine, source_folder)
@@ -53,6 +54,10 @@ class Tower:
         onnxruntime.set_default_logger_severity(4)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 4
+        # No arena: each run frees its activations. The image and sound models run in turn on one
+        # thread, and arenas kept both peaks at once (all five default models: 2,184 -> 1,918 MB,
+        # at the same speed; docs/sounds.md).
+        options.enable_cpu_mem_arena = False
         self.meta = meta
         self.session = onnxruntime.InferenceSession(str(folder / "model.onnx"), options, providers=where)
         # The graph's own inputs: tracing drops one the model ignores (unfused CLAP's is_longer).
@@ -259,10 +264,12 @@ class OnnxClap:
         # HTSAT's activations grow fast with the batch (docs/sounds.md): as ClapEncoder on a CPU.
         self.batch_size = options.batch_size or 2
         recipe = {"family": "clap", "model_id": model_id, "with_text": with_text}
-        self.towers = Towers(model_id, "clap", options, recipe)
+        # "spans": the sound graph takes stretch weights (index/torch_tweaks.py clap_spans).
+        self.towers = Towers(model_id, "clap spans", options, recipe)
         meta = self.towers.meta(*(("sound", "text") if with_text else ("sound",)))[0]
         self.rate, self._truncation = int(meta["rate"]), meta["truncation"]
-        self.dim = len(meta["probe"][0])
+        self.columns, self.span_seconds = int(meta["columns"]), float(meta["seconds"])
+        self.dim = np.asarray(meta["probe"]).shape[-1]
         self.with_text = with_text
 
     @functools.cached_property
@@ -273,14 +280,21 @@ class OnnxClap:
 
     def encode_audio(self, clips: list[np.ndarray]) -> np.ndarray:
         """Encode clips of at most 10 s (shorter ones are repeated to fill it, as CLAP was trained)."""
+        whole = span_weights([(0.0, self.span_seconds)], self.span_seconds, self.columns)
+        vecs = by_spans(clips, [whole] * len(clips), self.batch_size, self._run)
+        return np.stack([v[0] for v in vecs]) if vecs else np.zeros((0, self.dim), np.float32)
+
+    def encode_spans(self, clips: list[np.ndarray], spans: list[tuple[tuple[float, float], ...]]) -> list[np.ndarray]:
+        """For each clip of at most 10 s, the vectors of its stretches [a, b) in seconds, from one pass."""
+        weights = [span_weights(s, self.span_seconds, self.columns) for s in spans]
+        return by_spans(clips, weights, self.batch_size, self._run)
+
+    def _run(self, clips: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
         tower = self.towers.tower("sound")
-
-        def batch(lo: int, hi: int) -> np.ndarray:
-            inputs = self.features(clips[lo:hi], sampling_rate=self.rate, truncation=self._truncation,
-                                   padding="repeatpad", return_tensors="np")
-            return tower.run({n: np.asarray(inputs[n]).astype(tower.meta["inputs"][n][0]) for n in tower.names})
-
-        return _batched(len(clips), self.batch_size, self.dim, batch)
+        inputs = self.features(clips, sampling_rate=self.rate, truncation=self._truncation, padding="repeatpad",
+                               return_tensors="np")
+        feeds = {n: np.asarray(inputs[n]).astype(tower.meta["inputs"][n][0]) for n in tower.names if n != "weights"}
+        return tower.run({**feeds, "weights": weights})
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         if not self.with_text:

@@ -51,14 +51,17 @@ def _graph(model, call: Callable, inputs: dict, folder: Path) -> None:
 
     import onnx
 
-    dynamic = {n: {0: "batch", **({1: "tokens"} if n in TOKEN_INPUTS else {})} for n in names}
+    # Token ids vary in length, and CLAP's stretch weights in how many stretches a clip has.
+    second = {**{n: "tokens" for n in TOKEN_INPUTS}, "weights": "stretches"}
+    dynamic = {n: {0: "batch", **({1: second[n]} if n in second else {})} for n in names}
+    out = {0: "batch", **({1: "stretches"} if "weights" in names else {})}
     traced = folder / "traced"
     traced.mkdir()
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(Tower().eval(), tuple(inputs.values()), str(traced / "model.onnx"), input_names=names,
-                              output_names=["vectors"], dynamic_axes={**dynamic, "vectors": {0: "batch"}},
+                              output_names=["vectors"], dynamic_axes={**dynamic, "vectors": out},
                               opset_version=OPSET, dynamo=False)
         # Weights beside the graph, in one file: ONNX Runtime maps it rather than parsing and copying
         # it, which opens SigLIP2's text tower in 0.5 s instead of 3.9 s (docs/performance.md).
@@ -157,20 +160,26 @@ def export_sentence(encoder, folder: Path) -> dict:
 
 
 def export_sound_tower(encoder, folder: Path) -> dict:
-    """CLAP's audio tower and projection (ClapEncoder): its features in, sound vectors out."""
+    """CLAP's audio tower and projection (ClapEncoder): its features and stretch weights in, a
+    vector per stretch out (index/torch_tweaks.py `clap_spans`)."""
     import torch
 
+    from .audio_encoders import span_weights
+    from .torch_tweaks import clap_spans
+
     clips = [np.sin(np.linspace(0, 400 * (i + 1), encoder.rate * 3)).astype(np.float32) for i in range(2)]
+    spans = [((0.0, 3.0), (1.0, 2.5))] * len(clips)
     features = encoder.features(clips, sampling_rate=encoder.rate, truncation=encoder._truncation,
                                 padding="repeatpad", return_tensors="pt")
     inputs = {k: v.float() if v.dtype == torch.float64 else v for k, v in features.items()}
-
-    def sounds(model, **kw):
-        return model(**kw).audio_embeds if encoder.tokenizer is None else model.get_audio_features(**kw)
-
-    _graph(encoder.model, sounds, inputs, folder)
-    meta = {"tower": "sound", "inputs": _described(inputs), "rate": encoder.rate, "truncation": encoder._truncation}
-    return _checked(folder, meta, encoder.encode_audio(clips), lambda t: t.run({k: v.numpy() for k, v in inputs.items()}))
+    weights = [span_weights(s, encoder.span_seconds, encoder.columns) for s in spans]
+    inputs["weights"] = torch.from_numpy(np.stack(weights))
+    _graph(encoder.model, lambda model, weights, **kw: clap_spans(model, weights, **kw), inputs, folder)
+    meta = {"tower": "sound", "inputs": _described(inputs), "rate": encoder.rate, "truncation": encoder._truncation,
+            "columns": encoder.columns, "seconds": encoder.span_seconds}
+    want = np.concatenate(encoder.encode_spans(clips, spans))
+    return _checked(folder, meta, want,
+                    lambda t: t.run({k: v.numpy() for k, v in inputs.items()}).reshape(len(want), -1))
 
 
 def export_clap_text(encoder, folder: Path) -> dict:

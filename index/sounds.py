@@ -46,9 +46,13 @@ class Sounds:
 
 
 class SoundWindows:
-    """Takes the soundtrack piece by piece and encodes one window per hop, centred on it.
+    """Takes the soundtrack piece by piece and gives one vector per hop, from a window centred on it.
 
-    Only the last window's samples are held, so memory does not grow with the video's length.
+    A sound model that hears `span_seconds` at once and pools stretches of it (CLAP: 10 s) hears
+    consecutive windows in one pass: each pass starts where the next window does and takes every
+    window that ends inside it (8 of 3 s at a 1 s hop), so a film costs an eighth of the passes of
+    one per window (docs/sounds.md). Other models hear each window alone. Only the current pass's
+    samples are held, so memory does not grow with the video's length.
     With `handoff`, full batches wait in a short queue for `encode_pending`, called by the thread
     that encodes frames: one thread runs the models, so the image model's activations and the
     sound model's never peak together (with ViT-B/32 frames, 1.4 GB against 2.0 GB; with every
@@ -58,6 +62,8 @@ class SoundWindows:
     def __init__(self, encoder: AudioEncoder, options: AudioOptions, handoff: bool = False):
         self.encoder, self.rate = encoder, encoder.rate
         self.hop, self.window = int(options.hop * self.rate), int(max(options.window, options.hop) * self.rate)
+        reach = int(getattr(encoder, "span_seconds", 0.0) * self.rate)
+        self.reach = reach if hasattr(encoder, "encode_spans") and reach >= self.window else 0
         self._hop_seconds = options.hop
         self._starts: list[float] = []
         self._vecs: list[np.ndarray] = []
@@ -66,7 +72,7 @@ class SoundWindows:
         self._buffer = np.zeros(0, np.float32)
         self._origin = 0  # sample index of _buffer[0]
         self._next = 0  # hop number of the next window
-        self._batch: list[tuple[float, np.ndarray]] = []
+        self._batch: list[tuple[tuple[float, ...], np.ndarray, tuple[tuple[float, float], ...]]] = []
         self._queue: queue.Queue | None = queue.Queue(maxsize=2) if handoff else None
         self._abandoned = threading.Event()
         self.failed = ""
@@ -75,26 +81,42 @@ class SoundWindows:
         centre = k * self.hop + self.hop // 2
         return max(0, centre - self.window // 2), centre + self.window // 2
 
+    def _pass_end(self) -> int:
+        lo, hi = self._bounds(self._next)
+        return lo + self.reach if self.reach else hi
+
     def feed(self, samples: np.ndarray) -> None:
-        """Add the next samples; windows complete by now are queued and encoded in batches."""
+        """Add the next samples; passes complete by now are queued and encoded in batches."""
         if self.failed or self._abandoned.is_set():
             return
         self._buffer = np.concatenate([self._buffer, samples.astype(np.float32, copy=False)])
-        while self._bounds(self._next)[1] <= self._origin + len(self._buffer):
-            self._take(self._next)
-            self._next += 1
+        while self._pass_end() <= self._origin + len(self._buffer):
+            self._take(self._pass_end(), final=False)
         keep = self._bounds(self._next)[0] - self._origin
         if keep > 0:
             self._buffer, self._origin = self._buffer[keep:], self._origin + keep
 
-    def _take(self, k: int) -> None:
-        lo, hi = self._bounds(k)
-        clip = self._buffer[lo - self._origin : hi - self._origin]
-        if not audible(clip, self.rate):
-            self._silent += 1
-            return
-        self._batch.append((k * self.hop / self.rate, clip.copy()))
-        if len(self._batch) >= 16:
+    def _take(self, end: int, final: bool) -> None:
+        """One pass over samples up to `end`: the next window, and with a pooling model each later
+        one that ends inside it (`final`: the soundtrack ends at `end`, cutting the last ones short)."""
+        start = self._bounds(self._next)[0]
+        starts, spans = [], []
+        while True:
+            lo, hi = self._bounds(self._next)
+            piece = self._buffer[lo - self._origin : min(hi, end) - self._origin]
+            if audible(piece, self.rate):
+                starts.append(self._next * self.hop / self.rate)
+                spans.append(((lo - start) / self.rate, (min(hi, end) - start) / self.rate))
+            else:
+                self._silent += 1
+            self._next += 1
+            lo, hi = self._bounds(self._next)
+            if not self.reach or self._next * self.hop >= end or (hi > end and not final):
+                break
+        if starts:
+            self._batch.append((tuple(starts), self._buffer[start - self._origin : end - self._origin].copy(),
+                                tuple(spans)))
+        if sum(len(t) for t, _, _ in self._batch) >= 16:
             self._flush()
 
     def _flush(self) -> None:
@@ -111,18 +133,22 @@ class SoundWindows:
             except queue.Full:
                 continue
 
-    def _encode(self, batch: list[tuple[float, np.ndarray]]) -> None:
+    def _encode(self, batch: list[tuple[tuple[float, ...], np.ndarray, tuple[tuple[float, float], ...]]]) -> None:
         if self.failed:
             return
+        clips = [clip for _, clip, _ in batch]
         try:
-            vecs = self.encoder.encode_audio([clip for _, clip in batch])
+            if self.reach:
+                vecs = [v for part in self.encoder.encode_spans(clips, [s for _, _, s in batch]) for v in part]
+            else:
+                vecs = list(self.encoder.encode_audio(clips))
         except Exception as exc:  # noqa: BLE001 - a model's failure costs the sound signal, not the video
             self.failed = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
             self._starts.clear()
             self._vecs.clear()
             self._skipped = f"failed ({self.failed})"
             return
-        self._starts.extend(t for t, _ in batch)
+        self._starts.extend(t for starts, _, _ in batch for t in starts)
         self._vecs.extend(vecs)
 
     def encode_pending(self, wait: float = 0.0) -> None:
@@ -148,8 +174,7 @@ class SoundWindows:
         batch waits for `encode_pending`."""
         end = self._origin + len(self._buffer)
         while self._next * self.hop < end and not self._abandoned.is_set():
-            self._take(self._next)
-            self._next += 1
+            self._take(min(end, self._pass_end()), final=self._pass_end() >= end)
         self._flush()
 
     def sounds(self) -> Sounds:

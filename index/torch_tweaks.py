@@ -67,6 +67,29 @@ def _class_token_forward(layer, hidden_states, attention_mask=None, **kwargs):
     return token + layer.mlp(layer.layer_norm2(token))
 
 
+def clap_columns(audio_config) -> int:
+    """How many time columns CLAP's audio tower leaves over its input (HTSAT: 32 over 10 s)."""
+    stride = audio_config.patch_stride
+    stride = stride[1] if isinstance(stride, (list, tuple)) else stride
+    return audio_config.spec_size // 2 ** (len(audio_config.depths) - 1) // stride * (
+        audio_config.spec_size // audio_config.num_mel_bins)
+
+
+def clap_spans(model, weights, **inputs):
+    """CLAP sound vectors (unnormalised) of stretches of each input, from one pass of its audio tower.
+
+    HTSAT's last layer is a grid of frequency bands by time columns over the 10 s input (2 by 32),
+    and CLAP's vector of a clip is the projection of the grid's mean. Averaging the columns by
+    `weights` (batch, stretches, columns) instead gives each stretch a vector from the same pass;
+    uniform weights give exactly the clip's own vector (tests/test_sounds.py).
+    """
+    import torch
+
+    grid = model.audio_model(**inputs).last_hidden_state  # (batch, channels, bands, columns)
+    pooled = torch.einsum("bsc,bhc->bsh", weights.to(grid.dtype), grid.mean(2))
+    return model.audio_projection(pooled)
+
+
 def unit_rows(out):
     """A tower's output (a tensor, or a model output with a pooler_output) as L2-normalised float32 rows."""
     import numpy as np

@@ -13,8 +13,8 @@ from vsearch.extract.scratch import sweep_scratch
 from .api import absolute, index_meta, load_models, sound_name, store_opener
 from .settings import Settings
 
-# On a CPU the sound model triples a film's ingest and takes the default models past 2 GB
-# (docs/sounds.md), so "auto" embeds sounds only where a GPU does the work.
+# On a CPU the sound model adds about half a film's frames-only time, and with the CPU default
+# speech model takes the default models past 2 GB (docs/sounds.md): "auto" embeds sounds on a GPU.
 CPU_SOUNDS = "audio.mode auto embeds sounds on a GPU only; set audio.mode = on to embed them on this CPU"
 
 

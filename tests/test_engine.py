@@ -79,6 +79,9 @@ def test_clap_matches_torch(with_text, tmp_path, onnx):
     rng = np.random.default_rng(0)
     clips = [rng.normal(size=int(fast.rate * s)).astype(np.float32) * 0.1 for s in (1, 3, 10)]
     assert _cosines(fast.encode_audio(clips), slow.encode_audio(clips)).min() >= 0.9999
+    spans = [((0.0, 1.0),), ((0.0, 3.0), (1.5, 2.5)), ((0.0, 3.0), (2.0, 5.0), (4.0, 7.0), (7.0, 10.0))]
+    for got, want in zip(fast.encode_spans(clips, spans), slow.encode_spans(clips, spans), strict=True):
+        assert got.shape == want.shape and _cosines(got, want).min() >= 0.9999
     if with_text:
         assert _cosines(fast.encode_texts(TEXTS[:3]), slow.encode_texts(TEXTS[:3])).min() >= 0.9999
 

@@ -7,6 +7,7 @@ import pytest
 from conftest import find_json, index_interrupted, run_cli
 
 from vsearch.testing.media import colour_video, ffmpeg, sound_video
+from vsearch.testing.tone_encoder import ToneEncoder
 
 pytestmark = pytest.mark.usefixtures("heard")
 
@@ -154,26 +155,90 @@ def test_tiny_clap_loads_through_the_real_code_and_an_index_keeps_its_sound_mode
     assert find_json("--audio", str(hum), "-k", "1")[0]["video"] == str(first)  # the index's own model
 
 
-def test_sound_windows_do_not_depend_on_how_the_soundtrack_arrives():
+class _OneWindowAtATime:
+    """The tone model without `encode_spans`: each window is its own pass."""
+
+    def __init__(self, calls: list):
+        self.tones, self.calls = ToneEncoder(), calls
+        self.rate = self.tones.rate
+
+    def encode_audio(self, clips):
+        self.calls.append(len(clips))
+        return self.tones.encode_audio(clips)
+
+
+class _Counted(ToneEncoder):
+    def __init__(self, calls: list):
+        self.calls = calls
+
+    def encode_spans(self, clips, spans):
+        self.calls.append(len(clips))
+        return super().encode_spans(clips, spans)
+
+
+@pytest.mark.parametrize("pooled", [True, False])
+def test_sound_windows_do_not_depend_on_how_the_soundtrack_arrives(pooled):
     from vsearch.index import AudioOptions
     from vsearch.index.sounds import SoundWindows
-    from vsearch.testing.tone_encoder import ToneEncoder
 
     rate = ToneEncoder.rate
-    t = np.arange(int(6.5 * rate)) / rate
-    track = np.where(t < 3, 0.2 * np.sin(2 * np.pi * 880 * t), 0.0).astype(np.float32)
+    t = np.arange(int(26.5 * rate)) / rate
+    track = np.where((t < 3) | (t >= 20), 0.2 * np.sin(2 * np.pi * 880 * t), 0.0).astype(np.float32)
     results = []
     for size in (rate * 10, 4096, 777):
-        windows = SoundWindows(ToneEncoder(), AudioOptions(window=2.0, hop=1.0))
+        calls = []
+        encoder = _Counted(calls) if pooled else _OneWindowAtATime(calls)
+        windows = SoundWindows(encoder, AudioOptions(window=2.0, hop=1.0))
         for lo in range(0, len(track), size):
             windows.feed(track[lo : lo + size])
         windows.finish()
         done = windows.sounds()
-        results.append((done.starts, np.array(done.vecs)))
-    # Hops 0-3 hear the beep (hop 3's window reaches back to 2.5 s); 4-6 are silence.
-    assert results[0][0] == (0.0, 1.0, 2.0, 3.0)
-    for starts, vecs in results[1:]:
+        results.append((done.starts, np.array(done.vecs), sum(calls)))
+    # Hops 0-3 hear the beep (hop 3's window reaches back to 2.5 s), 4-18 are silence, and 19-26
+    # hear the second beep (the last window is cut short by the end).
+    assert results[0][0] == (0.0, 1.0, 2.0, 3.0, *map(float, range(19, 27)))
+    for starts, vecs, _ in results[1:]:
         assert starts == results[0][0] and np.allclose(vecs, results[0][1], atol=1e-6)
+    # Pooled, windows share 10 s passes: one over each beep (the one between hears silence alone).
+    assert [r[2] for r in results] == ([2, 2, 2] if pooled else [12, 12, 12])
+    alone = ToneEncoder().encode_audio([track[: int(1.5 * rate)], track[int(25.5 * rate) :]])
+    assert np.allclose(results[0][1][[0, -1]], alone, atol=1e-6)  # each window hears itself alone
+
+
+@pytest.mark.parametrize(("spans", "weights"), [
+    (((0.0, 10.0),), [[0.25] * 4]),
+    (((0.0, 2.5), (2.5, 5.0)), [[1, 0, 0, 0], [0, 1, 0, 0]]),
+    (((1.25, 3.75),), [[0.5, 0.5, 0, 0]]),
+    (((9.0, 12.0),), [[0, 0, 0, 1]]),  # beyond the input: what of it is inside
+])
+def test_span_weights_average_the_columns_a_stretch_covers(spans, weights):
+    from vsearch.index.audio_encoders import span_weights
+
+    assert np.allclose(span_weights(spans, 10.0, 4), weights)
+
+
+@pytest.mark.slow
+def test_clap_hears_stretches_of_one_pass_and_the_whole_is_its_own_vector(tmp_path):
+    import torch
+
+    from vsearch.index import EncoderOptions, load_audio_encoder
+    from vsearch.testing.checkpoints import tiny_clap
+
+    clap = load_audio_encoder(str(tiny_clap(tmp_path / "clap")), EncoderOptions(engine="torch"), with_text=False)
+    rng = np.random.default_rng(0)
+    clips = [rng.normal(size=clap.rate * s).astype(np.float32) * 0.1 for s in (3, 10)]
+    inputs = clap.features(clips, sampling_rate=clap.rate, truncation="rand_trunc", padding="repeatpad",
+                           return_tensors="pt")
+    with torch.inference_mode():
+        own = torch.nn.functional.normalize(clap.model(**inputs).audio_embeds, dim=-1).numpy()
+    assert (clap.columns, clap.span_seconds) == (32, 10.0)
+    assert np.sum(clap.encode_audio(clips) * own, axis=1).min() > 0.99999
+    stretches = clap.encode_spans(clips, [((0.0, 3.0),), ((0.0, 10.0), (0.0, 3.0), (7.0, 10.0))])
+    assert [len(s) for s in stretches] == [1, 3]
+    # A 3 s clip fills the input three times over; its first third is close to the whole, and the
+    # 10 s clip's whole is its own vector while its stretches differ from it.
+    assert np.dot(stretches[1][0], own[1]) > 0.99999
+    assert np.dot(stretches[1][1], stretches[1][2]) < 0.9999
 
 
 def test_imagebind_names_its_package_and_licence(tmp_path, sounds):

@@ -25,6 +25,7 @@ class ToneEncoder:
     dim = len(WORDS) + 1
     rate = 22050
     scripts = frozenset({"latin"})
+    span_seconds = 10.0  # like CLAP, a soundtrack's windows share 10 s passes (index/sounds.py)
 
     def encode_audio(self, clips: list[np.ndarray]) -> np.ndarray:
         rows = []
@@ -37,6 +38,11 @@ class ToneEncoder:
             flatness = float(np.exp(np.mean(np.log(audible))) / np.mean(audible))
             rows.append(bands + [min(1.0, 2 * flatness), 0.05])
         return _unit(np.array(rows, dtype=np.float64))
+
+    def encode_spans(self, clips: list[np.ndarray], spans) -> list[np.ndarray]:
+        """Each stretch's vector, heard alone: the same vectors as one window at a time."""
+        return [self.encode_audio([clip[round(a * self.rate) : round(b * self.rate)] for a, b in stretches])
+                for clip, stretches in zip(clips, spans)]
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         rows = [[1.0 if word in text.lower() else 0.0 for word in WORDS] + [0.3] for text in texts]
