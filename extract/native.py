@@ -14,19 +14,36 @@ def malloc_trim() -> None:
 
     FFmpeg's decoder threads free multi-megabyte 1080p frames into glibc's per-thread arenas,
     which keep them: without a trim per chunk a 1080p decode holds a gigabyte it no longer uses
-    (docs/decoding.md).
+    (docs/decoding.md). Model loaders leave the like behind (ONNX Runtime, measuring a model's
+    levels; CTranslate2, converting float16 weights to int8).
     """
     trim = _libc_trim()
     if trim is not None:
         trim(0)
 
 
+def few_arenas() -> None:
+    """Let threads started from now on share two malloc arenas rather than take one each (glibc
+    makes up to eight per core): an ingest's decoder, speech, screen-text and encoder threads each
+    kept their own peak otherwise (docs/performance.md, "Memory of the default models together")."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(_M_ARENA_MAX, 2)
+
+
+_M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
+
+
 @functools.cache
-def _libc_trim():
+def _libc():
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
         return None
+
+
+def _libc_trim():
+    return getattr(_libc(), "malloc_trim", None)
 
 
 _capture_lock = threading.Lock()

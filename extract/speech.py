@@ -13,9 +13,10 @@ import numpy as np
 from vsearch.configs import default
 from vsearch.errors import VsearchError
 
-from .audio import RATE, AudioReport, decode_pcm, has_audio, pcm_windows
+from .audio import AudioReport, RATE, decode_pcm, has_audio, pcm_windows
 from .cache import CueCache
 from .hub import hub_reachable
+from .native import malloc_trim
 from .types import Cue, Source
 
 # Per device, by measurement and published error rates (README, "Speech"): small is the
@@ -95,8 +96,10 @@ def _load_whisper(name: str, device: str, index: int, compute_type: str, threads
     compute = compute_type if compute_type != "auto" else ("float16" if device == "cuda" else "int8")
     local = Path(name).is_dir()
     try:
-        return WhisperModel(name, device=device, device_index=index, compute_type=compute,
-                            cpu_threads=threads, local_files_only=not local and not hub_reachable())
+        model = WhisperModel(name, device=device, device_index=index, compute_type=compute,
+                             cpu_threads=threads, local_files_only=not local and not hub_reachable())
+        malloc_trim()  # the float16 weights it read to convert to int8 (half a GB for `small`)
+        return model
     except Exception as exc:  # CTranslate2 and the hub raise many types; all mean "cannot load"
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
         if local:

@@ -27,6 +27,8 @@ log = logging.getLogger("vsearch")
 
 # Part of every model hash: a change to what an export writes (inputs, pooling, graph) bumps it.
 EXPORT_VERSION = 1
+# How int8 entries are quantized; an int8 entry made another way is made again (fp32 ones are kept).
+QUANTIZATION = "dynamic, per-channel int8 weights"
 _WHOLE = 3 << 20  # files up to this size are hashed whole; larger ones by three 1 MiB samples
 
 

@@ -18,9 +18,19 @@ import numpy as np
 from vsearch.extract import FrameSpec
 
 from .audio_encoders import by_spans, span_weights
+from .engines import (
+    EXPORT_VERSION,
+    ExportFailed,
+    QUANTIZATION,
+    discard,
+    lowest_cosine,
+    model_hash,
+    providers,
+    publish,
+    read_entry,
+    source_folder,
+)
 from .loading import pick_batch
-from .engines import (EXPORT_VERSION, ExportFailed, discard, model_hash, providers, publish, read_entry,
-                      lowest_cosine, source_folder)
 
 log = logging.getLogger("vsearch")
 
@@ -115,7 +125,7 @@ class Towers:
 
     def meta(self, *towers: str) -> list[dict]:
         """The towers' meta.json, exporting those the cache has none of first (in one process)."""
-        self._entries.update({t: read_entry(self._folder(t)) for t in towers})
+        self._entries.update({t: self._read(t) for t in towers})
         if missing := [t for t in towers if self._entries[t] is None]:
             self._entries.update(self._export(missing))
         return [self._entries[t].meta for t in towers]
@@ -123,7 +133,7 @@ class Towers:
     def tower(self, tower: str) -> Tower:
         """A tower's session, checked against its probe; a damaged entry is exported again."""
         if tower not in self._open:
-            entry = self._entries.pop(tower, None) or read_entry(self._folder(tower))
+            entry = self._entries.pop(tower, None) or self._read(tower)
             opened = self._checked(entry) if entry else None
             if opened is None:
                 opened = self._checked(self._export([tower])[tower])
@@ -135,8 +145,21 @@ class Towers:
             self._open[tower] = opened
         return self._open[tower]
 
+    def close(self, tower: str) -> None:
+        """Close a tower's session; it opens again on its next use."""
+        self._open.pop(tower, None)
+
     def _folder(self, tower: str, precision: str | None = None) -> Path:
         return self.root / f"{tower}-{precision or self.precision}"
+
+    def _read(self, tower: str):
+        """The tower's entry at this precision; an int8 one quantized another way (by an earlier
+        vsearch) is deleted, to be made again."""
+        entry = read_entry(self._folder(tower))
+        if entry is not None and self.precision == "int8" and entry.meta.get("quantization") != QUANTIZATION:
+            discard(entry.folder)
+            return None
+        return entry
 
     def _checked(self, entry) -> Tower | None:
         try:
@@ -225,6 +248,10 @@ class OnnxClip:
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         tower = self.towers.tower("text")
         return _batched(len(texts), self.batch_size, self.dim, lambda lo, hi: tower.encode_texts(texts[lo:hi], ""))
+
+    def close_text_tower(self) -> None:
+        """Free the text tower (SigLIP2's holds about 400 MB once run) until a text is encoded again."""
+        self.towers.close("text")
 
 
 class OnnxSentence:

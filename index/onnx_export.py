@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engines import ExportFailed, lowest_cosine
+from .engines import ExportFailed, QUANTIZATION, lowest_cosine
 
 OPSET = 17
 FP32_COSINE = 0.9999
@@ -190,7 +190,8 @@ def export_clap_text(encoder, folder: Path) -> dict:
 
 
 def quantize(fp32, folder: Path) -> dict:
-    """An int8 copy of an fp32 entry by dynamic quantization: int8 weights, float activations."""
+    """An int8 copy of an fp32 entry by dynamic quantization: int8 weights, a scale per output
+    channel, float activations (docs/performance.md: per channel loses less than one scale a matrix)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from .onnx_engine import Tower
@@ -204,14 +205,15 @@ def quantize(fp32, folder: Path) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             quantize_dynamic(str(fp32.model), str(folder / "model.onnx"), weight_type=QuantType.QInt8,
-                             use_external_data_format=True)
+                             per_channel=True, use_external_data_format=True)
     except Exception as exc:
         raise ExportFailed(f"int8 quantization failed ({type(exc).__name__}: {str(exc)[:160]})") from None
     finally:
         quiet.setLevel(level)
     meta = {k: v for k, v in fp32.meta.items() if k not in ("files", "probe", "cosine_to_torch")}
     got = Tower(folder, meta, ["CPUExecutionProvider"]).probe_vectors()
-    return {**meta, "probe": got.tolist(), "cosine_to_fp32": lowest_cosine(got, fp32.meta["probe"])}
+    return {**meta, "probe": got.tolist(), "cosine_to_fp32": lowest_cosine(got, fp32.meta["probe"]),
+            "quantization": QUANTIZATION}
 
 
 EXPORTERS = {("clip", "image"): export_image_tower, ("clip", "text"): export_text_tower,
@@ -239,8 +241,8 @@ def torch_encoder(recipe: dict, with_text: bool):
 def answer(job: dict) -> dict:
     """Do one job: {"recipe", "towers": {tower: folder}} exports, {"quantize": {tower: [fp32 folder,
     folder]}} quantizes, and a recipe alone only loads (downloads) the model."""
-    from .loading import ModelError
     from .engines import read_entry
+    from .loading import ModelError
 
     try:
         if "quantize" in job:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from vsearch.errors import MediaError, VsearchError
+from vsearch.extract.native import few_arenas, malloc_trim
 from vsearch.extract.scratch import sweep_scratch
 
 from .api import absolute, index_meta, load_models, sound_name, store_opener
@@ -23,6 +24,7 @@ class Indexing:
     video needs them (`meta`: the index's meta row as read, None when there is none yet)."""
 
     def __init__(self, settings: Settings, meta: dict | None):
+        few_arenas()  # before the run starts its decoding, speech and screen-text threads
         self.settings, self.meta = settings, meta
         self.options = settings.index_options()
         self.open_store = store_opener(settings)
@@ -38,11 +40,17 @@ class Indexing:
         """The run's models (index/indexer.py Models), loaded on first use with the index made for them."""
         if self._models is None:
             from vsearch.index import Models
+            from vsearch.index.text_encoders import IMAGE_TOWER
 
             image, text = load_models(self.settings, self.meta)
             models = Models(image, text, *_sound_model(self.settings, self.meta))
             with self.open_store() as store:  # failures are recorded there too
                 models.make_index(store)
+            # The image model's text tower was opened only to measure its levels, which the index
+            # now keeps; indexing encodes no text with it unless it makes the cue vectors too.
+            if text.model_id != IMAGE_TOWER and hasattr(image, "close_text_tower"):
+                image.close_text_tower()
+            malloc_trim()
             self._models = models
         return self._models
 
@@ -50,7 +58,10 @@ class Indexing:
         """Index one prepared video (index/indexer.py index_video)."""
         from vsearch.index import index_video
 
-        return index_video(files, self.open_store, self.models(), self.options, progress, reuse_frames)
+        try:
+            return index_video(files, self.open_store, self.models(), self.options, progress, reuse_frames)
+        finally:
+            malloc_trim()  # what one video's decoding and transcription freed, before the next
 
     def failed(self, record, quick: str, error: str) -> None:
         """Note a failure with its retry time. An indexed video keeps its rows and stays searchable."""

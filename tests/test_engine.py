@@ -13,6 +13,7 @@ import pytest
 
 from vsearch.index import EncoderOptions, load_audio_encoder, load_encoder
 from vsearch.index.encoders import HFEncoder
+from vsearch.index.engines import QUANTIZATION
 from vsearch.index.onnx_engine import OnnxClap, OnnxClip, OnnxSentence
 from vsearch.index.text_encoders import load_text_encoder
 from vsearch.testing.checkpoints import tiny_chinese_clip, tiny_clap, tiny_clip, tiny_sentence, tiny_siglip
@@ -93,6 +94,22 @@ def test_int8_is_a_separate_entry_close_to_fp32(tmp_path, onnx):
     assert _cosines(fp32.encode_images(_frames()), int8.encode_images(_frames())).min() > 0.99
     assert sorted(p.name for p in next(onnx.cache.iterdir()).iterdir()) == [
         "image-fp32", "image-int8", "text-fp32", "text-int8"]
+
+
+@pytest.mark.slow
+def test_an_int8_entry_quantized_another_way_is_made_again_and_fp32_kept(tmp_path, onnx):
+    folder, int8 = str(tiny_clip(tmp_path / "clip")), replace(onnx, engine_precision="int8")
+    load_encoder(folder, int8).encode_images(_frames())
+    (model,) = [p for p in onnx.cache.iterdir() if p.is_dir()]
+    meta = json.loads((model / "image-int8" / "meta.json").read_text())
+    assert meta["quantization"] == QUANTIZATION
+    meta["quantization"] = "dynamic, one scale a matrix"  # as an earlier vsearch made it
+    (model / "image-int8" / "meta.json").write_text(json.dumps(meta))
+    fp32_made = (model / "image-fp32" / "model.onnx").stat().st_mtime_ns
+    again = load_encoder(folder, int8).encode_images(_frames())
+    assert json.loads((model / "image-int8" / "meta.json").read_text())["quantization"] == QUANTIZATION
+    assert (model / "image-fp32" / "model.onnx").stat().st_mtime_ns == fp32_made
+    assert _cosines(again, load_encoder(folder, onnx).encode_images(_frames())).min() > 0.99
 
 
 def _weights(cache: Path, tower: str) -> Path:
@@ -210,3 +227,20 @@ def test_a_bad_engine_setting_is_one_line(env, key, value, monkeypatch):
     assert result.stderr.strip().splitlines() == [
         f"vsearch: error: setting {key[8:].lower()} from environment must be one of "
         + ("auto, torch, onnx" if value == "gpu" else "fp32, int8") + f", not {value!r}"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text_model", ["bert", "image"])
+def test_indexing_closes_the_image_models_text_tower_unless_it_makes_the_cue_vectors(text_model, tmp_path):
+    from vsearch.indexing import Indexing
+    from vsearch.settings import load_settings
+
+    clip = str(tiny_clip(tmp_path / "clip"))
+    text = str(tiny_sentence(tmp_path / "text", "bert")) if text_model == "bert" else "image"
+    settings = load_settings(flags={"home": str(tmp_path / "home"), "model": clip, "text_model": text,
+                                    "engine": "onnx", "device": "cpu"}, environ={})
+    image = Indexing(settings, None).models().image
+    assert isinstance(image, OnnxClip) and image.levels is not None  # measured through the text tower
+    assert ("text" in image.towers._open) == (text_model == "image")
+    again = image.encode_texts(TEXTS)  # reopened on use
+    assert _cosines(again, load_encoder(clip, settings.encoder_options()).encode_texts(TEXTS)).min() > 0.9999
