@@ -59,9 +59,13 @@ def last_line(done: subprocess.CompletedProcess | None) -> str:
 @functools.lru_cache(maxsize=1)
 def clip_ffmpeg() -> str | None:
     """An ffmpeg that can cut exact clips, whose `noise` filter takes expressions (FFmpeg 5.0 and
-    later): the usual one, else imageio-ffmpeg's (Ubuntu 22.04 ships 4.4); None if neither can."""
-    for exe in _found():
-        shown = run_ffmpeg(["-h", "bsf=noise"], 30, exe)
-        if shown is not None and b"-drop " in shown.stdout:
-            return exe
-    return None
+    later; Ubuntu 22.04 ships 4.4), preferring one whose `filter_units` can also list the pictures
+    nothing depends on, to leave them out (FFmpeg 6.0 and later; Debian 12 ships 5.1): the usual
+    one, else imageio-ffmpeg's; None if neither can cut."""
+    able = [exe for exe in _found() if _option(exe, "noise", b"-drop ")]
+    return next((exe for exe in able if _option(exe, "filter_units", b"-discard ")), able[0] if able else None)
+
+
+def _option(exe: str, bsf: str, option: bytes) -> bool:
+    shown = run_ffmpeg(["-h", f"bsf={bsf}"], 30, exe)
+    return shown is not None and option in shown.stdout

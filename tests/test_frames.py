@@ -276,12 +276,33 @@ def test_clips_leave_out_only_unwanted_frames_nothing_depends_on(tmp_path, name,
     assert (len(thin) < len(full) - 40) == h264 and set(thin) <= set(full)
 
 
+def test_an_ffmpeg_that_can_leave_pictures_out_is_preferred_for_clips(tmp_path, monkeypatch):
+    import imageio_ffmpeg
+
+    from vsearch.extract.ffmpeg import clip_ffmpeg, ffmpeg_exe
+
+    bundled = imageio_ffmpeg.get_ffmpeg_exe()
+    older = tmp_path / "bin" / "ffmpeg"  # cuts clips, but its filter_units has no discard option (Debian 12's 5.1)
+    older.parent.mkdir()
+    older.write_text(f'#!/bin/sh\ncase "$*" in *bsf=filter_units*) echo "filter_units AVOptions:"; exit 0;; esac\n'
+                     f'exec "{bundled}" "$@"\n')
+    older.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{older.parent}{os.pathsep}{os.environ['PATH']}")
+    clip_ffmpeg.cache_clear(), ffmpeg_exe.cache_clear()
+    try:
+        assert ffmpeg_exe() == str(older) and clip_ffmpeg() == bundled
+    finally:
+        clip_ffmpeg.cache_clear(), ffmpeg_exe.cache_clear()
+
+
 def test_an_ffmpeg_without_discard_leaves_nothing_out(tmp_path, monkeypatch):
     from vsearch.extract.ffmpeg import clip_ffmpeg, ffmpeg_exe
 
     video = tmp_path / "b-frames.mp4"
     ffmpeg("-f", "lavfi", "-i", MOVING + ":r=25", "-c:v", "libx264", "-bf", "3", str(video))
-    real = ffmpeg_exe()
+    import imageio_ffmpeg
+
+    real = imageio_ffmpeg.get_ffmpeg_exe()  # one whose help lists discard, so it is the one chosen
     fake = tmp_path / "bin" / "ffmpeg"  # an FFmpeg whose filter_units knows no discard option
     fake.parent.mkdir()
     fake.write_text(f'#!/bin/sh\ncase "$*" in *discard=*) exit 1;; esac\nexec "{real}" "$@"\n')
