@@ -60,6 +60,7 @@ def whisper_small_size(folder: Path) -> Path:
 
     import ctranslate2
     import torch
+    from ingest import tiny_en
     from transformers import WhisperConfig, WhisperForConditionalGeneration
 
     torch.manual_seed(0)
@@ -69,8 +70,6 @@ def whisper_small_size(folder: Path) -> Path:
     ctranslate2.converters.TransformersConverter(str(folder / "hf"), load_as_float16=True).convert(
         str(folder / "ct2"), quantization="float16")
     shutil.rmtree(folder / "hf")
-    from ingest import tiny_en
-
     tiny, out = Path(tiny_en()), folder / "ct2"
     config = json.loads((tiny / "config.json").read_text())
     config["alignment_heads"] = json.loads((out / "config.json").read_text())["alignment_heads"]

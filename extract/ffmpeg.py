@@ -62,8 +62,13 @@ def clip_ffmpeg() -> str | None:
     later; Ubuntu 22.04 ships 4.4), preferring one whose `filter_units` can also list the pictures
     nothing depends on, to leave them out (FFmpeg 6.0 and later; Debian 12 ships 5.1): the usual
     one, else imageio-ffmpeg's; None if neither can cut."""
-    able = [exe for exe in _found() if _option(exe, "noise", b"-drop ")]
-    return next((exe for exe in able if _option(exe, "filter_units", b"-discard ")), able[0] if able else None)
+    fallback = None
+    for exe in _found():
+        if _option(exe, "noise", b"-drop "):
+            if _option(exe, "filter_units", b"-discard "):
+                return exe
+            fallback = fallback or exe
+    return fallback
 
 
 def _option(exe: str, bsf: str, option: bytes) -> bool:

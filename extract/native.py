@@ -17,21 +17,21 @@ def malloc_trim() -> None:
     (docs/decoding.md). Model loaders leave the like behind (ONNX Runtime, measuring a model's
     levels; CTranslate2, converting float16 weights to int8).
     """
-    trim = _libc_trim()
+    trim = getattr(_libc(), "malloc_trim", None)
     if trim is not None:
         trim(0)
+
+
+_M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
 
 
 def few_arenas() -> None:
     """Let threads started from now on share two malloc arenas rather than take one each (glibc
     makes up to eight per core): an ingest's decoder, speech, screen-text and encoder threads each
     kept their own peak otherwise (docs/performance.md, "Memory of the default models together")."""
-    libc = _libc()
-    if libc is not None and hasattr(libc, "mallopt"):
-        libc.mallopt(_M_ARENA_MAX, 2)
-
-
-_M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
+    mallopt = getattr(_libc(), "mallopt", None)
+    if mallopt is not None:
+        mallopt(_M_ARENA_MAX, 2)
 
 
 @functools.cache
@@ -40,10 +40,6 @@ def _libc():
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     except OSError:
         return None
-
-
-def _libc_trim():
-    return getattr(_libc(), "malloc_trim", None)
 
 
 _capture_lock = threading.Lock()

@@ -8,7 +8,6 @@ import pytest
 # Fragments the heap the way an ingest's loaders do: many small blocks, most freed, a few kept
 # between them, so glibc cannot shrink its heap from the top by itself.
 FRAGMENT = """
-import sys
 from vsearch.extract.native import malloc_trim
 
 def rss():
