@@ -141,8 +141,8 @@ def served(tmp: Path, uri: str, queries: int) -> tuple[list[float], list[float],
     import uvicorn
 
     from vsearch import remote
-    from vsearch.serve import create_app
     from vsearch.settings import load_settings
+    from vsearch.web import create_app
 
     env = dict(os.environ, VSEARCH_HOME=str(tmp / f"serve-home-{Path(uri).stem}"), VSEARCH_URI=uri,
                VSEARCH_MODEL=MODEL, VSEARCH_TEXT_MODEL="image", VSEARCH_DEVICE="cpu")

@@ -57,8 +57,9 @@ def shoot(chromium: str, out: Path) -> None:
     import uvicorn
     from playwright.sync_api import sync_playwright
 
-    from vsearch.serve import create_app, listen
+    from vsearch.serve import listen
     from vsearch.settings import load_settings
+    from vsearch.web import create_app
 
     sock = listen("127.0.0.1", 0)
     port = sock.getsockname()[1]

@@ -10,6 +10,7 @@ from pathlib import Path
 from vsearch.errors import MediaError
 
 from .ffmpeg import last_line, run_ffmpeg
+from .paths import display
 
 
 def clip_bounds(start: float, end: float, duration: float, longest: float, pad: float = 0.0) -> tuple[float, float]:
@@ -25,13 +26,13 @@ def clip_bounds(start: float, end: float, duration: float, longest: float, pad: 
     return start, min(end, duration) if duration > 0 else end
 
 
-def export_clip(video: Path, start: float, end: float, out: Path) -> Path:
-    """Write seconds `start`-`end` of `video` to `out` as an MP4 whose first frame is at `start`."""
+def export_clip(video: Path, start: float, end: float, out: Path, name: str = "") -> Path:
+    """Write seconds `start`-`end` of `video` (called `name` in messages) to `out` as an MP4 whose
+    first frame is at `start`; on failure `out` is left as it is, for its maker to remove."""
     done = run_ffmpeg(["-y", "-ss", f"{start:.3f}", "-i", str(video), "-t", f"{end - start:.3f}",
                        "-map", "0:v:0", "-map", "0:a:0?", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
                        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart",
                        "-f", "mp4", str(out)], timeout=3600)
     if done is None or done.returncode != 0:
-        out.unlink(missing_ok=True)
-        raise MediaError(f"{video}: cannot cut a clip ({last_line(done)})")
+        raise MediaError(f"{display(name or str(video))}: cannot cut a clip ({last_line(done)})")
     return out

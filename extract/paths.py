@@ -10,11 +10,20 @@ import shlex
 from urllib.parse import quote
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
+# C0, DEL, C1 and the Unicode line and paragraph separators: in a name shown as is they would
+# break a line of output in two (forging a line of a log) or drive the terminal (ESC).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def is_clean(text: str) -> bool:
     """Whether `text` encodes as UTF-8 (no undecodable bytes from a file name)."""
     return not _SURROGATE.search(text)
+
+
+def _escaped(char: str) -> str:
+    r"""A control character as \n, \xNN, or from U+0080 up \uNNNN: \xNN there would stand for a byte."""
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x80 else f"\\u{ord(char):04x}")
 
 
 def raw_bytes(text: str) -> bytes:
@@ -23,18 +32,21 @@ def raw_bytes(text: str) -> bytes:
 
 
 def display(text: str) -> str:
-    r"""Printable form: each undecodable byte as \xNN (`caf\xe9.mp4`)."""
-    return raw_bytes(text).decode("utf-8", "backslashreplace") if not is_clean(text) else text
+    r"""Printable form: each undecodable byte as \xNN (`caf\xe9.mp4`), control characters as \n, \x1b, \u2028."""
+    shown = raw_bytes(text).decode("utf-8", "backslashreplace") if not is_clean(text) else text
+    return _CONTROL.sub(lambda m: _escaped(m.group()), shown)
 
 
 def shell_quote(path: str) -> str:
-    r"""A shell word for `path`: shlex quoting, or bash/zsh's $'...' when it has undecodable bytes."""
-    if is_clean(path):
+    r"""A shell word for `path`: shlex quoting, or bash/zsh's $'...' for undecodable bytes or control characters."""
+    if is_clean(path) and not _CONTROL.search(path):
         return shlex.quote(path)
     out = []
     for char in path:
         if _SURROGATE.fullmatch(char):
             out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        elif _CONTROL.fullmatch(char):
+            out.append(_escaped(char))
         elif char in "\\'":
             out.append("\\" + char)
         else:

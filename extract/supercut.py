@@ -21,8 +21,9 @@ FALLBACK_RATE = 25.0
 FALLBACK_SIZE = (1280, 720)
 
 
-def join_moments(moments: Sequence[tuple[Path, float, float]], out: Path) -> Path:
-    """Write (video, start, end) moments, in order, to the MP4 `out`; a one-line MediaError when ffmpeg cannot."""
+def join_moments(moments: Sequence[tuple[Path, float, float]], out: Path, name: str = "") -> Path:
+    """Write (video, start, end) moments, in order, to the MP4 `out` (called `name` in messages); a
+    one-line MediaError when ffmpeg cannot, `out` left as it is for its maker to remove."""
     if not moments:
         raise MediaError("no moments to join")
     first = moments[0][0]
@@ -54,6 +55,5 @@ def join_moments(moments: Sequence[tuple[Path, float, float]], out: Path) -> Pat
                        "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-c:a", "aac", "-b:a", "128k",
                        "-movflags", "+faststart", "-f", "mp4", str(out)], timeout=3600)
     if done is None or done.returncode != 0:
-        out.unlink(missing_ok=True)
-        raise MediaError(f"{display(str(out))}: cannot join the moments ({last_line(done)})")
+        raise MediaError(f"{display(name or str(out))}: cannot join the moments ({last_line(done)})")
     return out

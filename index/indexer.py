@@ -16,6 +16,7 @@ from vsearch.extract import Cue, FrameStream
 from vsearch.extract.cache import CueCache
 from vsearch.extract.change import ChangeOptions, Scene, look
 from vsearch.extract.fingerprint import fingerprint
+from vsearch.extract.identity import identity
 from vsearch.extract.ocr import OcrOptions, ScreenPlan, ScreenReader
 from vsearch.extract.opening import check_file
 from vsearch.extract.paths import display
@@ -304,7 +305,7 @@ def index_video(
     path, encoder, sub_files = files.video, models.image, files.subtitles
     try:
         check_file(path)
-        mark = fingerprint(path, sub_files)
+        mark, known = fingerprint(path, sub_files), identity(path)
         stored = None
         if reuse_frames:
             with open_store() as store:
@@ -322,7 +323,7 @@ def index_video(
         vid = video_id(str(path))
         old = store.get_video(vid) or VideoRecord(vid, str(path))
         info = {"subtitles": [str(s) for s in sub_files], "extra_subs": [str(s) for s in files.extra],
-                "warnings": vectors.warnings, **vectors.senses, "attempt": attempt_key(options),
+                "warnings": vectors.warnings, **vectors.senses, "attempt": attempt_key(options), "file": known,
                 "completions": ((old.info or {}).get("completions", 0) + 1) if reuse_frames else 0}
         if vectors.shots is not None:
             info["shots"] = {"cuts": list(vectors.shots.cuts), "looked": vectors.shots.looked}

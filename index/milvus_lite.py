@@ -118,7 +118,7 @@ class Connection:
             self.opened = str(path)
             return path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the home: its owner's alone
         except OSError as exc:
             raise StoreError(f"cannot create index folder {path.parent} ({exc.strerror})") from None
         problem = writable(path if path.exists() else path.parent)

@@ -50,7 +50,7 @@ def start(settings: Settings, say: Callable[[str], None]) -> bool:
     """Start a background server for this index and wait until it listens; False (with a line
     said) when it could not start, and the caller answers the query itself."""
     home = settings.home
-    home.mkdir(parents=True, exist_ok=True)
+    remote.make_home(home)
     with open(home / "serve.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two terminals asking at once start one server
         server = remote.announced(settings)
@@ -58,7 +58,8 @@ def start(settings: Settings, say: Callable[[str], None]) -> bool:
             return remote.usable(settings, server)
         say(f"vsearch: starting a server for this index, so the next finds answer at once "
             f"(it exits after {settings['serve.idle']:g} min idle; `vsearch serve --stop` ends it now)")
-        log = open(home / LOG, "ab")
+        log = os.fdopen(os.open(home / LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
+        os.fchmod(log.fileno(), 0o600)  # one an older vsearch made readable by all
         try:
             child = subprocess.Popen([sys.executable, "-m", "vsearch", "serve", "--port", "0", "--idle",
                                       str(settings["serve.idle"]), "--started-by", "find"],

@@ -56,7 +56,7 @@ class Cli(click.Group):
         try:
             return super().invoke(ctx)
         except VsearchError as exc:
-            click.echo(f"vsearch: error: {exc}", err=True)
+            click.echo(f"vsearch: error: {display(str(exc))}", err=True)  # a name in it may hold control characters
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("vsearch: interrupted", err=True)
@@ -74,7 +74,7 @@ class Cli(click.Group):
         except Exception as exc:
             if os.environ.get("VSEARCH_DEBUG"):
                 raise
-            click.echo(f"vsearch: internal error: {type(exc).__name__}: {exc} "
+            click.echo(f"vsearch: internal error: {type(exc).__name__}: {display(str(exc))} "
                        "(set VSEARCH_DEBUG=1 for a traceback)", err=True)
             sys.exit(INTERNAL_ERROR)
         finally:
@@ -192,23 +192,26 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
         raise VsearchError("give --audio alone: a sound is not searched together with text or a picture")
     from vsearch.api import find_moments
 
+    queried = [p for p in (image, sound) if p is not None]  # files this find reads: never an output
     if edit_list is not None:
+        from vsearch.outputs import guard
         from vsearch.timeline import check_format
 
         check_format(edit_list)
+        guard(settings, edit_list, queried)
     segments, notes, gone = find_moments(settings, query, image, sound, top_k, videos, tuple(sources),
                                          lambda line: click.echo(line, err=True))
     if gone:
         click.echo(gone_note(gone), err=True)
     if clip_dir is not None:
-        from vsearch.api import export_clips
+        from vsearch.outputs import export_clips
 
-        for out, problem in export_clips(settings, segments, clip_dir):
+        for out, problem in export_clips(settings, segments, clip_dir, queried):
             click.echo(f"clip     {display(str(out))}" if out else f"warning: {display(problem)}", err=True)
     if edit_list is not None and segments:
-        from vsearch.api import export_edit_list
+        from vsearch.outputs import export_edit_list
 
-        out = export_edit_list(segments, edit_list, query or display((image or sound).name))
+        out = export_edit_list(settings, segments, edit_list, query or display((image or sound).name), queried)
         click.echo(f"wrote    {display(str(out))} ({len(segments)} moments)", err=True)
     if as_json:
         for seg in segments:

@@ -39,15 +39,17 @@ def supercut(settings: Settings, query, output, top_k, videos, sources):
     """Join the moments that match QUERY, best first, into one MP4, each cut to the frame."""
     if not query.strip():
         raise VsearchError("the query is empty; say what the moments to join have in common")
-    from vsearch.api import find_moments, supercut as join
+    from vsearch.api import find_moments
+    from vsearch.outputs import guard, supercut as join
 
+    guard(settings, output)
     segments, notes, gone = find_moments(settings, query, None, None, top_k, videos, tuple(sources),
                                          lambda line: click.echo(line, err=True))
     for line in ([gone_note(gone)] if gone else []) + note_lines(notes):
         click.echo(line, err=True)
     if not segments:
         raise VsearchError("no matching moments to join")
-    out = join(segments, output)
+    out = join(settings, segments, output)
     seconds = sum(s.end - s.start for s in segments)
     click.echo(f"wrote    {display(str(out))} ({len(segments)} moments, {seconds:.1f} s)", err=True)
 
@@ -62,7 +64,7 @@ def supercut(settings: Settings, query, output, top_k, videos, sources):
 @common_options
 def clip(settings: Settings, video, start, end, output, pad):
     """Cut START-END seconds of VIDEO into an MP4 whose first frame is the one at START."""
-    from vsearch.api import export
+    from vsearch.outputs import export
 
     out = export(settings, video, start, end, output, pad)
     click.echo(f"wrote    {display(str(out))}", err=True)

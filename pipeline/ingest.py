@@ -12,6 +12,7 @@ from pathlib import Path
 from vsearch.configs import default
 from vsearch.errors import FileChanged, VsearchError
 from vsearch.extract.fingerprint import same_content
+from vsearch.extract.identity import identity
 from vsearch.extract.paths import display
 from vsearch.extract.scratch import sweep_scratch
 
@@ -63,7 +64,7 @@ def run_lock(home: Path) -> Iterator[None]:
     """One ingest at a time per index home. The kernel drops the lock when a run dies."""
     path = home / "ingest.lock"
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         where = "is a file, not a folder" if home.exists() and not home.is_dir() else f"cannot be written ({exc.strerror})"
@@ -110,14 +111,24 @@ def attempting(home: Path, path: str) -> Iterator[None]:
         note.unlink(missing_ok=True)
 
 
-def walk_videos(root: Path, extensions: list[str], problems: list[str]) -> list[Path]:
-    """Video files under `root`, following links once; loops and unreadable folders are noted."""
+def walk_videos(root: Path, extensions: list[str], problems: list[str], follow_links: bool = False) -> list[Path]:
+    """Video files under `root`, following links once, out of it only with `follow_links`; what is skipped is noted."""
     wanted = {"." + e.lower().lstrip(".") for e in extensions}
+    home = root.resolve()
     seen: set[tuple[int, int]] = set()
     found = []
 
     def unreadable(exc: OSError) -> None:
         problems.append(f"cannot read folder {exc.filename}: {exc.strerror}")
+
+    def leaves(path: Path) -> bool:
+        """Whether `path` is a link out of `root` not to follow; it is noted."""
+        # A link out (`lib/all -> /`) would walk the whole machine, or index a file nobody put here.
+        if follow_links or not path.is_symlink() or (target := path.resolve()).is_relative_to(home):
+            return False
+        problems.append(f"{display(str(path))}: a symlink to {display(str(target))}, outside {display(str(home))}; "
+                        "skipped (ingest.follow_links = true follows it)")
+        return True
 
     for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=True):
         st = os.stat(folder)
@@ -126,7 +137,7 @@ def walk_videos(root: Path, extensions: list[str], problems: list[str]) -> list[
             dirs[:] = []
             continue
         seen.add((st.st_dev, st.st_ino))
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not leaves(Path(folder, d)))
         for name in sorted(files):
             # Dot-files are partial downloads and rsync temporaries.
             if not name.startswith(".") and os.path.splitext(name)[1].lower() in wanted:
@@ -134,7 +145,8 @@ def walk_videos(root: Path, extensions: list[str], problems: list[str]) -> list[
                 if not link.exists():  # os.walk lists a dangling symlink among the files
                     problems.append(f"{display(str(link))}: dangling symlink (to {display(os.readlink(link))}); skipped")
                     continue
-                found.append(link.resolve())
+                if not leaves(link):
+                    found.append(link.resolve())
     return sorted(set(found))
 
 
@@ -206,7 +218,8 @@ def ingest(
     open_store = store_opener(settings)
     with run_lock(settings.home):
         sweep_scratch()
-        videos = [v for v in walk_videos(root, settings["ingest.extensions"], summary.problems)
+        videos = [v for v in walk_videos(root, settings["ingest.extensions"], summary.problems,
+                                         settings["ingest.follow_links"])
                   if shard_of(str(v), shard[1]) == shard[0]]
         crashed = died_on(settings.home)
         if crashed in map(str, videos):
@@ -238,6 +251,8 @@ def ingest(
                     continue
                 action, quick = freshness(record, files, now, options,
                                           (settings["ingest.retry_base"], settings["ingest.retry_max"]))
+                if action == "skip" and (record.info or {}).get("file") not in (None, identity(video)):
+                    action = "touched"  # the same bytes moved into place (mv, cp -p): served once noted
             except OSError as exc:
                 note(Outcome(path, "waiting", error=f"vanished or unreadable ({exc.strerror})"))
                 continue
@@ -245,9 +260,10 @@ def ingest(
                 note(Outcome(path, "backoff", error=record.error))
                 continue
             if action in ("skip", "touched"):
-                if action == "touched":  # same content: remember the new times only
+                if action == "touched":  # same content: remember the new times and inode only
                     with open_store() as store:
-                        store.put_video(replace(record, fingerprint=quick + record.fingerprint.partition("#")[2]))
+                        store.put_video(replace(record, fingerprint=quick + record.fingerprint.partition("#")[2],
+                                                info={**(record.info or {}), "file": identity(video)}))
                 note(Outcome(path, "skipped", frames=record.frames, cues=record.cues))
                 continue
             try:

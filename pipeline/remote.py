@@ -41,7 +41,7 @@ def fingerprint(settings: Settings) -> str:
 def announce(settings: Settings, url: str, started_by: str = "serve", idle: float = 0.0) -> Path:
     """Write the file `find` looks for: where this server listens, for which index and settings, its token."""
     path = settings.home / NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_home(settings.home)
     part = path.with_suffix(f".{os.getpid()}.part")
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it may hold the token
     with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -49,6 +49,12 @@ def announce(settings: Settings, url: str, started_by: str = "serve", idle: floa
                    "token": settings["serve.token"], "started_by": started_by, "idle": idle}, out)
     part.replace(path)
     return path
+
+
+def make_home(home: Path) -> None:
+    """The home, made readable by its owner only where vsearch makes it: it holds the index and
+    files with the server's token."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def withdraw(settings: Settings, pid: int | None = None) -> None:

@@ -9,6 +9,7 @@ video indexed meanwhile. Requests are answered one at a time, under one lock.
 import io
 import os
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -30,6 +31,10 @@ class Resident:
         self._store = None
         self._lock = threading.RLock()
         self._release = None
+        # Records by id as of the index's last opening, read without the lock: the media routes
+        # never wait behind a search (one_record).
+        self._records: dict = {}
+        self._records_read = 0.0
 
     def close(self) -> None:
         """Let the index go now."""
@@ -57,6 +62,8 @@ class Resident:
                     try:
                         if self._store is None:
                             self._store = self._open()
+                            self._records = {r.id: r for r in self._store.videos()}
+                            self._records_read = time.monotonic()
                         return fn(self._store)
                     except NoIndex:
                         if searching:
@@ -72,8 +79,13 @@ class Resident:
                 self._release.start()
 
     def record(self, vid: int):
-        """The record of an indexed video id, or None."""
-        return self._with_store(lambda store: store.get_video(vid))
+        """The record of an indexed video id as of the index's last opening, or None; an id not
+        known then is looked up in the index at most once a second (a video indexed meanwhile)."""
+        found = self._records.get(vid)
+        if found is None and time.monotonic() - self._records_read > 1.0:
+            self._records_read = time.monotonic()
+            found = self._with_store(lambda store: store.get_video(vid))
+        return found
 
     def videos(self) -> list:
         return self._with_store(lambda store: store.videos()) or []

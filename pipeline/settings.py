@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vsearch.configs import defaults, flatten, tomllib
+from vsearch.configs import default, defaults, flatten, tomllib
 from vsearch.errors import VsearchError
 
 
@@ -120,30 +120,36 @@ RULES = {
     "find.top_k": _between(1, 1000),
     "find.candidates": _between(1, 16384),  # Milvus caps a search at 16384 hits
     "find.fusion": _one_of("score", "rrf"),
-    "find.min_spread": _at_least(0, above=True),
-    "find.rrf_k": _at_least(0, above=True),
-    "find.weight_frames": _at_least(0),
-    "find.weight_cues": _at_least(0),
-    "find.weight_bm25": _at_least(0),
-    "find.weight_audio": _at_least(0),
-    "find.weight_picture": _at_least(0),
+    # Upper bounds too: these also come from requests (/api/rank), and no ranking needs more.
+    "find.min_spread": _between(1e-6, 100),
+    "find.rrf_k": _between(1e-6, 1e6),
+    "find.weight_frames": _between(0, 1000),
+    "find.weight_cues": _between(0, 1000),
+    "find.weight_bm25": _between(0, 1000),
+    "find.weight_audio": _between(0, 1000),
+    "find.weight_picture": _between(0, 1000),
     "find.rel_threshold": _between(0, 1),
-    "find.min_score": _at_least(0),
-    "find.max_gap": _at_least(0),
-    "find.max_len": _at_least(0, above=True),
-    "chapters.min_length": _at_least(0),
-    "find.pad": _at_least(0),
-    "find.snap": _at_least(0),
+    "find.min_score": _between(0, 1000),
+    "find.max_gap": _between(0, 3600),
+    "find.max_len": _between(0.1, 86400),
+    "chapters.min_length": _between(0, 86400),
+    "find.pad": _between(0, 3600),
+    "find.snap": _between(0, 60),
     "find.use_server": (lambda v: True, "true or false"),
     "find.resident": _one_of("auto", "off"),
     "ingest.extensions": (lambda v: bool(v) and all(re.fullmatch(r"\.?[A-Za-z0-9]+", e) for e in v),
                           "a non-empty list of file extensions"),
+    "ingest.follow_links": (lambda v: True, "true or false"),
     "ingest.settle_seconds": _at_least(0),
     "ingest.retry_base": _at_least(1),
     "ingest.retry_max": _at_least(1),
     "serve.host": _matches(r"[A-Za-z0-9.:\-]{1,253}", "a host name or an IP address"),
     "serve.port": _between(1, 65535),
-    "serve.token": (lambda v: v == "" or len(v) >= 8, "empty or at least 8 characters"),
+    "serve.token": _matches(r"|[A-Za-z0-9._~+/=-]{16,}",
+                            "empty or at least 16 characters of letters, digits and . _ ~ + / = -"),
+    "serve.allowed_hosts": (lambda v: all(re.fullmatch(r"[A-Za-z0-9.\-]{1,253}|\[?[0-9A-Fa-f:.]+\]?", h) for h in v),
+                            "a list of host names or IP addresses"),
+    "serve.thumb_cache_mb": _between(1, 1 << 20),
     "serve.max_clip": _between(1, 86400),
     "serve.hold": _between(0, 3600),
     "serve.idle": _between(0, 10080),
@@ -206,6 +212,47 @@ class Settings:
              and k not in ("find.use_server", "find.resident")}
         weights = {name[len("weight_"):]: f.pop(name) for name in list(f) if name.startswith("weight_")}
         return FindOptions(weights=weights, **f)
+
+
+def find_options_from(given: Mapping[str, Any], origin: str, base):
+    """`base` (FindOptions) with the fields a request gives (top_k, candidates, fusion, weights
+    {frames, cues, bm25, audio, picture}, sources, ...), each checked as its find.* setting; a
+    SettingsError naming the field for anything else."""
+    from dataclasses import fields, replace
+
+    from vsearch.extract.types import Source
+
+    if not isinstance(given, Mapping):
+        raise SettingsError(f"{origin} must be an object of find options")
+    names = {f.name for f in fields(base)}
+    changes: dict[str, Any] = {}
+    for name, value in given.items():
+        if name not in names:
+            raise SettingsError(f"unknown find option {name!r} in {origin}")
+        if name == "weights":
+            if not isinstance(value, Mapping):
+                raise SettingsError(f"weights in {origin} must be an object of signal: weight")
+            changes[name] = {signal: _strict(f"find.weight_{signal}", weight, origin)
+                             for signal, weight in value.items()}
+        elif name == "sources":
+            if not (isinstance(value, (list, tuple)) and {*value} <= {*Source}):
+                raise SettingsError(f"sources in {origin} must be a list of {', '.join(Source)}")
+            changes[name] = tuple(value)
+        else:
+            changes[name] = _strict(f"find.{name}", value, origin)
+    return replace(base, **changes)
+
+
+def _strict(key: str, value: Any, origin: str) -> Any:
+    """A request's value of a setting: of the setting's own JSON type (no "7" for 7), within its rule."""
+    if key not in RULES:
+        raise SettingsError(f"unknown find option {key.removeprefix('find.')!r} in {origin}")
+    like = default(key)
+    kinds = (str,) if isinstance(like, str) else (int,) if isinstance(like, int) else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise SettingsError(f"{key.removeprefix('find.')} in {origin} must be a {type(like).__name__}, not {value!r}")
+    _check(key, type(like)(value), origin)
+    return type(like)(value)
 
 
 def load_settings(

@@ -12,6 +12,8 @@ FORMATS = {".otio": ("otio_json", "opentimelineio"), ".edl": ("cmx_3600", "otio-
            ".fcpxml": ("fcpx_xml", "otio-fcpx-xml-adapter")}
 # A clip whose video states no frame rate is cut on this one's frames.
 FALLBACK_RATE = 25.0
+# The rates SMPTE timecode counts (OpenTimelineIO's to_timecode, and so an EDL, takes no other).
+TIMECODE_RATES = (24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48.0, 50.0, 60000 / 1001, 60.0)
 INSTALL = "pip install 'vsearch[edit]'"
 
 
@@ -30,21 +32,36 @@ def nominal(rate: float) -> float:
     return rate
 
 
+def lines_up(rate: float, other: float) -> bool:
+    """Whether one rate is a whole multiple of the other, so each frame of the slower starts on one of the faster."""
+    ratio = max(rate, other) / min(rate, other)
+    return abs(ratio - round(ratio)) < 1e-4
+
+
+def timecode_rate(rate: float) -> float:
+    """The SMPTE timecode rate an EDL of a `rate` video counts in: the nearest whose frames line up
+    with the video's (its own where timecode has it), else the nearest."""
+    near = sorted(TIMECODE_RATES, key=lambda standard: abs(standard - rate))
+    return next((standard for standard in near if lines_up(standard, rate)), near[0])
+
+
 def frame_of(seconds: float, rate: float) -> int:
     """The frame a time falls on, as a player shows it (rounding, not flooring, float noise)."""
     return round(seconds * rate)
 
 
-def edit_list(segments: Sequence, name: str, videos: dict[str, tuple[float, float]]):
+def edit_list(segments: Sequence, name: str, videos: dict[str, tuple[float, float]], timecode: bool = False):
     """An OpenTimelineIO timeline with one clip per segment in ranked order, cut on its video's
-    frames (`videos`: path -> (frames per second, seconds long)), and a marker at the seek offset
-    naming what matched."""
+    frames (`videos`: path -> (frames per second, seconds long)), or with `timecode` on those of
+    its SMPTE timecode rate, and a marker at the seek offset naming what matched."""
     import opentimelineio as otio
 
     track = otio.schema.Track(name="moments", kind=otio.schema.TrackKind.Video)
     for n, seg in enumerate(segments, 1):
         rate, seconds = videos.get(seg.video, (0.0, 0.0))
         rate = rate or FALLBACK_RATE
+        if timecode:  # counted afresh from the seconds, so the times hold to a frame at a rate an EDL can write
+            rate = timecode_rate(rate)
         first, last = frame_of(seg.start, rate), max(frame_of(seg.end, rate), frame_of(seg.start, rate) + 1)
         named = nominal(rate)  # frames are counted at the true rate, labelled with the nominal one
 
@@ -92,7 +109,9 @@ def render(segments: Sequence, suffix: str, name: str, videos: dict[str, tuple[f
         raise VsearchError("no matching moments to export")
     import opentimelineio as otio
 
+    made = edit_list(segments, name, videos, timecode=adapter == "cmx_3600")
     try:
-        return otio.adapters.write_to_string(edit_list(segments, name, videos), adapter_name=adapter)
-    except otio.exceptions.OTIOError as exc:  # e.g. a frame rate an EDL has no timecode for
-        raise VsearchError(f"cannot write {suffix} ({exc}); .otio takes any frame rate") from None
+        return otio.adapters.write_to_string(made, adapter_name=adapter)
+    except (otio.exceptions.OTIOError, ValueError) as exc:  # OpenTimelineIO's timecode errors are ValueErrors
+        why = " ".join(str(exc).split())
+        raise VsearchError(f"cannot write {suffix} ({why}); .otio and .fcpxml take any frame rate") from None

@@ -5,7 +5,6 @@ import json
 
 import pytest
 from PIL import Image
-
 from conftest import run_cli
 
 from vsearch.testing.media import colour_video, write_vtt
@@ -46,12 +45,12 @@ def test_a_picture_weighted_0_leaves_the_text_ranking_as_it_was(scenes, monkeypa
 def test_the_server_ranks_text_and_picture_as_find_does(scenes):
     from starlette.testclient import TestClient
 
-    from vsearch.serve import create_app
     from vsearch.settings import load_settings
+    from vsearch.web import create_app
 
     want = found("car", "--image", str(scenes), "-k", "3")
     app = create_app(load_settings())
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1:8765") as client:
         got = client.post("/api/find", data={"q": "car", "k": "3"},
                           files={"image": ("red.png", scenes.read_bytes(), "image/png")}).json()["results"]
         bad = client.post("/api/find", data={"q": "x" * 1001}, files={"image": ("red.png", scenes.read_bytes())})

@@ -66,7 +66,7 @@ def test_an_edl_of_one_frame_rate_parses_back(two_rates, tmp_path):
 
 
 @pytest.mark.parametrize("name,says", [("moments.txt", "an edit list ends in .otio, .edl, .fcpxml"),
-                                       ("no/such/folder/m.otio", "cannot write the edit list")])
+                                       ("no/such/folder/m.otio", "cannot write there")])
 def test_a_bad_export_name_is_one_line(two_rates, tmp_path, name, says):
     result = run_cli("find", "green", "--export", str(tmp_path / name), ok=False)
     assert result.exit_code == 1 and says in result.stderr and "Traceback" not in result.output

@@ -24,8 +24,8 @@ XSS_VTT = XSS.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").re
 @pytest.fixture
 def page_url(env, tmp_path, monkeypatch):
     """A real server (uvicorn in a thread) over a VP9 WebM, which any chromium plays."""
-    from vsearch.serve import create_app
     from vsearch.settings import load_settings
+    from vsearch.web import create_app
 
     video = colour_video(tmp_path / f"{NAME}.webm", [("red", 6), ("green", 6), ("blue", 4), ("green", 4)],
                          codec="libvpx-vp9")
@@ -139,9 +139,9 @@ def test_text_from_videos_is_shown_as_text_never_run(page_url, browser):
 
 
 def test_a_sound_dropped_on_the_page_finds_where_it_is_heard(env, tmp_path, monkeypatch, browser):
-    from vsearch.serve import create_app
     from vsearch.settings import load_settings
     from vsearch.testing.media import ffmpeg, sound_video
+    from vsearch.web import create_app
 
     for name, value in {"VSEARCH_PLUGINS": "vsearch.testing.color_encoder,vsearch.testing.tone_encoder", "VSEARCH_AUDIO_MODEL": "test-tones",
                         "VSEARCH_AUDIO_MODE": "on"}.items():

@@ -21,8 +21,8 @@ def served(rgb_video, tmp_path_factory):
     let go 0.2 s after a request); the environment is the `env` fixture's."""
     from starlette.testclient import TestClient
 
-    from vsearch.serve import create_app
     from vsearch.settings import load_settings
+    from vsearch.web import create_app
 
     with pytest.MonkeyPatch.context() as patch:
         for name, value in {"VSEARCH_HOME": str(tmp_path_factory.mktemp("served") / "home"),
@@ -32,7 +32,7 @@ def served(rgb_video, tmp_path_factory):
             patch.setenv(name, value)
         run_cli("index", str(rgb_video))
         app = create_app(load_settings())
-        with TestClient(app) as client:
+        with TestClient(app, base_url="http://127.0.0.1:8765") as client:
             yield client
         app.state.resident.close()
 
@@ -117,13 +117,13 @@ def test_a_picture_finds_where_it_is_seen(served, tmp_path):
 def test_more_like_this_finds_the_same_picture_elsewhere_and_leaves_the_moment_out(env, tmp_path):
     from starlette.testclient import TestClient
 
-    from vsearch.serve import create_app
     from vsearch.settings import load_settings
+    from vsearch.web import create_app
 
     video = colour_video(tmp_path / "twice.mp4", [("blue", 3), ("red", 6), ("blue", 3)])
     run_cli("index", str(video))
     app = create_app(load_settings())
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1:8765") as client:
         vid = client.get("/api/find", params={"q": "blue"}).json()["results"][0]["video_id"]
         similar = client.get("/api/similar", params={"video_id": vid, "t": 1}).json()["results"]
         assert [(r["start"], r["end"]) for r in similar] == [(9.0, 12.0)]
@@ -160,19 +160,19 @@ def test_filters_by_source_language_and_speaker(served):
 def test_a_token_is_checked_on_every_request(env, rgb_video, monkeypatch):
     from starlette.testclient import TestClient
 
-    from vsearch.serve import create_app
     from vsearch.settings import load_settings
+    from vsearch.web import create_app
 
-    monkeypatch.setenv("VSEARCH_SERVE_TOKEN", "s3cret-token")
+    monkeypatch.setenv("VSEARCH_SERVE_TOKEN", "s3cret-token-0123456")
     run_cli("index", str(rgb_video))
     app = create_app(load_settings())
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1:8765") as client:
         for path in ("/", "/api/find?q=blue", "/api/videos", "/media/1", "/thumb/1/1.0"):
             answer = client.get(path)
             assert answer.status_code == 401 and "token" in answer.json()["error"], path
         assert client.get("/api/find?q=blue", headers={"Authorization": "Bearer wrong-token"}).status_code == 401
-        vid = client.get("/api/find?q=blue", headers={"Authorization": "Bearer s3cret-token"}).json()["results"][0]
-        assert client.get("/?token=s3cret-token").status_code == 200  # sets the page's cookie
+        vid = client.get("/api/find?q=blue", headers={"Authorization": "Bearer s3cret-token-0123456"}).json()["results"][0]
+        assert client.get("/?token=s3cret-token-0123456").status_code == 200  # sets the page's cookie
         assert client.get(f"/media/{vid['video_id']}").status_code == 200
     app.state.resident.close()
 
@@ -246,14 +246,14 @@ def test_find_image_and_clip_from_the_command_line(env, rgb_video, tmp_path):
 def test_a_file_name_that_is_not_utf8_is_served(env, tmp_path):
     from starlette.testclient import TestClient
 
-    from vsearch.serve import create_app
     from vsearch.settings import load_settings
+    from vsearch.web import create_app
 
     odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9 it's.mp4"))
     colour_video(odd, [("red", 2), ("blue", 2)])
     run_cli("index", str(odd))
     app = create_app(load_settings())
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1:8765") as client:
         answer = client.get("/api/find", params={"q": "blue"})
         assert answer.status_code == 200 and b"\\udce9" in answer.content  # as `find --json` writes it
         first = answer.json()["results"][0]

@@ -86,7 +86,10 @@ def test_a_find_at_a_terminal_starts_a_server_the_next_finds_use(env, terminal_e
     assert code == 0 and "starting a server" in said and "00:00:08" in said, said
     server = _announced(env)
     assert server and server["started_by"] == "find" and server["idle"] == 15 and server["token"], server
-    assert (env / "serve.log").exists()
+    # Its token is for the processes of this user only: never in the log, files 0600, home 0700.
+    log = env / "serve.log"
+    assert server["token"] not in log.read_text("utf-8", "replace") and "serving" in log.read_text("utf-8", "replace")
+    assert [oct(p.stat().st_mode & 0o777) for p in (env, log, env / "serve.json")] == ["0o700", "0o600", "0o600"]
     # This process cannot load the test encoder (no plugin): only the server can answer.
     alone = dict(terminal_env, VSEARCH_PLUGINS="")
     code, said = in_terminal("find", "blue", "-k", "2", "--json", env=alone)

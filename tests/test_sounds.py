@@ -251,14 +251,14 @@ def test_imagebind_names_its_package_and_licence(tmp_path, sounds):
 def test_the_server_finds_by_a_sound_file_and_filters_to_what_is_heard(sounds):
     from starlette.testclient import TestClient
 
-    from vsearch.serve import create_app
     from vsearch.settings import load_settings
+    from vsearch.web import create_app
 
     first, second, hum = sounds
     run_cli("index", str(first), str(second))
     app = create_app(load_settings())
     try:
-        with TestClient(app) as client:
+        with TestClient(app, base_url="http://127.0.0.1:8765") as client:
             got = client.post("/api/find", files={"audio": ("hum.wav", hum.read_bytes(), "audio/wav")},
                               data={"k": "2"}).json()["results"]
             assert {r["name"] for r in got} == {first.name, second.name} and got[0]["source"] == "audio"

@@ -67,4 +67,4 @@ def test_a_supercut_that_cannot_be_made_is_one_line(env, rgb_video, tmp_path, ar
 def test_an_unwritable_output_is_one_line(env, rgb_video, tmp_path):
     run_cli("index", str(rgb_video))
     result = run_cli("supercut", "green", "-o", str(tmp_path / "no" / "such" / "x.mp4"), ok=False)
-    assert result.exit_code == 1 and "cannot join the moments" in result.stderr and "Traceback" not in result.output
+    assert result.exit_code == 1 and "cannot write there" in result.stderr and "Traceback" not in result.output

@@ -1,0 +1,136 @@
+"""The files moments become: a clip, a supercut, a clip per result, an edit list.
+
+Each is refused when it would replace one of its inputs or any indexed video, and written
+through a temporary file renamed into place (extract/outputs.py); the videos read are the
+files indexed, opened once and checked (extract/identity.py), never what a path names now.
+"""
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from vsearch.errors import VsearchError
+from vsearch.extract.outputs import refuse_inputs, written
+from vsearch.extract.paths import display
+
+from .settings import Settings
+
+
+def guard(settings: Settings, out: Path, inputs: Iterable = ()) -> None:
+    """An error (exit 2) when `out` is one of `inputs` or an indexed video, through any link;
+    the index is read only when `out` already exists."""
+    from vsearch.index import NoIndex, video_id
+
+    from .api import absolute, store_opener
+
+    refuse_inputs(out, inputs)
+    try:
+        st = os.stat(out)
+    except OSError:
+        return
+    try:
+        with store_opener(settings, write=False)() as store:
+            if store.get_video(video_id(str(absolute(out)))) is not None:
+                refuse_inputs(out, [absolute(out)], "an indexed video")
+            if st.st_nlink > 1:  # another name of an indexed video's file
+                refuse_inputs(out, [r.path for r in store.videos()], "an indexed video")
+    except NoIndex:
+        return
+
+
+def records_of(settings: Settings, segments) -> dict:
+    """{video id: its record} for the segments' videos, as the index holds them now."""
+    from .api import store_opener
+
+    with store_opener(settings, write=False)() as store:
+        return store.get_videos({s.video_id for s in segments})
+
+
+@contextlib.contextmanager
+def opened(records: dict, segments) -> Iterator[dict[str, str]]:
+    """{indexed path: a path of the file indexed there, held open} for the segments' videos; an
+    error naming one no longer indexed, gone, or replaced since it was indexed."""
+    from vsearch.extract.identity import pinned
+
+    with contextlib.ExitStack() as stack:
+        held = {}
+        for seg in segments:
+            record = records.get(seg.video_id)
+            if record is None:
+                raise VsearchError(f"{display(seg.video)}: no longer indexed; run the find again")
+            if seg.video not in held:
+                held[seg.video] = stack.enter_context(
+                    pinned(record.path, record.fingerprint, (record.info or {}).get("file"))).path
+        yield held
+
+
+def export(settings: Settings, video: str | Path, start: float, end: float, out: Path, pad: float = 0.0,
+           source: str | None = None, inputs: Iterable = ()) -> Path:
+    """Cut seconds `start`-`end` of a video (indexed or not), padded by `pad`, into the MP4 `out`;
+    `source` is a path of the same file held open, where the caller checked it; `out` is none of
+    `inputs` (the query's files)."""
+    from vsearch.extract.export import clip_bounds, export_clip
+    from vsearch.extract.opening import check_file
+    from vsearch.extract.probe import declared_duration
+
+    from .api import absolute
+
+    path = absolute(video)
+    check_file(path)
+    guard(settings, out, [path, *inputs])
+    start, end = clip_bounds(start, end, declared_duration(Path(source or path)), settings["serve.max_clip"], pad)
+    with written(out) as part:
+        export_clip(Path(source or path), start, end, part, name=str(path))
+    return out
+
+
+def edit_list_text(segments, suffix: str, name: str) -> str:
+    """Segments as the text of an edit list (pipeline/timeline.py), each cut on its video's frames."""
+    from vsearch.extract.probe import declared_duration, frame_rate
+
+    from .timeline import render
+
+    videos = {v: (frame_rate(Path(v)), declared_duration(Path(v))) for v in {s.video for s in segments}}
+    return render(segments, suffix, name, videos)
+
+
+def export_edit_list(settings: Settings, segments, out: Path, name: str, inputs: Iterable = ()) -> Path:
+    """Write segments as an edit list in the format `out`'s suffix names."""
+    guard(settings, out, inputs)
+    text = edit_list_text(segments, out.suffix.lower(), name)
+    with written(out) as part:
+        part.write_text(text, "utf-8")
+    return out
+
+
+def supercut(settings: Settings, segments, out: Path) -> Path:
+    """Join segments, in the order given, into the one MP4 `out`, each cut to the frame (extract/supercut.py)."""
+    from vsearch.extract.supercut import join_moments
+
+    guard(settings, out, [s.video for s in segments])
+    with opened(records_of(settings, segments), segments) as held, written(out) as part:
+        join_moments([(Path(held[s.video]), s.start, s.end) for s in segments], part, name=str(out))
+    return out
+
+
+def export_clips(settings: Settings, segments, folder: Path, inputs: Iterable = ()):
+    """An MP4 per segment in `folder`: yields (file, None) for each written, (None, why) for each not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VsearchError(f"{display(str(folder))}: cannot create the clip folder ({exc.strerror})") from None
+    inputs, records = list(inputs), records_of(settings, segments)
+    for n, seg in enumerate(segments, 1):
+        try:
+            with opened(records, [seg]) as held:
+                yield export(settings, seg.video, seg.start, seg.end, folder / clip_name(seg, n),
+                             source=held[seg.video], inputs=inputs), None
+        except VsearchError as exc:
+            yield None, str(exc)
+
+
+def clip_name(seg, n: int) -> str:
+    """A file name for a segment's clip made only of safe characters: `03-talk-723-761.mp4`."""
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(seg.video).stem)[:60].strip("_") or "clip"
+    return f"{n:02d}-{stem}-{seg.start:g}-{seg.end:g}.mp4"

@@ -1,0 +1,371 @@
+"""The routes of `vsearch serve`: the search page and its API over a Resident's models and index.
+
+Media, thumbnails and clips are addressed by indexed video id only: a path never comes from a
+request, and the file sent or cut is the one indexed (extract/identity.py). Everything the
+index holds is sent as JSON and put on the page as text. Who may ask: web_guard.py.
+"""
+
+import contextlib
+import json
+import mimetypes
+import os
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from types import SimpleNamespace
+
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from vsearch.errors import MediaError, VsearchError
+from vsearch.extract.identity import FileGone, NotIndexedFile
+from vsearch.extract.paths import display, escape_json
+from vsearch.extract.types import Source
+
+from .api import MAX_UPLOAD_BYTES
+from .render import player_line, segment_json
+from .resident import Resident
+from .settings import Settings, SettingsError, find_options_from
+from .thumbs import ThumbCache, slot_of, slot_time
+from .web_guard import Guard
+
+# Containers browsers play from a file URL; others get the mpv/ffplay line on the page.
+PLAYABLE = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".ogv"}
+SOURCES = {"frames", "audio", *Source}
+
+
+class HttpError(Exception):
+    """An answer other than 200, with a message safe to show."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Served:
+    """What every route reads: the settings, the models and index, the thumbnail cache."""
+
+    settings: Settings
+    resident: Resident
+    thumbs: ThumbCache
+    static: Path
+
+
+def _number(params, name: str, default: float, low: float, high: float, kind=float):
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return kind(default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise HttpError(400, f"{name} must be a number") from None
+    if not low <= value <= high:
+        raise HttpError(400, f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+def result(seg) -> dict:
+    """A segment as the page gets it: the --json shape plus the routes that show it."""
+    return {**segment_json(seg), "video_id": str(seg.video_id), "name": display(Path(seg.video).name),
+            "thumb": f"/thumb/{seg.video_id}/{max(seg.best_frame or seg.seek, 0):.1f}",
+            "media": f"/media/{seg.video_id}", "clip": f"/clip/{seg.video_id}?start={seg.start:g}&end={seg.end:g}",
+            "playable": Path(seg.video).suffix.lower() in PLAYABLE, "player": player_line(seg)}
+
+
+def _served(request) -> Served:
+    return request.app.state.served
+
+
+def _record(served: Served, raw: str):
+    """The indexed video of an id given as digits (a JSON number loses a 63-bit id's last digits
+    in a browser); 404 for anything else. Read without waiting for a search (Resident.record)."""
+    vid = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else -1
+    found = served.resident.record(vid) if 0 <= vid < 1 << 63 else None
+    if found is None or found.state != "done":
+        raise HttpError(404, "no such video")
+    return found
+
+
+def _open_indexed(record):
+    """The indexed file held open (extract/identity.py); 404 when gone, 409 when replaced."""
+    from vsearch.extract.identity import open_checked
+
+    try:
+        return open_checked(record.path, record.fingerprint, (record.info or {}).get("file"))
+    except FileGone:
+        raise HttpError(404, "no such video") from None
+    except NotIndexedFile:
+        raise HttpError(409, f"{display(Path(record.path).name)}: changed since it was indexed; "
+                             "run vsearch ingest") from None
+
+
+def find_text(served: Served, params, picture: bytes | None = None) -> tuple[list, dict[str, str], list[str], int]:
+    """(a page of the segments a text query, with a picture (image file bytes) or not, finds,
+    why signals were left out, videos gone, the page size)."""
+    settings = served.settings
+    query = (params.get("q") or "").strip()
+    if not query:
+        raise HttpError(400, "the query is empty; say what you are looking for")
+    if len(query) > 1000:
+        raise HttpError(400, "the query is over 1000 characters")
+    k = _number(params, "k", settings["serve.page"], 1, 200, int)
+    offset = _number(params, "offset", 0, 0, 1000, int)
+    source = params.get("source") or ""
+    if source and source not in SOURCES:
+        raise HttpError(400, f"source must be one of {', '.join(sorted(SOURCES))}")
+    lang, speaker = params.get("lang") or "", params.get("speaker") or ""
+    wanted = offset + k
+    if source or lang or speaker:  # filters applied after ranking: rank more to fill a page
+        wanted *= 4
+    options = replace(settings.find_options(), top_k=min(1000, wanted))
+    if source in ("frames", "audio"):
+        options = replace(options, weights={source: 1.0})
+    elif source:
+        options = replace(options, sources=(source,))
+    elif params.getlist("sources"):  # as `find --source`: text of these sources only, frames too
+        sources = tuple(params.getlist("sources"))
+        if not set(sources) <= SOURCES - {"frames", "audio"}:
+            raise HttpError(400, "sources must be asr, ocr or subtitle")
+        options = replace(options, sources=sources)
+    found, notes, gone = served.resident.find(query, options, params.getlist("video"), picture)
+    found = [s for s in found if (not source or s.source == source) and (not lang or s.lang == lang)
+             and (not speaker or s.speaker == speaker)]
+    return found[offset : offset + k], notes, gone, k
+
+
+def _json(content, status: int = 200):
+    """JSON whose undecodable file-name bytes travel as \\udcNN escapes, as `find --json` writes them."""
+    text = escape_json(json.dumps(content, ensure_ascii=False, separators=(",", ":")))
+    return Response(text.encode("utf-8"), status, media_type="application/json")
+
+
+def answer(fn):
+    """A route whose errors are JSON answers: 4xx for the request's, 503 for the index's."""
+    async def endpoint(request):
+        try:
+            return await fn(request)
+        except HttpError as exc:
+            return _json({"error": str(exc)}, exc.status)
+        except (MediaError, SettingsError) as exc:
+            return _json({"error": str(exc)}, 400)
+        except VsearchError as exc:
+            return _json({"error": str(exc)}, 503)
+    return endpoint
+
+
+async def page(request):
+    return FileResponse(_served(request).static / "index.html", headers={"Cache-Control": "no-store"})
+
+
+async def favicon(request):
+    return FileResponse(_served(request).static / "favicon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": "max-age=86400"})
+
+
+async def find(request):
+    served = _served(request)
+    if request.method == "GET":
+        found, notes, gone, k = await run_in_threadpool(find_text, served, request.query_params)
+        return _json({"results": [result(s) for s in found], "notes": notes, "gone": gone, "k": k})
+    if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
+        raise HttpError(413, "the upload is over 20 MB")
+    form = await request.form(max_files=1, max_fields=64)
+    field = "audio" if form.get("audio") is not None else "image"
+    upload = form.get(field)
+    if upload is None or not hasattr(upload, "read"):
+        raise HttpError(400, "send a picture as the multipart field 'image', or a sound as 'audio'")
+    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise HttpError(413, "the upload is over 20 MB")
+    if field == "image" and (form.get("q") or "").strip():  # a text query with the picture: one ranking
+        found, notes, gone, k = await run_in_threadpool(find_text, served, form, data)
+        return _json({"results": [result(s) for s in found], "notes": notes, "gone": gone, "k": k})
+    k = _number(form, "k", served.settings["serve.page"], 1, 200, int)
+    search = served.resident.find_sound if field == "audio" else served.resident.find_picture
+    found, gone = await run_in_threadpool(search, data, k, form.getlist("video"))
+    return _json({"results": [result(s) for s in found], "notes": {}, "gone": gone, "k": k})
+
+
+async def export(request):
+    """The moments a text query finds (the /api/find parameters) as an edit list to download."""
+    from .outputs import edit_list_text
+    from .timeline import FORMATS
+
+    suffix = "." + (request.query_params.get("format") or "otio")
+    if suffix not in FORMATS:
+        raise HttpError(400, f"format must be one of {', '.join(f[1:] for f in FORMATS)}")
+    found, _, _, _ = await run_in_threadpool(find_text, _served(request), request.query_params)
+    if not found:
+        raise HttpError(404, "no matching moments to export")
+    text = await run_in_threadpool(edit_list_text, found, suffix, request.query_params.get("q", ""))
+    return Response(text, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="moments{suffix}"'})
+
+
+async def rank(request):
+    """One query under several option sets, as `vsearch eval` ranks it (find_many); each set
+    checked as the settings are (settings.find_options_from)."""
+
+    served = _served(request)
+    try:
+        body = await request.json()
+        query, variants = body["query"], body["variants"]
+    except (ValueError, KeyError, TypeError):
+        raise HttpError(400, "send JSON: {\"query\": ..., \"variants\": [find options, ...]}") from None
+    if not (isinstance(query, str) and query.strip() and len(query) <= 1000
+            and isinstance(variants, list) and 1 <= len(variants) <= 16):
+        raise HttpError(400, "one query of at most 1000 characters, 1 to 16 variants")
+    base = served.settings.find_options()
+    options = [find_options_from(v, f"variant {n}", base) for n, v in enumerate(variants, 1)]
+    rankings = await run_in_threadpool(served.resident.rank, query, options)
+    return _json({"model": served.resident.encoder.model_id,
+                  "rankings": [[result(s) for s in found] for found in rankings]})
+
+
+async def similar(request):
+    served = _served(request)
+    rec = _record(served, request.query_params.get("video_id") or "")
+    t = _number(request.query_params, "t", 0, 0, max(rec.duration, 0), float)
+    k = _number(request.query_params, "k", served.settings["serve.page"], 1, 200, int)
+    found = await run_in_threadpool(served.resident.similar, rec, t, k)
+    return _json({"results": [result(s) for s in found]})
+
+
+async def chapters(request):
+    served = _served(request)
+    rec = _record(served, request.query_params.get("video_id") or "")
+    found = await run_in_threadpool(served.resident.chapters, rec)
+    return _json({"chapters": [{"start": c.start, "end": c.end, "title": c.title, "why": c.why} for c in found]})
+
+
+async def videos(request):
+    listed = await run_in_threadpool(_served(request).resident.videos)
+    # The path travels whole (the page sends it back as a filter); the name is shown.
+    return _json({"videos": [{"video_id": str(r.id), "path": r.path, "name": display(Path(r.path).name),
+                              "duration": r.duration} for r in listed if r.state == "done"]})
+
+
+async def media(request):
+    rec = _record(_served(request), request.path_params["video_id"])
+    held = await run_in_threadpool(_open_indexed, rec)
+    # FileResponse answers Range requests (206, and 416 past the end) itself.
+    return HeldFile(held, media_type=mimetypes.guess_type(rec.path)[0] or "application/octet-stream",
+                    headers={"Cache-Control": "no-cache"})
+
+
+def _thumbnail(served: Served, rec, slot: int) -> bytes | None:
+    from vsearch.extract.pictures import thumbnail
+
+    with contextlib.closing(_HeldFd(_open_indexed(rec))) as held:
+        return served.thumbs.get(rec.id, rec.fingerprint, slot,
+                                 lambda: thumbnail(Path(held.path), slot_time(slot, rec.fps or 1.0, rec.duration)))
+
+
+async def thumb(request):
+    served = _served(request)
+    rec = _record(served, request.path_params["video_id"])
+    t = _number(request.path_params, "t", 0, 0, max(rec.duration, 0), float)
+    data = await run_in_threadpool(_thumbnail, served, rec, slot_of(t, rec.fps or 1.0, rec.duration))
+    if data is None:
+        raise HttpError(404, "no frame at that time")
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
+
+
+def _cut(rec, start: float, end: float) -> Path:
+    from vsearch.extract.export import export_clip
+
+    handle, name = tempfile.mkstemp(prefix="vsearch-clip-", suffix=".mp4")
+    os.close(handle)
+    out = Path(name)
+    try:
+        with contextlib.closing(_HeldFd(_open_indexed(rec))) as held:
+            return export_clip(Path(held.path), start, end, out, name=rec.path)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+
+
+async def clip(request):
+    from vsearch.extract.export import clip_bounds
+
+    served = _served(request)
+    rec = _record(served, request.path_params["video_id"])
+    start = _number(request.query_params, "start", -1, -1e9, 1e9, float)
+    end = _number(request.query_params, "end", -1, -1e9, 1e9, float)
+    start, end = clip_bounds(start, end, rec.duration, served.settings["serve.max_clip"])
+    out = await run_in_threadpool(_cut, rec, start, end)
+    return FileResponse(out, media_type="video/mp4", filename=f"{display(Path(rec.path).stem)}-{start:g}-{end:g}.mp4",
+                        background=BackgroundTask(out.unlink, missing_ok=True))
+
+
+async def ping(request):
+    return _json({"pid": os.getpid()})
+
+
+class _HeldFd:
+    """A Pinned file, closed by contextlib.closing."""
+
+    def __init__(self, held):
+        self.held, self.path = held, held.path
+
+    def close(self) -> None:
+        os.close(self.held.fd)
+
+
+class HeldFile(FileResponse):
+    """A FileResponse of an indexed file held open, closed once sent or the client has gone."""
+
+    def __init__(self, held, **kwargs):
+        super().__init__(held.path, **kwargs)
+        self.fd = held.fd
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            os.close(self.fd)
+
+
+def create_app(settings: Settings, resident: Resident | None = None, runtime: Path | None = None):
+    """The Starlette application; `resident` holds the models and the index (made here if not
+    given); `runtime` is where thumbnails are kept (the home's cache unless given)."""
+    resident = resident or Resident(settings)
+    static = Path(str(resources.files("vsearch").joinpath("static")))
+    thumbs = ThumbCache((runtime or settings.home / "cache") / "thumbs", settings["serve.thumb_cache_mb"] << 20)
+    routes = [
+        Route("/", answer(page)),
+        Route("/api/find", answer(find), methods=["GET", "POST"]),
+        Route("/api/rank", answer(rank), methods=["POST"]),
+        Route("/api/similar", answer(similar)),
+        Route("/api/export", answer(export)),
+        Route("/api/chapters", answer(chapters)),
+        Route("/api/videos", answer(videos)),
+        Route("/api/ping", answer(ping)),
+        Route("/favicon.ico", answer(favicon)),
+        Route("/media/{video_id}", answer(media)),
+        Route("/thumb/{video_id}/{t}", answer(thumb)),
+        Route("/clip/{video_id}", answer(clip)),
+        Mount("/static", StaticFiles(directory=static), name="static"),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        resident.close()
+
+    state = SimpleNamespace(busy=0, last_request=time.monotonic())  # requests running, the last one's time
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[
+        Middleware(Guard, token=settings["serve.token"], host=settings["serve.host"],
+                   extra_hosts=settings["serve.allowed_hosts"], state=state)])
+    app.state.served = Served(settings, resident, thumbs, static)
+    app.state.resident = resident
+    app.state.activity = state
+    return app
