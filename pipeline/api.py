@@ -1,6 +1,7 @@
 """The library API the CLI is a thin layer over."""
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -219,7 +220,7 @@ def search(settings: Settings, query: str, videos: Iterable[str] = (), top_k: in
     options = _find_options(settings, top_k, sources)
     with _query_index(settings, models) as (store, (encoder, text, audio, picture, warming)):
         warming.join()
-        return find_noted(store, encoder, query, options, _indexed(store, videos), on_gone, text, audio, picture)
+        return find_noted(store, encoder, query, options, indexed_ids(store, videos), on_gone, text, audio, picture)
 
 
 def _warming(encoder, text, query: str) -> threading.Thread:
@@ -274,18 +275,31 @@ def _query_index(settings: Settings, load: Callable):
         yield store, made if stored == meta else load(stored)
 
 
-def _indexed(store, videos: Iterable[str]) -> list[int] | None:
-    """Ids of the videos a search is limited to (None: all); an error naming any not indexed."""
+class NotIndexed(VsearchError):
+    """A video or folder named is not in the index."""
+
+
+def indexed_ids(store, videos: Iterable[str]) -> list[int] | None:
+    """Ids of the videos a search is limited to (None: all): each given path an indexed file, or a
+    folder meaning the indexed files under it; an error naming any that is neither. The one meaning
+    of `--video`, in this process and through a server."""
     from vsearch.index import video_id
 
-    if not videos:
+    wanted = [str(absolute(v)) for v in videos if v]
+    if not wanted:
         return None
-    wanted = {video_id(str(absolute(v))): v for v in videos}
-    known = store.get_videos(wanted)
-    unknown = [display(str(v)) for vid, v in wanted.items() if vid not in known]
+    files = store.get_videos({video_id(w) for w in wanted})
+    folders = [w for w in wanted if video_id(w) not in files]
+    records = store.videos() if folders else []
+    under, unknown = [], []
+    for folder in folders:
+        prefix = folder.rstrip(os.sep) + os.sep
+        inside = [r.id for r in records if r.path.startswith(prefix)]
+        under += inside
+        unknown += [] if inside else [folder]
     if unknown:
-        raise VsearchError(f"not indexed: {', '.join(unknown)} (see `vsearch list`)")
-    return list(wanted)
+        raise NotIndexed(f"not indexed: {', '.join(display(u) for u in unknown)} (see `vsearch list`)")
+    return [*files, *under]
 
 
 def search_picture(settings: Settings, image: Path, videos: Iterable[str] = (), top_k: int | None = None,
@@ -301,7 +315,7 @@ def search_picture(settings: Settings, image: Path, videos: Iterable[str] = (), 
 
     options = _find_options(settings, top_k)
     with _query_index(settings, model_and_vector) as (store, (encoder, vector)):
-        return find_frames(store, encoder, vector, options, _indexed(store, videos), on_gone)
+        return find_frames(store, encoder, vector, options, indexed_ids(store, videos), on_gone)
 
 
 def search_sound(settings: Settings, clip: Path, videos: Iterable[str] = (), top_k: int | None = None,
@@ -319,7 +333,7 @@ def search_sound(settings: Settings, clip: Path, videos: Iterable[str] = (), top
 
     options = _find_options(settings, top_k)
     with _query_index(settings, model_and_vector) as (store, (audio, vector)):
-        return find_sounds(store, audio, vector, options, _indexed(store, videos), on_gone)
+        return find_sounds(store, audio, vector, options, indexed_ids(store, videos), on_gone)
 
 
 MAX_UPLOAD_BYTES = 20 << 20  # what `vsearch serve` takes; a larger sound file is heard in the process

@@ -33,7 +33,7 @@ from .render import (
     status_line,
     status_summary,
 )
-from .settings import Settings, load_settings
+from .settings import MAX_TOP_K, Settings, load_settings
 
 INTERNAL_ERROR = 70
 
@@ -170,7 +170,7 @@ def index(settings: Settings, paths, subs, as_json):
               help="Find where this picture (a screenshot, a photo) is seen, instead of a text query.")
 @click.option("--audio", "sound", type=click.Path(dir_okay=False, path_type=Path),
               help="Find where this sound (an audio clip, any format; its first audio.query_seconds) is heard.")
-@click.option("--top-k", "-k", type=click.IntRange(1, 1000), help="Segments to return.")
+@click.option("--top-k", "-k", type=click.IntRange(1, MAX_TOP_K), help="Segments to return.")
 @click.option("--video", "videos", multiple=True, help="Search only this video (repeatable).")
 @click.option("--source", "sources", multiple=True, type=click.Choice([s.value for s in Source]),
               help="Match text of this source only (repeatable): subtitles, speech (asr), screen text (ocr).")

@@ -7,14 +7,13 @@ video indexed meanwhile. Requests are answered one at a time, under one lock.
 """
 
 import io
-import os
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import replace
 
-from .api import (EMPTY, NO_SOUNDS, absolute, chapters_in, index_meta, load_models, picture_vector, query_sound,
-                  store_opener)
+from .api import (EMPTY, NO_SOUNDS, chapters_in, index_meta, indexed_ids, load_models, picture_vector,
+                  query_sound, store_opener)
 from .settings import Settings
 
 
@@ -90,14 +89,6 @@ class Resident:
     def videos(self) -> list:
         return self._with_store(lambda store: store.videos()) or []
 
-    def _ids(self, store, videos: Iterable[str]) -> list[int] | None:
-        """Ids of the videos named by path or under folders named; None for no filter."""
-        wanted = [str(absolute(v)) for v in videos if v]
-        if not wanted:
-            return None
-        return [r.id for r in store.videos()
-                if any(r.path == w or r.path.startswith(w.rstrip(os.sep) + os.sep) for w in wanted)]
-
     def audio(self, store, for_text: bool = True):
         """The sound model, loaded once the index has sounds (an ingest may add them while serving);
         None for a text query while the sound signal is weighted 0."""
@@ -118,10 +109,8 @@ class Resident:
         vector = picture_vector(self.encoder, picture) if picture is not None else None
 
         def run(store):
-            ids = self._ids(store, videos)
-            return ([], {}) if ids == [] else find_noted(store, self.encoder, query, options, ids,
-                                                         lambda r: gone.append(r.path), self.text,
-                                                         self.audio(store), vector)
+            return find_noted(store, self.encoder, query, options, indexed_ids(store, videos),
+                              lambda r: gone.append(r.path), self.text, self.audio(store), vector)
 
         return (*self._with_store(run, searching=True), gone)
 
@@ -145,8 +134,7 @@ class Resident:
             if audio is None:
                 raise VsearchError(NO_SOUNDS)
             vector = clip_vector(audio, io.BytesIO(data), self.settings["audio.query_seconds"])
-            ids = self._ids(store, videos)
-            return [] if ids == [] else find_sounds(store, audio, vector, options, ids, lambda r: gone.append(r.path))
+            return find_sounds(store, audio, vector, options, indexed_ids(store, videos), lambda r: gone.append(r.path))
 
         return self._with_store(run, searching=True), gone
 
@@ -158,8 +146,7 @@ class Resident:
         options, gone = replace(self.settings.find_options(), top_k=k), []
 
         def run(store):
-            ids = self._ids(store, videos)
-            return [] if ids == [] else find_frames(store, self.encoder, vector, options, ids,
+            return find_frames(store, self.encoder, vector, options, indexed_ids(store, videos),
                                                     lambda r: gone.append(r.path))
 
         return self._with_store(run, searching=True), gone

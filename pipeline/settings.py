@@ -72,6 +72,9 @@ def _encoding(name: str) -> bool:
         return False
 
 
+# The most segments one find returns, however it is asked (the CLI, /api/find, a server's page).
+MAX_TOP_K = 1000
+
 # The allowed values of every knob, checked at load; tests require one entry per key of default.toml.
 RULES = {
     "home": (lambda v: "\0" not in v, "a folder path"),
@@ -117,7 +120,7 @@ RULES = {
     "audio.window": _between(0.1, 10),
     "audio.hop": _between(0.1, 10),
     "audio.query_seconds": _between(0.5, 10),
-    "find.top_k": _between(1, 1000),
+    "find.top_k": _between(1, MAX_TOP_K),
     "find.candidates": _between(1, 16384),  # Milvus caps a search at 16384 hits
     "find.fusion": _one_of("score", "rrf"),
     # Upper bounds too: these also come from requests (/api/rank), and no ranking needs more.

@@ -29,10 +29,10 @@ from vsearch.extract.identity import FileGone, NotIndexedFile
 from vsearch.extract.paths import display, escape_json
 from vsearch.extract.types import Source
 
-from .api import MAX_UPLOAD_BYTES
+from .api import MAX_UPLOAD_BYTES, NotIndexed
 from .render import player_line, segment_json
 from .resident import Resident
-from .settings import Settings, SettingsError, find_options_from
+from .settings import MAX_TOP_K, Settings, SettingsError, find_options_from
 from .thumbs import ThumbCache, slot_of, slot_time
 from .web_guard import Guard
 
@@ -116,7 +116,7 @@ def find_text(served: Served, params, picture: bytes | None = None) -> tuple[lis
         raise HttpError(400, "the query is empty; say what you are looking for")
     if len(query) > 1000:
         raise HttpError(400, "the query is over 1000 characters")
-    k = _number(params, "k", settings["serve.page"], 1, 200, int)
+    k = _number(params, "k", settings["serve.page"], 1, MAX_TOP_K, int)
     offset = _number(params, "offset", 0, 0, 1000, int)
     source = params.get("source") or ""
     if source and source not in SOURCES:
@@ -125,7 +125,7 @@ def find_text(served: Served, params, picture: bytes | None = None) -> tuple[lis
     wanted = offset + k
     if source or lang or speaker:  # filters applied after ranking: rank more to fill a page
         wanted *= 4
-    options = replace(settings.find_options(), top_k=min(1000, wanted))
+    options = replace(settings.find_options(), top_k=min(MAX_TOP_K, wanted))
     if source in ("frames", "audio"):
         options = replace(options, weights={source: 1.0})
     elif source:
@@ -154,7 +154,7 @@ def answer(fn):
             return await fn(request)
         except HttpError as exc:
             return _json({"error": str(exc)}, exc.status)
-        except (MediaError, SettingsError) as exc:
+        except (MediaError, SettingsError, NotIndexed) as exc:
             return _json({"error": str(exc)}, 400)
         except VsearchError as exc:
             return _json({"error": str(exc)}, 503)
@@ -188,7 +188,7 @@ async def find(request):
     if field == "image" and (form.get("q") or "").strip():  # a text query with the picture: one ranking
         found, notes, gone, k = await run_in_threadpool(find_text, served, form, data)
         return _json({"results": [result(s) for s in found], "notes": notes, "gone": gone, "k": k})
-    k = _number(form, "k", served.settings["serve.page"], 1, 200, int)
+    k = _number(form, "k", served.settings["serve.page"], 1, MAX_TOP_K, int)
     search = served.resident.find_sound if field == "audio" else served.resident.find_picture
     found, gone = await run_in_threadpool(search, data, k, form.getlist("video"))
     return _json({"results": [result(s) for s in found], "notes": {}, "gone": gone, "k": k})
