@@ -109,15 +109,36 @@ def index_paths(
     """
     from vsearch.index import kept_subs, video_id
 
+    # A mistyped or unreadable name is said before the models take their seconds to load.
+    paths = list(paths)
+    unread = [(p, problem) for p in paths if (problem := _unreadable(p)) is not None]
+    for path, problem in unread if on_result else ():
+        on_result(path, problem)
+    paths = [p for p in paths if p not in dict(unread)]
+    if not paths:
+        return unread
     run = Indexing(settings, index_meta(settings))
     run.models()  # a model that cannot load stops the run before the index is touched
-    paths = list(paths)
     with run.open_store() as store:
         known = store.get_videos(video_id(str(absolute(p))) for p in paths)
     subs = [absolute(s) for s in subs]
     prepared = [(path, run.prepare(path, subs or kept_subs(known.get(video_id(str(absolute(path)))))))
                 for path in paths]
-    return index_prepared(run, prepared, on_result, progress_for)
+    return unread + index_prepared(run, prepared, on_result, progress_for)
+
+
+def _unreadable(path: Path) -> MediaError | None:
+    """Why `path` is no file this process can read (a one-line error), or None."""
+    from vsearch.extract.opening import check_file
+
+    try:
+        check_file(path)
+        with open(path, "rb"):
+            return None
+    except MediaError as exc:
+        return exc
+    except OSError as exc:
+        return MediaError(f"{path}: cannot read it ({exc.strerror})")
 
 
 def index_prepared(run: Indexing, prepared: list, on_result: Callable | None = None,

@@ -47,3 +47,4 @@ def test_as_many_segments_through_a_server_as_here(two_folders):
     _, client = two_folders
     assert client.get("/api/find", params={"q": "blue", "k": 500}).status_code == 200
     assert client.get("/api/find", params={"q": "blue", "k": 1001}).status_code == 400
+
