@@ -66,5 +66,7 @@ def clip(settings: Settings, video, start, end, output, pad):
     """Cut START-END seconds of VIDEO into an MP4 whose first frame is the one at START."""
     from vsearch.outputs import export
 
-    out = export(settings, video, start, end, output, pad)
+    out, first, last = export(settings, video, start, end, output, pad)
+    if last < end + pad - 0.001:
+        click.echo(f"note: the video ends at {last:g} s, so the clip is {first:g}-{last:g} s", err=True)
     click.echo(f"wrote    {display(str(out))}", err=True)

@@ -66,10 +66,10 @@ def opened(records: dict, segments) -> Iterator[dict[str, str]]:
 
 
 def export(settings: Settings, video: str | Path, start: float, end: float, out: Path, pad: float = 0.0,
-           source: str | None = None, inputs: Iterable = ()) -> Path:
-    """Cut seconds `start`-`end` of a video (indexed or not), padded by `pad`, into the MP4 `out`;
-    `source` is a path of the same file held open, where the caller checked it; `out` is none of
-    `inputs` (the query's files)."""
+           source: str | None = None, inputs: Iterable = ()) -> tuple[Path, float, float]:
+    """Cut seconds `start`-`end` of a video (indexed or not), padded by `pad`, into the MP4 `out`:
+    (out, the seconds cut, kept inside the video). `source` is a path of the same file held open,
+    where the caller checked it; `out` is none of `inputs` (the query's files)."""
     from vsearch.extract.export import clip_bounds, export_clip
     from vsearch.extract.opening import check_file
     from vsearch.extract.probe import declared_duration
@@ -82,7 +82,7 @@ def export(settings: Settings, video: str | Path, start: float, end: float, out:
     start, end = clip_bounds(start, end, declared_duration(Path(source or path)), settings["serve.max_clip"], pad)
     with written(out) as part:
         export_clip(Path(source or path), start, end, part, name=str(path))
-    return out
+    return out, start, end
 
 
 def edit_list_text(segments, suffix: str, name: str) -> str:
@@ -125,7 +125,7 @@ def export_clips(settings: Settings, segments, folder: Path, inputs: Iterable = 
         try:
             with opened(records, [seg]) as held:
                 yield export(settings, seg.video, seg.start, seg.end, folder / clip_name(seg, n),
-                             source=held[seg.video], inputs=inputs), None
+                             source=held[seg.video], inputs=inputs)[0], None
         except VsearchError as exc:
             yield None, str(exc)
 
