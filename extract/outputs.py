@@ -47,6 +47,8 @@ def refuse_inputs(out: Path, inputs: Iterable, what: str = "an input of this com
 def written(out: Path) -> Iterator[Path]:
     """A new, empty temporary file beside `out` to write; renamed to `out` when the block ends
     cleanly, removed when it raises. Writing through it never truncates `out` or a link's target."""
+    if not out.name or out.name in (".", ".."):
+        raise VsearchError(f"{display(str(out))}: give a file name to write (-o)")
     part = out.with_name(f".{secrets.token_hex(6)}.vsearch-part{out.suffix}")
     try:
         os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # EXCL: never someone's file

@@ -31,6 +31,10 @@ _DECODES = threading.BoundedSemaphore(2)
 # 1.8 GB held); below it a walk of the heap is not worth it.
 _TRIM_ABOVE = 16_000_000
 
+# The formats a query picture may be in: those whose opening reads only the header, so the budget
+# is checked before any decoding (Pillow's ICO and others decode a whole embedded image on open).
+_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "AVIF", "JPEG2000")
+
 # Pictures are converted to RGB this many pixels at a time, so no full-size copy is made.
 _STRIP_PIXELS = 1 << 20
 
@@ -45,12 +49,12 @@ def read_picture(data: bytes, name: str = "image", max_side: int | None = None) 
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=_FORMATS) as image:
             return _pixels(image, name, max_side)
     except Image.DecompressionBombError:
         raise MediaError(f"{name}: too large for a query; scale it down") from None
     except (UnidentifiedImageError, OSError, ValueError):
-        raise MediaError(f"{name}: not an image (PNG, JPEG, WebP or another format Pillow reads)") from None
+        raise MediaError(f"{name}: not a picture vsearch reads (PNG, JPEG, WebP, GIF, BMP, TIFF, AVIF)") from None
 
 
 def _pixels(image, name: str, max_side: int | None) -> np.ndarray:

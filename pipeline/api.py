@@ -285,9 +285,12 @@ def indexed_ids(store, videos: Iterable[str]) -> list[int] | None:
     of `--video`, in this process and through a server."""
     from vsearch.index import video_id
 
-    wanted = [str(absolute(v)) for v in videos if v]
-    if not wanted:
+    given = [v for v in videos if v]
+    if not given:
         return None
+    if any("\0" in v for v in given):  # no file is named so (and Path.resolve would raise)
+        raise NotIndexed("not indexed: a video path with a NUL character (see `vsearch list`)")
+    wanted = [str(absolute(v)) for v in given]
     files = store.get_videos({video_id(w) for w in wanted})
     folders = [w for w in wanted if video_id(w) not in files]
     records = store.videos() if folders else []

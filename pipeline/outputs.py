@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from vsearch.errors import VsearchError
-from vsearch.extract.outputs import refuse_inputs, written
+from vsearch.extract.outputs import OutputIsInput, refuse_inputs, written
 from vsearch.extract.paths import display
 
 from .settings import Settings
@@ -25,6 +25,10 @@ def guard(settings: Settings, out: Path, inputs: Iterable = ()) -> None:
     from .api import absolute, store_opener
 
     refuse_inputs(out, inputs)
+    mine = absolute(out)
+    if any(mine == place or place in mine.parents for place in _own_places(settings)):
+        raise OutputIsInput(f"{display(str(out))}: that is one of vsearch's own files (the index, its cache); "
+                            "write to another file (-o)")
     try:
         st = os.stat(out)
     except OSError:
@@ -45,6 +49,17 @@ def records_of(settings: Settings, segments) -> dict:
 
     with store_opener(settings, write=False)() as store:
         return store.get_videos({s.video_id for s in segments})
+
+
+def _own_places(settings: Settings) -> list[Path]:
+    """The index folder (a local one), the cache and the runtime files vsearch keeps in its home."""
+    from .api import absolute
+
+    home = absolute(settings.home)
+    uri = settings.store_config().uri
+    index = [absolute(uri)] if "://" not in uri else []
+    return index + [home / name for name in ("cache", "serve.json", "serve.log", "serve.lock", "ingest.lock",
+                                              "ingest.attempt")]
 
 
 @contextlib.contextmanager
@@ -85,20 +100,22 @@ def export(settings: Settings, video: str | Path, start: float, end: float, out:
     return out, start, end
 
 
-def edit_list_text(segments, suffix: str, name: str) -> str:
-    """Segments as the text of an edit list (pipeline/timeline.py), each cut on its video's frames."""
+def edit_list_text(records: dict, segments, suffix: str, name: str) -> str:
+    """Segments as the text of an edit list (pipeline/timeline.py), each cut on its video's frames,
+    read from the files indexed (`records`: id -> record)."""
     from vsearch.extract.probe import declared_duration, frame_rate
 
     from .timeline import render
 
-    videos = {v: (frame_rate(Path(v)), declared_duration(Path(v))) for v in {s.video for s in segments}}
+    with opened(records, segments) as held:
+        videos = {v: (frame_rate(Path(p)), declared_duration(Path(p))) for v, p in held.items()}
     return render(segments, suffix, name, videos)
 
 
 def export_edit_list(settings: Settings, segments, out: Path, name: str, inputs: Iterable = ()) -> Path:
     """Write segments as an edit list in the format `out`'s suffix names."""
     guard(settings, out, inputs)
-    text = edit_list_text(segments, out.suffix.lower(), name)
+    text = edit_list_text(records_of(settings, segments), segments, out.suffix.lower(), name)
     with written(out) as part:
         part.write_text(text, "utf-8")
     return out

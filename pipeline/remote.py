@@ -26,6 +26,11 @@ _RANKING = ("model", "text_model", "audio.model", "device", "dtype", "engine", "
 _PER_REQUEST = ("find.top_k", "find.use_server", "find.resident")
 
 
+# The server is on this machine: an http_proxy in the environment must never see its token or
+# the queries, nor answer in its place.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 class ServerRefused(VsearchError):
     """The server answered the query with an error (a picture it cannot read, no sounds indexed)."""
 
@@ -43,7 +48,8 @@ def announce(settings: Settings, url: str, started_by: str = "serve", idle: floa
     path = settings.home / NAME
     make_home(settings.home)
     part = path.with_suffix(f".{os.getpid()}.part")
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it may hold the token
+    part.unlink(missing_ok=True)  # one this pid left before; EXCL and NOFOLLOW: never through a link
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)  # it holds the token
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump({"url": url, "pid": os.getpid(), "index": _index(settings), "settings": fingerprint(settings),
                    "token": settings["serve.token"], "started_by": started_by, "idle": idle}, out)
@@ -98,7 +104,7 @@ def request(server: dict, path: str, body: bytes | None = None, content_type: st
     if server.get("token"):
         req.add_header("Authorization", f"Bearer {server['token']}")
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
+        with _DIRECT.open(req, timeout=timeout) as response:
             return json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
         try:

@@ -7,6 +7,7 @@ the idle timer, and a private folder for its runtime files where the home cannot
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 from vsearch.errors import VsearchError
 
@@ -104,7 +105,7 @@ def run(settings: Settings, host: str | None = None, port: int | None = None, to
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}"
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     # The token goes to a terminal only: never into a log (a background server's serve.log).
-    page = url + (f"/?token={token}" if token and sys.stdout.isatty() else "/")
+    page = url + (f"/?token={quote(token, safe='')}" if token and sys.stdout.isatty() else "/")
     activity = app.state.activity
 
     def watch():

@@ -238,7 +238,7 @@ def find_options_from(given: Mapping[str, Any], origin: str, base):
             changes[name] = {signal: _strict(f"find.weight_{signal}", weight, origin)
                              for signal, weight in value.items()}
         elif name == "sources":
-            if not (isinstance(value, (list, tuple)) and {*value} <= {*Source}):
+            if not (isinstance(value, (list, tuple)) and all(isinstance(v, str) and v in {*Source} for v in value)):
                 raise SettingsError(f"sources in {origin} must be a list of {', '.join(Source)}")
             changes[name] = tuple(value)
         else:
@@ -254,8 +254,12 @@ def _strict(key: str, value: Any, origin: str) -> Any:
     kinds = (str,) if isinstance(like, str) else (int,) if isinstance(like, int) else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds):
         raise SettingsError(f"{key.removeprefix('find.')} in {origin} must be a {type(like).__name__}, not {value!r}")
-    _check(key, type(like)(value), origin)
-    return type(like)(value)
+    try:
+        value = type(like)(value)
+    except OverflowError:  # an integer of 400 digits for a float
+        raise SettingsError(f"{key.removeprefix('find.')} in {origin} is out of range") from None
+    _check(key, value, origin)
+    return value
 
 
 def load_settings(

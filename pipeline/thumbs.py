@@ -44,7 +44,8 @@ class ThumbCache:
         """The thumbnail of a slot of a video as indexed (`version`: its fingerprint): cached, else
         `make()` (JPEG bytes, or None: no frame), kept."""
         mark = hashlib.sha256(version.encode("utf-8", "surrogateescape")).hexdigest()[:12]
-        path = self.folder / str(video_id) / f"{slot}.{mark}.jpg"  # digits and hex only: a video re-indexed gets new ones
+        # Digits and hex only; a video indexed again gets new names, its old ones age out.
+        path = self.folder / str(video_id) / f"{slot}.{mark}.jpg"
         with self._lock:
             if path in self._sizes:
                 self._sizes.move_to_end(path)

@@ -1,6 +1,7 @@
 """Moments as an edit list: one clip per segment, through OpenTimelineIO (.otio as it is, .edl
 and .fcpxml through its adapters), for an editor's timeline."""
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from vsearch.extract.paths import display
 # Suffix -> OpenTimelineIO adapter, and the package that brings it.
 FORMATS = {".otio": ("otio_json", "opentimelineio"), ".edl": ("cmx_3600", "otio-cmx3600-adapter"),
            ".fcpxml": ("fcpx_xml", "otio-fcpx-xml-adapter")}
+# What XML and an EDL's one-line comments cannot hold: control characters, undecodable bytes.
+_UNSAYABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # A clip whose video states no frame rate is cut on this one's frames.
 FALLBACK_RATE = 25.0
 # The rates SMPTE timecode counts (OpenTimelineIO's to_timecode, and so an EDL, takes no other).
@@ -18,8 +21,10 @@ INSTALL = "pip install 'vsearch[edit]'"
 
 
 def label(text: str) -> str:
-    """A name an edit list can carry: one line (EDL comments end at a line break) and no ASCII
-    quotes (the FCP X adapter puts clip names into an XPath predicate unescaped)."""
+    """A name an edit list can carry: one line (EDL comments end at a line break), no control
+    characters or undecodable bytes (XML cannot hold them) and no ASCII quotes (the FCP X adapter
+    puts clip names into an XPath predicate unescaped)."""
+    text = _UNSAYABLE.sub(" ", text)
     return " ".join(text.split()).replace('"', "\u201d").replace("'", "\u2019")[:200]
 
 

@@ -141,6 +141,28 @@ def find_text(served: Served, params, picture: bytes | None = None) -> tuple[lis
     return found[offset : offset + k], notes, gone, k
 
 
+# The most a /api/rank body may hold: 16 option sets of a few knobs each take a few kB.
+RANK_BYTES = 1 << 16
+
+
+def _declared(request, limit: int) -> int:
+    """The body's declared length: 411 without one (a chunked body would be spooled whole before
+    any limit applied), 413 over `limit`. The server reads no more than declared."""
+    length = request.headers.get("content-length", "")
+    if not (length.isascii() and length.isdigit()):
+        raise HttpError(411, "send the body with a Content-Length")
+    if int(length) > limit:
+        raise HttpError(413, f"the body is over {limit // 1000 if limit < 1 << 20 else limit >> 20} "
+                             f"{'kB' if limit < 1 << 20 else 'MB'}")
+    return int(length)
+
+
+async def _body(request, limit: int) -> bytes:
+    """A request's body, within `limit` bytes."""
+    _declared(request, limit)
+    return await request.body()
+
+
 def _json(content, status: int = 200):
     """JSON whose undecodable file-name bytes travel as \\udcNN escapes, as `find --json` writes them."""
     text = escape_json(json.dumps(content, ensure_ascii=False, separators=(",", ":")))
@@ -154,6 +176,8 @@ def answer(fn):
             return await fn(request)
         except HttpError as exc:
             return _json({"error": str(exc)}, exc.status)
+        except NotIndexedFile as exc:
+            return _json({"error": str(exc)}, 409)
         except (MediaError, SettingsError, NotIndexed) as exc:
             return _json({"error": str(exc)}, 400)
         except VsearchError as exc:
@@ -175,8 +199,7 @@ async def find(request):
     if request.method == "GET":
         found, notes, gone, k = await run_in_threadpool(find_text, served, request.query_params)
         return _json({"results": [result(s) for s in found], "notes": notes, "gone": gone, "k": k})
-    if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
-        raise HttpError(413, "the upload is over 20 MB")
+    _declared(request, MAX_UPLOAD_BYTES)
     form = await request.form(max_files=1, max_fields=64)
     field = "audio" if form.get("audio") is not None else "image"
     upload = form.get(field)
@@ -202,10 +225,12 @@ async def export(request):
     suffix = "." + (request.query_params.get("format") or "otio")
     if suffix not in FORMATS:
         raise HttpError(400, f"format must be one of {', '.join(f[1:] for f in FORMATS)}")
-    found, _, _, _ = await run_in_threadpool(find_text, _served(request), request.query_params)
+    served = _served(request)
+    found, _, _, _ = await run_in_threadpool(find_text, served, request.query_params)
     if not found:
         raise HttpError(404, "no matching moments to export")
-    text = await run_in_threadpool(edit_list_text, found, suffix, request.query_params.get("q", ""))
+    records = {s.video_id: served.resident.record(s.video_id) for s in found}
+    text = await run_in_threadpool(edit_list_text, records, found, suffix, request.query_params.get("q", ""))
     return Response(text, media_type="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="moments{suffix}"'})
 
@@ -216,9 +241,9 @@ async def rank(request):
 
     served = _served(request)
     try:
-        body = await request.json()
+        body = json.loads(await _body(request, RANK_BYTES))
         query, variants = body["query"], body["variants"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise HttpError(400, "send JSON: {\"query\": ..., \"variants\": [find options, ...]}") from None
     if not (isinstance(query, str) and query.strip() and len(query) <= 1000
             and isinstance(variants, list) and 1 <= len(variants) <= 16):
@@ -257,7 +282,8 @@ async def media(request):
     rec = _record(_served(request), request.path_params["video_id"])
     held = await run_in_threadpool(_open_indexed, rec)
     # FileResponse answers Range requests (206, and 416 past the end) itself.
-    return HeldFile(held, media_type=mimetypes.guess_type(rec.path)[0] or "application/octet-stream",
+    kind = mimetypes.guess_type(rec.path)[0] or ""  # from /etc/mime.types too: .ts may be "text/..."
+    return HeldFile(held, media_type=kind if kind.startswith(("video/", "audio/")) else "application/octet-stream",
                     headers={"Cache-Control": "no-cache"})
 
 

@@ -11,9 +11,9 @@ import hmac
 import ipaddress
 import socket
 import time
-from urllib.parse import parse_qs, urlsplit
+import hashlib
+from urllib.parse import parse_qs
 
-COOKIE = "vsearch_token"
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -57,11 +57,16 @@ def allowed_hosts(host: str, extra: list[str]) -> frozenset[str]:
 
 
 def host_name(header: str) -> str:
-    """The name in a Host header, without its port: `[::1]:8765` -> `::1`."""
+    """The name in a Host header, without its port: `[::1]:8765` -> `::1`; "" for a malformed one."""
     header = header.strip().lower()
     if header.startswith("["):
-        return header[1:].partition("]")[0]
-    return header.rpartition(":")[0] if header.count(":") == 1 else header
+        name, _, rest = header[1:].partition("]")
+    elif header.count(":") > 1:
+        return ""  # an IPv6 address without brackets
+    else:
+        name, colon, port = header.partition(":")
+        rest = colon + port
+    return name if rest == "" or (rest[0] == ":" and rest[1:].isascii() and rest[1:].isdigit()) else ""
 
 
 def host_allowed(header: str, allowed: frozenset[str], wildcard: bool) -> bool:
@@ -82,26 +87,38 @@ def cross_site(method: str, path: str, headers) -> bool:
     if origin is None:
         return False
     # "null" is a sandboxed frame, a file:// page or a redirect: no origin this server can trust.
-    return origin == "null" or urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
+    return origin.lower() != "http://" + headers.get("host", "").lower()
 
 
-def token_given(scope, headers) -> tuple[str, bool]:
-    """(the token a request carries, whether it came as ?token=), from the Authorization header,
-    the page's cookie or the query string."""
-    given = headers.get("authorization", "")
-    if given.lower().startswith("bearer "):
-        return given[7:], False
-    for part in headers.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == COOKIE and value:
-            return value, False
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return (query.get("token") or [""])[0], True
+def cookie_name(scope) -> str:
+    """One cookie per port: a browser sends 127.0.0.1's cookies to every port there."""
+    server = scope.get("server") or ("", 0)
+    return f"vsearch_{server[1]}"
 
 
-def token_ok(given: str, token: str) -> bool:
+def cookie_value(token: str) -> str:
+    """What the page's cookie holds: derived from the token, so a cookie read elsewhere is not it."""
+    return hmac.new(token.encode("utf-8", "surrogateescape"), b"vsearch page cookie", hashlib.sha256).hexdigest()
+
+
+def _same(given: str, wanted: str) -> bool:
     """Compared in constant time."""
-    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode("utf-8", "surrogateescape"))
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), wanted.encode("utf-8", "surrogateescape"))
+
+
+def authorised(scope, headers, token: str) -> tuple[bool, bool]:
+    """(whether the request carries the token, whether as ?token=, to be kept in the cookie): any of
+    the Authorization header, the page's cookie or the query string that matches counts."""
+    bearer = headers.get("authorization", "")
+    if bearer.lower().startswith("bearer ") and _same(bearer[7:], token):
+        return True, False
+    name = cookie_name(scope)
+    for part in headers.get("cookie", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and _same(value, cookie_value(token)):
+            return True, False
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return any(_same(given, token) for given in query.get("token", [])[:1]), True
 
 
 class Guard:
@@ -137,12 +154,12 @@ class Guard:
         elif cross_site(scope["method"], scope["path"], headers):
             refusal = 403, "requests from other sites' pages are refused"
         elif self.token:
-            given, in_url = token_given(scope, headers)
-            if not token_ok(given, self.token):
+            ok, in_url = authorised(scope, headers, self.token)
+            if not ok:
                 refusal = 401, ("this server needs its token: open the page with ?token=TOKEN, "
                                 "or send Authorization: Bearer TOKEN")
             elif in_url:
-                cookie = f"{COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/"
+                cookie = f"{cookie_name(scope)}={cookie_value(self.token)}; HttpOnly; SameSite=Strict; Path=/"
         if refusal is not None:
             return await JSONResponse({"error": refusal[1]}, refusal[0])(scope, receive, sending)
         self.state.busy += 1

@@ -115,3 +115,16 @@ def test_an_edit_list_never_replaces_an_indexed_video(lib, tmp_path):
     before = _digest(named)
     _refused(run_cli("find", "green", "--export", str(link), ok=False))
     assert _digest(named) == before
+
+
+def test_an_output_inside_the_index_is_refused(lib, env):
+    parts = [p for p in (env / "index.db").rglob("*") if p.is_file()]
+    assert parts
+    before = _digest(parts[0])
+    _refused(run_cli("clip", str(lib / "a.mp4"), "0", "1", "-o", str(parts[0]), ok=False))
+    assert _digest(parts[0]) == before
+
+
+def test_an_empty_output_name_is_one_line(lib):
+    result = run_cli("clip", str(lib / "a.mp4"), "0", "1", "-o", "", ok=False)
+    assert result.exit_code != 0 and "Traceback" not in result.output and "internal error" not in result.stderr

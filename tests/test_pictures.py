@@ -176,7 +176,8 @@ def broken_png() -> bytes:
     return bytes(data)
 
 
-@pytest.mark.parametrize("data", [b"", b"not a picture\n", b"<html><body>hi</body></html>", b"\x89PNG\r\n\x1a\n" + b"x" * 50,
+@pytest.mark.parametrize("data", [b"", b"not a picture\n", b"<html><body>hi</body></html>",
+                                  b"\x89PNG\r\n\x1a\n" + b"x" * 50,
                                   encoded(scene(320, 240), "PNG")[:3000], encoded(scene(320, 240), "JPEG")[:2000],
                                   broken_png()], ids=["empty", "text", "html", "png-signature", "cut-png", "cut-jpeg",
                                                       "broken-png"])
@@ -185,3 +186,13 @@ def test_what_is_not_a_whole_picture_gives_one_line(data):
         read_picture(data, "upload", 896)
     assert str(caught.value).startswith("upload: ") and "\n" not in str(caught.value)
     assert all_released()
+
+
+def test_an_icon_that_hides_a_huge_picture_is_never_decoded(tmp_path):
+    """Pillow decodes an ICO's embedded PNG while opening it, before any budget can be checked."""
+    inner = png16(7000, 7000, 4)
+    icon = struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", 16, 16, 0, 0, 1, 32, len(inner), 22) + inner
+    path = tmp_path / "bomb.ico"
+    path.write_bytes(icon)
+    growth, outcome = rss_growth(path)
+    assert growth < 150 and "not a picture vsearch reads" in outcome, (growth, outcome)

@@ -229,3 +229,93 @@ def test_rank_variants_are_checked_as_settings_are(client, variant, field):
 def test_a_good_rank_variant_still_ranks(client):
     got = client.post("/api/rank", json={"query": "blue", "variants": [{"top_k": 1, "pad": 0.5}, {}]}).json()
     assert len(got["rankings"]) == 2 and len(got["rankings"][0]) == 1
+
+
+def test_a_fifo_in_place_of_a_video_is_refused_not_waited_on(client, lib):
+    vid = _ids(client)["b.mp4"]
+    real, aside = lib[0] / "b.mp4", lib[0] / "b.real"
+    real.rename(aside)
+    os.mkfifo(real)
+    try:
+        for route in (f"/media/{vid}", "/api/export?q=green&format=edl&video=" + str(real)):
+            answer = client.get(route)
+            assert answer.status_code == 409 and "changed since it was indexed" in answer.json()["error"], route
+    finally:
+        real.unlink()
+        aside.rename(real)
+
+
+@pytest.mark.parametrize("host", ["localhost:evil.example", "[::1].evil.example", "[127.0.0.1]x", "127.0.0.1:80a"])
+def test_malformed_hosts_are_refused(client, host):
+    assert client.get("/api/videos", headers={"Host": host}).status_code == 421
+
+
+def test_an_origin_of_another_scheme_is_refused(client):
+    assert client.get("/api/videos", headers={"Origin": "https://127.0.0.1:8765"}).status_code == 403
+
+
+@pytest.mark.parametrize("body, status", [(b"[" * 50_000, 400), (b" " * 70_000, 413),
+                                          (b'{"query": "blue", "variants": [{"sources": [[1]]}]}', 400),
+                                          (b'{"query": "blue", "variants": [{"rrf_k": 1' + b"0" * 400 + b"}]}", 400)])
+def test_rank_bodies_are_bounded_and_checked(client, body, status):
+    answer = client.post("/api/rank", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == status and "error" in answer.json()
+
+
+def test_a_body_without_its_length_is_refused(client):
+    def chunks():
+        yield b"--x\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\n"
+        yield b"\0" * 1000
+
+    answer = client.post("/api/find", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert answer.status_code == 411
+
+
+def test_odd_paths_and_queries_are_answered_in_json(client):
+    assert client.get("/api/find", params={"q": "blue", "video": "a\0b"}).status_code == 400
+    edit = client.get("/api/export", params={"q": "blue\x1b\x01", "format": "fcpxml"})
+    assert edit.status_code == 200 and b"\x1b" not in edit.content
+
+
+def test_the_token_cookie_is_per_port_and_not_the_token(lib, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from vsearch.settings import load_settings
+    from vsearch.web import create_app
+
+    token = "plus+slash/equals=0123"
+    _environment(monkeypatch, lib[1], VSEARCH_SERVE_TOKEN=token)
+    app = create_app(load_settings())
+    with TestClient(app, base_url=LOCAL) as c:
+        c.cookies.set("vsearch_8765", "stale")  # another server's, or an old one: the URL's token still counts
+        opened = c.get("/", params={"token": token})
+        assert opened.status_code == 200
+        cookie = opened.headers["set-cookie"]
+        assert token not in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert c.get("/api/videos").status_code == 200  # with the cookie just set
+    app.state.resident.close()
+
+
+def test_the_finds_road_to_its_server_ignores_proxies(monkeypatch):
+    """http_proxy would see the token and could answer in the server's place."""
+    import http.server
+
+    from vsearch import remote
+
+    class Pid(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(json.dumps({"pid": 7, "auth": self.headers.get("Authorization")}).encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Pid)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # the discard port: nothing answers there
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    got = remote.request({"url": f"http://127.0.0.1:{server.server_port}", "token": "t" * 20}, "/api/ping")
+    server.server_close()
+    assert got == {"pid": 7, "auth": "Bearer " + "t" * 20}
