@@ -54,7 +54,7 @@ def read_picture(data: bytes, name: str = "image", max_side: int | None = None) 
     except Image.DecompressionBombError:
         raise MediaError(f"{name}: too large for a query; scale it down") from None
     except (UnidentifiedImageError, OSError, ValueError):
-        raise MediaError(f"{name}: not a picture vsearch reads (PNG, JPEG, WebP, GIF, BMP, TIFF, AVIF)") from None
+        raise MediaError(f"{name}: not an image vsearch reads (PNG, JPEG, WebP, GIF, BMP, TIFF, AVIF)") from None
 
 
 def _pixels(image, name: str, max_side: int | None) -> np.ndarray:

@@ -1,5 +1,7 @@
 """An output is never an input: clip, supercut, --clip-dir and --export refuse to write over the
-videos they read or any indexed video, and a failure removes only what vsearch made."""
+videos they read or any indexed video, and a failure removes only what vsearch made.
+
+Each test indexes a library of its own, so most are `slow`: the default suite keeps to its minutes."""
 
 import hashlib
 import os
@@ -30,7 +32,8 @@ def _refused(result, *kept) -> None:
     assert "Traceback" not in result.output + result.stderr
 
 
-@pytest.mark.parametrize("how", ["same", "symlink", "hardlink", "dotted"])
+@pytest.mark.parametrize("how", ["same", pytest.param("symlink", marks=pytest.mark.slow), "hardlink",
+                                 pytest.param("dotted", marks=pytest.mark.slow)])
 def test_a_clip_never_replaces_its_source(lib, tmp_path, how):
     src = lib / "a.mp4"
     before = _digest(src)
@@ -44,12 +47,14 @@ def test_a_clip_never_replaces_its_source(lib, tmp_path, how):
     assert _digest(src) == before
 
 
+@pytest.mark.slow
 def test_a_clip_never_replaces_another_indexed_video(lib):
     before = _digest(lib / "b.mp4")
     _refused(run_cli("clip", str(lib / "a.mp4"), "0", "1", "-o", str(lib / "b.mp4"), ok=False))
     assert _digest(lib / "b.mp4") == before
 
 
+@pytest.mark.slow
 def test_a_clip_of_an_unindexed_video_still_replaces_an_old_output(lib, tmp_path):
     old = tmp_path / "old.mp4"
     old.write_bytes(b"an earlier clip")
@@ -89,6 +94,7 @@ def test_writing_through_a_link_replaces_the_link_not_its_target(tmp_path):
     assert target.read_text() == "keep me" and not link.is_symlink() and link.read_text() == "edit list"
 
 
+@pytest.mark.slow
 def test_clip_dir_never_writes_over_an_indexed_video(lib, env):
     """A clip named like a video of the library, written into the library."""
     victim = colour_video(lib / "01-b-0-2.mp4", [("green", 2)])
@@ -98,6 +104,7 @@ def test_clip_dir_never_writes_over_an_indexed_video(lib, env):
     assert _digest(victim) == before and "an indexed video" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_edit_list_never_replaces_the_query_picture(lib, tmp_path):
     picture = tmp_path / "query.otio"
     picture.write_bytes(b"not really a picture")
@@ -106,6 +113,7 @@ def test_an_edit_list_never_replaces_the_query_picture(lib, tmp_path):
     assert picture.read_bytes() == b"not really a picture"
 
 
+@pytest.mark.slow
 def test_an_edit_list_never_replaces_an_indexed_video(lib, tmp_path):
     """A video named like an edit list (a .otio that is really an MP4) is still not overwritten."""
     named = colour_video(tmp_path / "cut.otio.mp4", [("green", 2)])
@@ -117,6 +125,7 @@ def test_an_edit_list_never_replaces_an_indexed_video(lib, tmp_path):
     assert _digest(named) == before
 
 
+@pytest.mark.slow
 def test_an_output_inside_the_index_is_refused(lib, env):
     parts = [p for p in (env / "index.db").rglob("*") if p.is_file()]
     assert parts
@@ -125,6 +134,7 @@ def test_an_output_inside_the_index_is_refused(lib, env):
     assert _digest(parts[0]) == before
 
 
+@pytest.mark.slow
 def test_an_empty_output_name_is_one_line(lib):
     result = run_cli("clip", str(lib / "a.mp4"), "0", "1", "-o", "", ok=False)
     assert result.exit_code != 0 and "Traceback" not in result.output and "internal error" not in result.stderr

@@ -195,4 +195,4 @@ def test_an_icon_that_hides_a_huge_picture_is_never_decoded(tmp_path):
     path = tmp_path / "bomb.ico"
     path.write_bytes(icon)
     growth, outcome = rss_growth(path)
-    assert growth < 150 and "not a picture vsearch reads" in outcome, (growth, outcome)
+    assert growth < 150 and "not an image vsearch reads" in outcome, (growth, outcome)
