@@ -8,8 +8,17 @@ _SAMPLE = 64 * 1024
 
 def quick_stat(path: Path) -> str:
     """Size and modification time: equal means unchanged without reading the file."""
-    st = path.stat()
+    return stat_mark(path.stat())
+
+
+def stat_mark(st) -> str:
+    """`quick_stat` of a stat result (an open file's fstat too)."""
     return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def video_mark(fingerprint: str) -> str:
+    """The video's own `quick_stat` a fingerprint starts with."""
+    return fingerprint.split("|", 1)[0].split("#", 1)[0]
 
 
 def content_hash(path: Path) -> str:

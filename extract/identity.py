@@ -16,6 +16,8 @@ from pathlib import Path
 
 from vsearch.errors import MediaError
 
+from .fingerprint import stat_mark, video_mark
+
 
 class FileGone(MediaError):
     """An indexed video's file is no longer there."""
@@ -34,11 +36,6 @@ def identity(path: Path) -> dict[str, int]:
     """The device and inode of a file, as a record keeps them."""
     st = os.stat(path)
     return {"dev": st.st_dev, "ino": st.st_ino}
-
-
-def stat_mark(fingerprint: str) -> str:
-    """The size and modification time a fingerprint starts with (extract/fingerprint.py)."""
-    return fingerprint.split("|", 1)[0].split("#", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ def open_checked(path: str, fingerprint: str, known: dict | None = None) -> Pinn
         raise NotIndexedFile(f"{path}: {CHANGED}") from None
     try:
         st = os.fstat(fd)
-        same = (stat.S_ISREG(st.st_mode) and f"{st.st_size}:{st.st_mtime_ns}" == stat_mark(fingerprint)
+        same = (stat.S_ISREG(st.st_mode) and stat_mark(st) == video_mark(fingerprint)
                 and (not known or (st.st_dev, st.st_ino) == (known.get("dev"), known.get("ino"))))
         if not same:
             raise NotIndexedFile(f"{path}: {CHANGED}")

@@ -36,6 +36,12 @@ class VideoRecord:
         shots = (self.info or {}).get("shots")
         return None if shots is None else shots["cuts"]
 
+    @property
+    def file(self) -> dict | None:
+        """The device and inode the video's file had when indexed (extract/identity.py); None for
+        videos indexed before they were kept."""
+        return (self.info or {}).get("file")
+
     @classmethod
     def from_dict(cls, fields: dict) -> "VideoRecord":
         """A record from stored JSON, ignoring keys a newer vsearch may have added."""

@@ -35,8 +35,8 @@ def guard(settings: Settings, out: Path, inputs: Iterable = ()) -> None:
         return
     try:
         with store_opener(settings, write=False)() as store:
-            if store.get_video(video_id(str(absolute(out)))) is not None:
-                refuse_inputs(out, [absolute(out)], "an indexed video")
+            if store.get_video(video_id(str(mine))) is not None:
+                raise OutputIsInput(f"{display(str(out))}: that is an indexed video; write to another file (-o)")
             if st.st_nlink > 1:  # another name of an indexed video's file
                 refuse_inputs(out, [r.path for r in store.videos()], "an indexed video")
     except NoIndex:
@@ -54,12 +54,14 @@ def records_of(settings: Settings, segments) -> dict:
 def _own_places(settings: Settings) -> list[Path]:
     """The index folder (a local one), the cache and the runtime files vsearch keeps in its home."""
     from .api import absolute
+    from .background import LOG
+    from .ingest import ATTEMPT_NOTE
+    from .remote import NAME
 
     home = absolute(settings.home)
     uri = settings.store_config().uri
     index = [absolute(uri)] if "://" not in uri else []
-    return index + [home / name for name in ("cache", "serve.json", "serve.log", "serve.lock", "ingest.lock",
-                                              "ingest.attempt")]
+    return index + [home / name for name in ("cache", NAME, LOG, ATTEMPT_NOTE, "serve.lock", "ingest.lock")]
 
 
 @contextlib.contextmanager
@@ -75,8 +77,7 @@ def opened(records: dict, segments) -> Iterator[dict[str, str]]:
             if record is None:
                 raise VsearchError(f"{display(seg.video)}: no longer indexed; run the find again")
             if seg.video not in held:
-                held[seg.video] = stack.enter_context(
-                    pinned(record.path, record.fingerprint, (record.info or {}).get("file"))).path
+                held[seg.video] = stack.enter_context(pinned(record.path, record.fingerprint, record.file)).path
         yield held
 
 

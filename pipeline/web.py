@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from vsearch.errors import MediaError, VsearchError
-from vsearch.extract.identity import FileGone, NotIndexedFile
+from vsearch.extract.identity import FileGone, NotIndexedFile, open_checked, pinned
 from vsearch.extract.paths import display, escape_json
 from vsearch.extract.types import Source
 
@@ -92,19 +92,6 @@ def _record(served: Served, raw: str):
     if found is None or found.state != "done":
         raise HttpError(404, "no such video")
     return found
-
-
-def _open_indexed(record):
-    """The indexed file held open (extract/identity.py); 404 when gone, 409 when replaced."""
-    from vsearch.extract.identity import open_checked
-
-    try:
-        return open_checked(record.path, record.fingerprint, (record.info or {}).get("file"))
-    except FileGone:
-        raise HttpError(404, "no such video") from None
-    except NotIndexedFile:
-        raise HttpError(409, f"{display(Path(record.path).name)}: changed since it was indexed; "
-                             "run vsearch ingest") from None
 
 
 def find_text(served: Served, params, picture: bytes | None = None) -> tuple[list, dict[str, str], list[str], int]:
@@ -176,7 +163,9 @@ def answer(fn):
             return await fn(request)
         except HttpError as exc:
             return _json({"error": str(exc)}, exc.status)
-        except NotIndexedFile as exc:
+        except FileGone:  # an indexed video's file (extract/identity.py)
+            return _json({"error": "no such video"}, 404)
+        except NotIndexedFile as exc:  # replaced since it was indexed
             return _json({"error": str(exc)}, 409)
         except (MediaError, SettingsError, NotIndexed) as exc:
             return _json({"error": str(exc)}, 400)
@@ -280,7 +269,7 @@ async def videos(request):
 
 async def media(request):
     rec = _record(_served(request), request.path_params["video_id"])
-    held = await run_in_threadpool(_open_indexed, rec)
+    held = await run_in_threadpool(open_checked, rec.path, rec.fingerprint, rec.file)
     # FileResponse answers Range requests (206, and 416 past the end) itself.
     kind = mimetypes.guess_type(rec.path)[0] or ""  # from /etc/mime.types too: .ts may be "text/..."
     return HeldFile(held, media_type=kind if kind.startswith(("video/", "audio/")) else "application/octet-stream",
@@ -290,7 +279,7 @@ async def media(request):
 def _thumbnail(served: Served, rec, slot: int) -> bytes | None:
     from vsearch.extract.pictures import thumbnail
 
-    with contextlib.closing(_HeldFd(_open_indexed(rec))) as held:
+    with pinned(rec.path, rec.fingerprint, rec.file) as held:
         return served.thumbs.get(rec.id, rec.fingerprint, slot,
                                  lambda: thumbnail(Path(held.path), slot_time(slot, rec.fps or 1.0, rec.duration)))
 
@@ -312,7 +301,7 @@ def _cut(rec, start: float, end: float) -> Path:
     os.close(handle)
     out = Path(name)
     try:
-        with contextlib.closing(_HeldFd(_open_indexed(rec))) as held:
+        with pinned(rec.path, rec.fingerprint, rec.file) as held:
             return export_clip(Path(held.path), start, end, out, name=rec.path)
     except BaseException:
         out.unlink(missing_ok=True)
@@ -334,16 +323,6 @@ async def clip(request):
 
 async def ping(request):
     return _json({"pid": os.getpid()})
-
-
-class _HeldFd:
-    """A Pinned file, closed by contextlib.closing."""
-
-    def __init__(self, held):
-        self.held, self.path = held, held.path
-
-    def close(self) -> None:
-        os.close(self.held.fd)
 
 
 class HeldFile(FileResponse):
