@@ -252,31 +252,6 @@ def serve(settings: Settings, host, port, serve_token, open_browser, idle, stop,
     run(settings, host, port, serve_token, open_browser, idle, started_by)
 
 
-@cli.command()
-@click.argument("video", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["vtt", "srt", "json"]), default="vtt", show_default=True,
-              help="WebVTT or SubRip (a subtitle file for a player), or one JSON object per cue.")
-@click.option("--source", type=click.Choice([s.value for s in Source]),
-              help="What was said (asr; the default, or the subtitles where no speech was transcribed), "
-                   "shown on screen (ocr), or the subtitles read.")
-@common_options
-def transcript(settings: Settings, video, fmt, source):
-    """Print the stored transcript of VIDEO (what was said), e.g. as subtitles for a player."""
-    from vsearch.api import transcript as stored
-    from vsearch.extract.subtitles import write_subtitles
-
-    cues, used = stored(settings, video, source)
-    if used != (source or Source.ASR):
-        click.echo(f"note: no speech was transcribed for {display(str(video))}; these are its subtitles "
-                   "(--source subtitle)", err=True)
-    if fmt == "json":
-        for cue in cues:
-            echo_json({"start": cue.start, "end": cue.end, "text": cue.text, "lang": cue.lang,
-                       "lang_prob": cue.lang_prob, "words": [t for _, t in cue.words]})
-        return
-    click.echo(write_subtitles(cues, fmt), nl=False)
-
-
 @cli.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per video.")
 @common_options

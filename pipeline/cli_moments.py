@@ -1,4 +1,4 @@
-"""Commands that turn moments into files: a clip, a supercut, a video's chapters."""
+"""Commands that turn moments and videos into files: a clip, a supercut, a video's chapters and transcript."""
 
 from pathlib import Path
 
@@ -9,7 +9,7 @@ from vsearch.extract.paths import display
 from vsearch.extract.types import Source
 
 from .cli import cli, common_options
-from .render import gone_note, note_lines
+from .render import echo_json, gone_note, note_lines
 from .settings import Settings
 
 
@@ -70,3 +70,28 @@ def clip(settings: Settings, video, start, end, output, pad):
     if last < end + pad - 0.001:
         click.echo(f"note: the video ends at {last:g} s, so the clip is {first:g}-{last:g} s", err=True)
     click.echo(f"wrote    {display(str(out))}", err=True)
+
+
+@cli.command()
+@click.argument("video", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["vtt", "srt", "json"]), default="vtt", show_default=True,
+              help="WebVTT or SubRip (a subtitle file for a player), or one JSON object per cue.")
+@click.option("--source", type=click.Choice([s.value for s in Source]),
+              help="What was said (asr; the default, or the subtitles where no speech was transcribed), "
+                   "shown on screen (ocr), or the subtitles read.")
+@common_options
+def transcript(settings: Settings, video, fmt, source):
+    """Print the stored transcript of VIDEO (what was said), e.g. as subtitles for a player."""
+    from vsearch.api import transcript as stored
+    from vsearch.extract.subtitles import write_subtitles
+
+    cues, used = stored(settings, video, source)
+    if used != (source or Source.ASR):
+        click.echo(f"note: no speech was transcribed for {display(str(video))}; these are its subtitles "
+                   "(--source subtitle)", err=True)
+    if fmt == "json":
+        for cue in cues:
+            echo_json({"start": cue.start, "end": cue.end, "text": cue.text, "lang": cue.lang,
+                       "lang_prob": cue.lang_prob, "words": [t for _, t in cue.words]})
+        return
+    click.echo(write_subtitles(cues, fmt), nl=False)
