@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from vsearch.errors import MediaError
+from vsearch.extract.errors import MediaError
 
 RATE = 16000
 # Where a window may end: the quietest 0.2 s of its last `_SEARCH` seconds.

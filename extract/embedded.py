@@ -4,7 +4,7 @@ converted to WebVTT by ffmpeg."""
 from dataclasses import dataclass
 from pathlib import Path
 
-from vsearch.errors import SubtitleError
+from vsearch.extract.errors import SubtitleError
 
 from .ffmpeg import last_line, run_ffmpeg
 from .subtitles import parse_subtitles

@@ -7,7 +7,7 @@ input, so its first frame is the one shown at `start`.
 
 from pathlib import Path
 
-from vsearch.errors import MediaError
+from vsearch.extract.errors import MediaError
 
 from .ffmpeg import last_line, run_ffmpeg
 from .paths import display

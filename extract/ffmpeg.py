@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 
-from vsearch.errors import ToolMissing
+from vsearch.extract.errors import ToolMissing
 
 
 def _found() -> Iterator[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from vsearch.configs import default
-from vsearch.errors import MediaError
+from vsearch.extract.errors import MediaError
 
 from .clips import cut, locate, packet_times, skippable
 from .machine import auto_readers, cpu_count, memory_bytes

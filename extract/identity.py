@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from vsearch.errors import MediaError
+from vsearch.extract.errors import MediaError
 
 from .fingerprint import stat_mark, video_mark
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from vsearch.configs import default
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 
 from .stills import Stills
 from .change import Look, Scene, shift

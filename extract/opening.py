@@ -4,7 +4,7 @@ and PyAV for streams decord's own FFmpeg cannot decode (AV1)."""
 from dataclasses import dataclass
 from pathlib import Path
 
-from vsearch.errors import MediaError
+from vsearch.extract.errors import MediaError
 
 from .ffmpeg import last_line, run_ffmpeg
 from .native import captured_stderr, reason

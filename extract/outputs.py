@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 
 from .paths import display
 

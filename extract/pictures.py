@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vsearch.errors import MediaError
+from vsearch.extract.errors import MediaError
 
 from .native import malloc_trim
 from .stills import Stills

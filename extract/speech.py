@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from vsearch.configs import default
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 
 from .audio import AudioReport, RATE, decode_pcm, has_audio, pcm_windows
 from .cache import CueCache

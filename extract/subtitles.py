@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from vsearch.errors import SubtitleError
+from vsearch.extract.errors import SubtitleError
 
 from .types import Cue
 

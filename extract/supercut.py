@@ -9,7 +9,7 @@ frame rate, silence where there is no audio) before the concat filter joins them
 from collections.abc import Sequence
 from pathlib import Path
 
-from vsearch.errors import MediaError
+from vsearch.extract.errors import MediaError
 
 from .audio import has_audio
 from .ffmpeg import last_line, run_ffmpeg

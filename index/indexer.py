@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from vsearch.configs import default
-from vsearch.errors import FileChanged, MediaError
+from vsearch.extract.errors import FileChanged, MediaError
 from vsearch.extract import Cue, FrameStream
 from vsearch.extract.cache import CueCache
 from vsearch.extract.change import ChangeOptions, Scene, look

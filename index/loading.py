@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 
 T = TypeVar("T")
 

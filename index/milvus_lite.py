@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 from vsearch.extract.scratch import scratch_dir
 
 from . import jieba_dict

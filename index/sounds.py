@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from vsearch.configs import default
-from vsearch.errors import MediaError
+from vsearch.extract.errors import MediaError
 from vsearch.extract.audio import read_clip
 
 from .audio_encoders import AudioEncoder

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vsearch.errors import SubtitleError
+from vsearch.extract.errors import SubtitleError
 from vsearch.extract import Cue
 from vsearch.extract.embedded import read_embedded
 from vsearch.extract.fingerprint import quick_fingerprint

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 from vsearch.extract.paths import display
 from vsearch.extract.types import Source
 

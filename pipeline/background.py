@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 
 from . import remote
 from .settings import Settings, env_name

@@ -11,7 +11,7 @@ import click
 
 from vsearch import __version__
 from vsearch.configs import default
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 from vsearch.extract.paths import display
 from vsearch.extract.types import Source
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 from vsearch.extract.paths import display
 from vsearch.extract.types import Source
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from vsearch.errors import MediaError, VsearchError
+from vsearch.extract.errors import MediaError, VsearchError
 from vsearch.extract.native import few_arenas, malloc_trim
 from vsearch.extract.scratch import sweep_scratch
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vsearch.configs import default
-from vsearch.errors import FileChanged, VsearchError
+from vsearch.extract.errors import FileChanged, VsearchError
 from vsearch.extract.fingerprint import same_content
 from vsearch.extract.identity import identity
 from vsearch.extract.paths import display

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 from vsearch.extract.outputs import OutputIsInput, refuse_inputs, written
 from vsearch.extract.paths import display
 

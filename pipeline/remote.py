@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 
 from .api import absolute
 from .settings import Settings

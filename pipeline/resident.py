@@ -50,7 +50,7 @@ class Resident:
 
         A connection that fails (its Milvus server restarted or let go) is opened again once.
         """
-        from vsearch.errors import VsearchError
+        from vsearch.extract.errors import VsearchError
         from vsearch.index import NoIndex, StoreError
 
         with self._lock:
@@ -123,7 +123,7 @@ class Resident:
 
     def find_sound(self, data: bytes, k: int, videos: Iterable[str] = ()) -> tuple[list, list[str]]:
         """(moments that sound like an audio clip (file bytes), indexed videos gone from disk)."""
-        from vsearch.errors import VsearchError
+        from vsearch.extract.errors import VsearchError
         from vsearch.index.sounds import clip_vector
         from vsearch.query import find_sounds
 

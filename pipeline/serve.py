@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 
 from .settings import Settings
 from .web_guard import is_loopback

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from vsearch.configs import default, defaults, flatten, tomllib
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 
 
 class SettingsError(VsearchError):

@@ -5,7 +5,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 from vsearch.extract.paths import display
 
 # Suffix -> OpenTimelineIO adapter, and the package that brings it.

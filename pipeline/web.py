@@ -24,7 +24,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from vsearch.errors import MediaError, VsearchError
+from vsearch.extract.errors import MediaError, VsearchError
 from vsearch.extract.identity import FileGone, NotIndexedFile, open_checked, pinned
 from vsearch.extract.paths import display, escape_json
 from vsearch.extract.types import Source

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import find_json, run_cli
 
-from vsearch.errors import VsearchError
+from vsearch.extract.errors import VsearchError
 from vsearch.query.types import Segment
 from vsearch.testing.media import colour_video
 from vsearch.timeline import render, timecode_rate

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vsearch.errors import MediaError
+from vsearch.extract.errors import MediaError
 from vsearch.extract import FrameSpec, FrameStream
 from vsearch.extract.clips import cut, packet_times, skippable
 from vsearch.extract.frames import center_crop, fit, looking

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vsearch.errors import MediaError
+from vsearch.extract.errors import MediaError
 from vsearch.extract import pictures
 from vsearch.extract.frames import fit
 from vsearch.extract.opening import FrameSpec
@@ -22,7 +22,7 @@ from vsearch.extract.pictures import read_picture
 MEASURE = """
 import resource, sys
 import psutil
-from vsearch.errors import MediaError
+from vsearch.extract.errors import MediaError
 from vsearch.extract.pictures import read_picture
 
 data = open(sys.argv[1], "rb").read()

@@ -3,7 +3,7 @@ import codecs
 import pytest
 from conftest import SHARED_MEDIA
 
-from vsearch.errors import SubtitleError
+from vsearch.extract.errors import SubtitleError
 from vsearch.extract.embedded import read_embedded, subtitle_streams
 from vsearch.extract.subtitles import (
     clean_text,

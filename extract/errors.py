@@ -1,8 +1,6 @@
 """Errors shared by every layer: their messages are safe to show a user as one line.
 
-Every layer (extract, index, query, pipeline) may import this module; it imports nothing.
-"""
-
+The bottom layer owns them so that every layer may raise them; this module imports nothing."""
 
 
 class VsearchError(Exception):
