@@ -7,6 +7,7 @@ through these, so the real file is still the one opened, played and found.
 
 import re
 import shlex
+from pathlib import Path
 from urllib.parse import quote
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -66,3 +67,8 @@ def escape_json(text: str) -> str:
     file's real bytes.
     """
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def absolute(path: str | Path) -> Path:
+    """Absolute, symlink-resolved path as the index stores it, whether or not it exists."""
+    return Path(path).expanduser().resolve()

@@ -21,6 +21,9 @@ from .settings import Settings, env_name
 
 LOG = "serve.log"
 _WAIT_SECONDS = 600  # a first run may export the models to ONNX (minutes for the largest)
+# `python -m vsearch` would put the current folder first on the path, and the folder holding a
+# clone has a vsearch/ folder that is not the package: the server imports the installed one.
+_ENTRY = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; from vsearch.cli import main; main()"
 
 
 def wanted(settings: Settings) -> bool:
@@ -61,7 +64,7 @@ def start(settings: Settings, say: Callable[[str], None]) -> bool:
         log = os.fdopen(os.open(home / LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
         os.fchmod(log.fileno(), 0o600)  # one an older vsearch made readable by all
         try:
-            child = subprocess.Popen([sys.executable, "-m", "vsearch", "serve", "--port", "0", "--idle",
+            child = subprocess.Popen([sys.executable, "-c", _ENTRY, "serve", "--port", "0", "--idle",
                                       str(settings["serve.idle"]), "--started-by", "find"],
                                      stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_environment(settings),
                                      start_new_session=True)  # Ctrl-C or closing the terminal leaves it be

@@ -1,21 +1,17 @@
-"""The `vsearch` command: a thin click layer over vsearch.api."""
+"""The `vsearch` commands that index, find and keep the library: a thin click layer over the library modules."""
 
-import functools
-import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
 import click
 
-from vsearch import __version__
 from vsearch.configs import default
 from vsearch.extract.errors import VsearchError
 from vsearch.extract.paths import display
 from vsearch.extract.types import Source
 
 from .render import (
+    count,
     echo_json,
     gone_note,
     hms,
@@ -27,103 +23,15 @@ from .render import (
     outcome_line,
     progress_for,
     record_json,
-    segment_json,
     segment_lines,
     shown_state,
     status_line,
     status_summary,
 )
-from .settings import MAX_TOP_K, Settings, load_settings
-
-INTERNAL_ERROR = 70
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived (`timeout`, a service manager): stop the way Ctrl-C does."""
-
-
-def _terminate(signum, frame):
-    raise Terminated
-
-
-class Cli(click.Group):
-    """Prints VsearchErrors as one line with their exit code instead of a traceback."""
-
-    def invoke(self, ctx):
-        # By default SIGTERM ends Python at once: no temp folder deleted, no index closed.
-        main = threading.current_thread() is threading.main_thread()  # the only one that may set handlers
-        previous = signal.signal(signal.SIGTERM, _terminate) if main else None
-        try:
-            return super().invoke(ctx)
-        except VsearchError as exc:
-            click.echo(f"vsearch: error: {display(str(exc))}", err=True)  # a name in it may hold control characters
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("vsearch: interrupted", err=True)
-            sys.exit(130)
-        except Terminated:
-            click.echo("vsearch: terminated; what was indexed is kept, run it again to go on", err=True)
-            sys.exit(128 + signal.SIGTERM)
-        except BrokenPipeError:
-            # The reader went away (`vsearch find ... | head -1`): normal shell use. Point stdout
-            # at /dev/null so that flushing it at exit raises nothing more.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(0)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except Exception as exc:
-            if os.environ.get("VSEARCH_DEBUG"):
-                raise
-            click.echo(f"vsearch: internal error: {type(exc).__name__}: {display(str(exc))} "
-                       "(set VSEARCH_DEBUG=1 for a traceback)", err=True)
-            sys.exit(INTERNAL_ERROR)
-        finally:
-            if previous is not None:  # None also where a non-Python handler was in place
-                signal.signal(signal.SIGTERM, previous)
-
-
-def common_options(fn):
-    """Storage, model and config options every command takes."""
-    options = [
-        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-                     help="TOML settings file (see configs/default.toml)."),
-        click.option("--home", help="Folder of the Milvus Lite index [VSEARCH_HOME]."),
-        click.option("--uri", help="Milvus server URI, e.g. http://host:19530 [VSEARCH_URI]."),
-        click.option("--token", help="Milvus server token [VSEARCH_TOKEN]."),
-        click.option("--collection", help="Collection prefix: another prefix is another index."),
-        click.option("--model", help="Preset (siglip2, chinese-clip, clip), HF id or folder [VSEARCH_MODEL]."),
-        click.option("--text-model", help="Model of cue vectors: multilingual-e5-small, bge-m3, minilm, image, "
-                                          "HF id or folder [VSEARCH_TEXT_MODEL]."),
-        click.option("--audio-model", help="Sound model: clap, clap-general, HF id or folder [VSEARCH_AUDIO_MODEL]."),
-        click.option("--device", help="auto, cpu, cuda [VSEARCH_DEVICE]."),
-    ]
-
-    @functools.wraps(fn)
-    def wrapper(*args, config_file, home, uri, token, collection, model, text_model, audio_model, device, **kwargs):
-        flags = {"home": home, "uri": uri, "token": token, "collection": collection, "model": model,
-                 "text_model": text_model, "audio.model": audio_model, "device": device}
-        settings = load_settings(config_file, flags)
-        return fn(settings, *args, **kwargs)
-
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper
-
-
-@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="vsearch")
-def cli():
-    """Find moments in videos by what is seen and said, in any language.
-
-    \b
-      vsearch index lecture.mp4            # frames, subtitles -> index
-      vsearch find "讲到向量数据库的部分"     # ranked segments with seek offsets
-    """
-    # transformers' and huggingface_hub's own warnings and progress bars would break one-line
-    # errors and clean --json; a failed model load gets our message. Users can still override.
-    for name, value in (("TRANSFORMERS_VERBOSITY", "error"), ("HF_HUB_VERBOSITY", "error"),
-                        ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
-        os.environ.setdefault(name, value)
+from . import cli_moments  # noqa: F401  (the commands that turn moments into files join the group)
+from .command import cli, common_options
+from .settings import Settings
+from .wire import segment_json
 
 
 @cli.command()
@@ -156,12 +64,12 @@ def index(settings: Settings, paths, subs, as_json):
             echo_json({"path": rec.path, "state": rec.state, "frames": rec.frames, "encoded": outcome.encoded,
                        "cues": rec.cues, "seconds": round(outcome.seconds, 2), "warnings": outcome.warnings})
         else:
-            click.echo(f"indexed  {display(rec.path)}  {rec.frames} frames ({outcome.encoded} encoded), "
-                       f"{rec.cues} cues, {outcome.seconds:.1f}s")
+            click.echo(f"indexed  {display(rec.path)}  {count(rec.frames, 'frame')} ({outcome.encoded} encoded), "
+                       f"{count(rec.cues, 'cue')}, {outcome.seconds:.1f}s")
 
     index_paths(settings, paths, subs, report, None if as_json else progress_for)
     if failed:
-        raise VsearchError(f"{failed} of {len(paths)} videos failed; see the lines above")
+        raise VsearchError(f"{failed} of {count(len(paths), 'video')} failed; see the lines above")
 
 
 @cli.command()
@@ -170,28 +78,33 @@ def index(settings: Settings, paths, subs, as_json):
               help="Find where this picture (a screenshot, a photo) is seen, instead of a text query.")
 @click.option("--audio", "sound", type=click.Path(dir_okay=False, path_type=Path),
               help="Find where this sound (an audio clip, any format; its first audio.query_seconds) is heard.")
-@click.option("--top-k", "-k", type=click.IntRange(1, MAX_TOP_K), help="Segments to return.")
-@click.option("--video", "videos", multiple=True, help="Search only this video (repeatable).")
+@click.option("--top-k", "-k", type=int, help="Segments to return (1 to 1000) [find.top_k].")
+@click.option("--video", "videos", multiple=True, help="Search only this video, or the videos under this folder "
+                                                       "(repeatable).")
 @click.option("--source", "sources", multiple=True, type=click.Choice([s.value for s in Source]),
               help="Match text of this source only (repeatable): subtitles, speech (asr), screen text (ocr).")
+@click.option("--lang", "languages", multiple=True, help="Only moments whose matched text is in this language "
+                                                          "(repeatable): en, zh, ...")
+@click.option("--speaker", "speakers", multiple=True, help="Only moments whose matched cue this speaker says "
+                                                            "(repeatable; a subtitle's <v Name>).")
 @click.option("--clip-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write each result as an MP4 clip into this folder.")
 @click.option("--export", "edit_list", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the results as an edit list: moments.otio, .edl or .fcpxml.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per segment on stdout, nothing else.")
 @common_options
-def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_dir, edit_list, as_json):
+def find(settings: Settings, query, image, sound, top_k, videos, sources, languages, speakers, clip_dir, edit_list,
+         as_json):
     """Find the moments that match QUERY, --image, both (one ranking), or --audio, best first.
 
     Answered by a running `vsearch serve` on the same index when there is one; at a terminal,
     the first find starts one in the background (find.resident, serve.idle).
     """
-    if not (query.strip() or image or sound):
-        raise VsearchError("the query is empty; say what you are looking for (or give --image PICTURE or --audio CLIP)")
-    if sound and (query.strip() or image):
-        raise VsearchError("give --audio alone: a sound is not searched together with text or a picture")
-    from vsearch.api import find_moments
+    from vsearch.finding import find as answer
+    from vsearch.request import from_files
 
+    request = from_files(query, image, sound, k=settings["find.top_k"] if top_k is None else top_k,
+                         videos=videos, sources=tuple(sources), languages=languages, speakers=speakers)
     queried = [p for p in (image, sound) if p is not None]  # files this find reads: never an output
     if edit_list is not None:
         from vsearch.outputs import guard
@@ -199,10 +112,10 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
 
         check_format(edit_list)
         guard(settings, edit_list, queried)
-    segments, notes, gone = find_moments(settings, query, image, sound, top_k, videos, tuple(sources),
-                                         lambda line: click.echo(line, err=True))
-    if gone:
-        click.echo(gone_note(gone), err=True)
+    found = answer(settings, request, lambda line: click.echo(line, err=True))
+    segments = found.segments
+    if found.gone:
+        click.echo(gone_note(found.gone), err=True)
     if clip_dir is not None:
         from vsearch.outputs import export_clips
 
@@ -211,8 +124,8 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
     if edit_list is not None and segments:
         from vsearch.outputs import export_edit_list
 
-        out = export_edit_list(settings, segments, edit_list, query or display((image or sound).name), queried)
-        click.echo(f"wrote    {display(str(out))} ({len(segments)} moments)", err=True)
+        out = export_edit_list(settings, segments, edit_list, request.query or request.name, queried)
+        click.echo(f"wrote    {display(str(out))} ({count(len(segments), 'moment')})", err=True)
     if as_json:
         for seg in segments:
             echo_json(segment_json(seg))
@@ -221,7 +134,7 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, clip_d
     else:
         for n, seg in enumerate(segments, 1):
             click.echo(segment_lines(n, seg))
-    for line in note_lines(notes):  # on stderr with --json too, and when nothing was found
+    for line in note_lines(found.notes):  # on stderr with --json too, and when nothing was found
         click.echo(line, err=True)
 
 
@@ -257,7 +170,7 @@ def serve(settings: Settings, host, port, serve_token, open_browser, idle, stop,
 @common_options
 def list_videos(settings: Settings, as_json):
     """List indexed videos."""
-    from vsearch.api import videos
+    from vsearch.library import videos
 
     records = videos(settings)
     for rec in records:
@@ -267,7 +180,7 @@ def list_videos(settings: Settings, as_json):
             click.echo(f"{shown_state(rec):<9} {hms(rec.duration)}  {rec.frames:>6} frames  {rec.cues:>5} cues  "
                        f"{display(rec.path)}")
     if not as_json:
-        click.echo(f"{len(records)} videos", err=True)
+        click.echo(count(len(records), "video"), err=True)
 
 
 @cli.command()
@@ -275,7 +188,7 @@ def list_videos(settings: Settings, as_json):
 @common_options
 def remove(settings: Settings, paths):
     """Remove videos and all their rows from the index (the files are not touched)."""
-    from vsearch.api import remove_paths
+    from vsearch.library import remove_paths
 
     removed, missing = remove_paths(settings, paths)
     for path in removed:
@@ -336,7 +249,8 @@ def ingest(settings: Settings, folder, prune, shard, as_json):
 @common_options
 def status(settings: Settings, as_json):
     """Show every video's state, counts and last error, and the index's models."""
-    from vsearch.api import index_meta, videos
+    from vsearch.library import videos
+    from vsearch.session import index_meta
 
     records = videos(settings)
     for rec in records:
@@ -387,9 +301,6 @@ def evaluate(settings: Settings, queries_file, top_k, as_json, media_root):
                "R@k at temporal IoU; mAP over IoU 0.5-0.95; NoAns: share of queries with no right answer "
                "that got none", err=True)
 
-
-# The commands that turn moments into files join the group from their own module.
-from . import cli_moments  # noqa: E402,F401
 
 def main() -> None:
     """Console entry point."""

@@ -8,8 +8,8 @@ from vsearch.extract.errors import VsearchError
 from vsearch.extract.paths import display
 from vsearch.extract.types import Source
 
-from .cli import cli, common_options
-from .render import echo_json, gone_note, note_lines
+from .command import cli, common_options
+from .render import count, echo_json, gone_note, note_lines
 from .settings import Settings
 
 
@@ -20,7 +20,7 @@ from .settings import Settings
 @common_options
 def chapters(settings: Settings, video, fmt):
     """VIDEO's chapters: where slides change, what is said moves on, or the picture changes for long."""
-    from vsearch.api import chapters as find_chapters
+    from vsearch.library import chapters as find_chapters
     from vsearch.chapter_formats import format_chapters
 
     click.echo(format_chapters(find_chapters(settings, video), fmt), nl=False)
@@ -30,28 +30,31 @@ def chapters(settings: Settings, video, fmt):
 @click.argument("query")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="MP4 file to write.")
-@click.option("--top-k", "-k", type=click.IntRange(1, 200), help="Moments to join, best first.")
-@click.option("--video", "videos", multiple=True, help="Only moments of this video (repeatable).")
+@click.option("--top-k", "-k", type=int, help="Moments to join, best first (1 to 1000) [find.top_k].")
+@click.option("--video", "videos", multiple=True, help="Only moments of this video, or of the videos under this "
+                                                       "folder (repeatable).")
 @click.option("--source", "sources", multiple=True, type=click.Choice([s.value for s in Source]),
               help="Match text of this source only (repeatable).")
+@click.option("--lang", "languages", multiple=True, help="Only moments whose matched text is in this language.")
+@click.option("--speaker", "speakers", multiple=True, help="Only moments this speaker says.")
 @common_options
-def supercut(settings: Settings, query, output, top_k, videos, sources):
+def supercut(settings: Settings, query, output, top_k, videos, sources, languages, speakers):
     """Join the moments that match QUERY, best first, into one MP4, each cut to the frame."""
-    if not query.strip():
-        raise VsearchError("the query is empty; say what the moments to join have in common")
-    from vsearch.api import find_moments
+    from vsearch.finding import find
     from vsearch.outputs import guard, supercut as join
+    from vsearch.request import FindRequest
 
+    request = FindRequest(query, k=settings["find.top_k"] if top_k is None else top_k, videos=videos,
+                          sources=tuple(sources), languages=languages, speakers=speakers).checked()
     guard(settings, output)
-    segments, notes, gone = find_moments(settings, query, None, None, top_k, videos, tuple(sources),
-                                         lambda line: click.echo(line, err=True))
-    for line in ([gone_note(gone)] if gone else []) + note_lines(notes):
+    found = find(settings, request, lambda line: click.echo(line, err=True))
+    for line in ([gone_note(found.gone)] if found.gone else []) + note_lines(found.notes):
         click.echo(line, err=True)
-    if not segments:
+    if not found.segments:
         raise VsearchError("no matching moments to join")
-    out = join(settings, segments, output)
-    seconds = sum(s.end - s.start for s in segments)
-    click.echo(f"wrote    {display(str(out))} ({len(segments)} moments, {seconds:.1f} s)", err=True)
+    out = join(settings, found.segments, output)
+    seconds = sum(s.end - s.start for s in found.segments)
+    click.echo(f"wrote    {display(str(out))} ({count(len(found.segments), 'moment')}, {seconds:.1f} s)", err=True)
 
 
 @cli.command()
@@ -82,7 +85,7 @@ def clip(settings: Settings, video, start, end, output, pad):
 @common_options
 def transcript(settings: Settings, video, fmt, source):
     """Print the stored transcript of VIDEO (what was said), e.g. as subtitles for a player."""
-    from vsearch.api import transcript as stored
+    from vsearch.library import transcript as stored
     from vsearch.extract.subtitles import write_subtitles
 
     cues, used = stored(settings, video, source)

@@ -7,12 +7,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vsearch.extract.errors import VsearchError
+from vsearch.extract.paths import absolute
 from vsearch.extract.types import Source
 
 from . import remote
-from .api import absolute, index_meta, load_models, query_sound, store_opener
 from .indexing import Indexing, index_prepared
 from .ingest import freshness
+from .session import index_meta, load_models, query_sound, store_opener
 from .settings import Settings
 
 

@@ -16,14 +16,15 @@ from pathlib import Path
 
 from vsearch.extract.errors import VsearchError
 
-from .api import absolute
-from .settings import Settings
+from .request import MAX_UPLOAD_BYTES, FindRequest
+from .settings import NOT_RANKING, Settings
+from .wire import Answer, answer_of, segment_of
 
 NAME = "serve.json"
 # The settings a server's answers depend on besides the query; top_k travels with each request.
 _RANKING = ("model", "text_model", "audio.model", "device", "dtype", "engine", "engine_precision",
             "audio.query_seconds")
-_PER_REQUEST = ("find.top_k", "find.use_server", "find.resident")
+_PER_REQUEST = ("find.top_k", *NOT_RANKING)
 
 
 # The server is on this machine: an http_proxy in the environment must never see its token or
@@ -133,13 +134,6 @@ def _ask(settings: Settings, path: str, body: bytes | None = None, content_type:
         return None
 
 
-def _segments(results: list[dict]) -> list:
-    from vsearch.query.types import Segment
-
-    fields = Segment.__dataclass_fields__
-    return [Segment(**{k: int(v) if k == "video_id" else v for k, v in r.items() if k in fields}) for r in results]
-
-
 def _multipart(field: str, data: bytes, params: list[tuple[str, str]]) -> tuple[bytes, str]:
     """A multipart/form-data body of one file (under a fixed name: the real one stays here) and fields."""
     boundary = secrets.token_hex(16)
@@ -150,21 +144,21 @@ def _multipart(field: str, data: bytes, params: list[tuple[str, str]]) -> tuple[
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
-def find(settings: Settings, query: str = "", videos=(), top_k: int | None = None, sources=(),
-         upload: tuple[str, bytes] | None = None) -> tuple[list, dict[str, str], list[str]] | None:
-    """(segments, why signals were left out, paths of indexed videos gone from disk) from the
-    running server, for a text query, an `upload` ("image" or "audio", the file's bytes), or a
-    text query with a picture; None when there is no server to ask (or it did not answer)."""
-    params = [("k", str(top_k or settings["find.top_k"]))] + [("video", str(absolute(v))) for v in videos]
-    if query:
-        params += [("q", query)] + [("sources", s) for s in sources]
-    if upload is None:
+def can_send(request: FindRequest) -> bool:
+    """Whether a server can be sent the request: its picture or sound within what a server takes."""
+    return request.sound_file is None and len(request.picture or request.sound or b"") <= MAX_UPLOAD_BYTES
+
+
+def find(settings: Settings, request: FindRequest) -> Answer | None:
+    """The running server's answer to a request (FindRequest.params, its picture or sound as a
+    file); None when there is no server to ask (or it did not answer)."""
+    params = request.params()
+    upload = ("audio", request.sound) if request.sound is not None else ("image", request.picture)
+    if upload[1] is None:
         body = _ask(settings, "/api/find?" + urllib.parse.urlencode(params, errors="surrogateescape"))
     else:
         body = _ask(settings, "/api/find", *_multipart(upload[0], upload[1], params))
-    if body is None:
-        return None
-    return _segments(body.get("results", [])), body.get("notes") or {}, body.get("gone") or []
+    return None if body is None else answer_of(body)
 
 
 def rank(settings: Settings, query: str, variants: list) -> tuple[str, list[list]] | None:
@@ -175,4 +169,4 @@ def rank(settings: Settings, query: str, variants: list) -> tuple[str, list[list
                 .encode("utf-8"), "application/json")
     if body is None or "rankings" not in body:
         return None
-    return body["model"], [_segments(found) for found in body["rankings"]]
+    return body["model"], [[segment_of(r) for r in found] for found in body["rankings"]]

@@ -1,6 +1,6 @@
 """How results look: on a terminal (times, player lines, progress bars) and as JSON lines.
 
-`vsearch find --json`, `list --json` and `vsearch serve` share these shapes.
+A segment's JSON shape is wire.py's, shared by `find --json` and `vsearch serve`.
 """
 
 import json
@@ -10,8 +10,10 @@ from pathlib import Path
 
 import click
 
-from vsearch.extract.paths import display, escape_json, file_url, shell_quote
+from vsearch.extract.paths import display, escape_json, shell_quote
 from vsearch.extract.types import Source
+
+from .wire import fragment_url
 
 
 def hms(seconds: float) -> str:
@@ -20,9 +22,9 @@ def hms(seconds: float) -> str:
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-def fragment_url(path: str, start: float, end: float) -> str:
-    """A media-fragment URL that browsers and players open at the segment."""
-    return f"{file_url(path)}#t={start:g},{end:g}"
+def count(n: int, one: str, many: str | None = None) -> str:
+    """`1 video`, `2 videos`: a number and its noun in the right form."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def echo_json(value) -> None:
@@ -31,18 +33,6 @@ def echo_json(value) -> None:
 
 
 SENSES = {Source.ASR: "said", Source.OCR: "shown", Source.SUBTITLE: "subtitle"}
-
-
-def segment_json(seg) -> dict:
-    """The --json shape of a segment."""
-    return {
-        "video": seg.video, "start": seg.start, "end": seg.end, "seek": seg.seek, "score": seg.score,
-        "cue": seg.cue, "source": seg.source, "cue_start": seg.cue_start, "cue_end": seg.cue_end,
-        "best_frame": seg.best_frame, "best_sound": seg.best_sound, "signals": seg.signals,
-        "lang": seg.lang, "speaker": seg.speaker, "shot_start": seg.shot_start, "shot_end": seg.shot_end,
-        "url": fragment_url(seg.video, seg.start, seg.end),
-        **({"notes": seg.notes} if seg.notes else {}),
-    }
 
 
 def progress_for(path):
@@ -78,7 +68,7 @@ def progress_line(name: str, advance, elapsed: float) -> str:
     if advance.heard is not None:
         parts.append(f"said {hms(advance.heard)}")
     if advance.read is not None:
-        parts.append(f"read {advance.read} frames")
+        parts.append(f"read {count(advance.read, 'frame')}")
     # The slowest of decoding and speech sets the time left: each runs through the whole video.
     done = [advance.decoded / advance.total] if advance.total else []
     if advance.heard is not None and advance.total:
@@ -184,8 +174,8 @@ def status_line(rec) -> str:
 def outcome_line(o) -> str:
     """One video's outcome as `ingest` prints it."""
     if o.action in ("indexed", "completed"):
-        return (f"{o.action:<8} {display(o.path)}  {o.frames} frames ({o.encoded} encoded), {o.cues} cues, "
-                f"{o.seconds:.1f}s")
+        return (f"{o.action:<8} {display(o.path)}  {count(o.frames, 'frame')} ({o.encoded} encoded), "
+                f"{count(o.cues, 'cue')}, {o.seconds:.1f}s")
     if o.action == "skipped":
         return f"skipped  {display(o.path)}  unchanged"
     return f"{o.action:<8} " + (naming(o.path, o.error) if o.error else display(o.path))
@@ -220,5 +210,6 @@ def status_summary(records: list) -> str:
 
     states = Counter(shown_state(r) for r in records)
     errors = sum(1 for r in records if r.error)
-    return (f"{len(records)} videos: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
-            + f"; {sum(r.frames for r in records)} frames, {sum(r.cues for r in records)} cues, {errors} with errors")
+    return (f"{count(len(records), 'video')}: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+            + f"; {count(sum(r.frames for r in records), 'frame')}, {count(sum(r.cues for r in records), 'cue')}, "
+            f"{errors} with errors")

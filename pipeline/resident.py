@@ -6,15 +6,16 @@ answering and for `serve.hold` seconds after, then lets it go, so an `ingest` wa
 video indexed meanwhile. Requests are answered one at a time, under one lock.
 """
 
-import io
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import replace
 
-from .api import (EMPTY, NO_SOUNDS, chapters_in, index_meta, indexed_ids, load_models, picture_vector,
-                  query_sound, store_opener)
+from .finding import Loaded, answer, heard
+from .library import chapters_in
+from .request import FindRequest
+from .session import EMPTY, index_meta, load_models, picture_vector, query_sound, store_opener
 from .settings import Settings
+from .wire import Answer
 
 
 class Resident:
@@ -99,20 +100,18 @@ class Resident:
                 self._audio = query_sound(self.settings, meta, with_text=heard)
         return self._audio if heard or not for_text else None
 
-    def find(self, query: str, options, videos: Iterable[str] = (), picture: bytes | None = None
-             ) -> tuple[list, dict[str, str], list[str]]:
-        """(ranked segments, why signals were left out, indexed videos gone from disk) for a text
-        query, and a picture (image file bytes) given with it, as `vsearch find` gives them."""
-        from vsearch.query import find_noted
-
-        gone = []
-        vector = picture_vector(self.encoder, picture) if picture is not None else None
+    def find(self, request: FindRequest) -> Answer:
+        """The answer to a checked request, as `vsearch find` gives it (finding.answer)."""
+        picture = picture_vector(self.encoder, request.picture) if request.picture is not None else None
 
         def run(store):
-            return find_noted(store, self.encoder, query, options, indexed_ids(store, videos),
-                              lambda r: gone.append(r.path), self.text, self.audio(store), vector)
+            if request.sound is not None:
+                loaded = heard(self.audio(store, for_text=False), request, self.settings["audio.query_seconds"])
+            else:
+                loaded = Loaded(self.encoder, self.text, self.audio(store) if request.query else None, picture)
+            return answer(store, request, request.options(self.settings.find_options()), loaded)
 
-        return (*self._with_store(run, searching=True), gone)
+        return self._with_store(run, searching=True)
 
     def rank(self, query: str, variants: list) -> list[list]:
         """Rankings of one query under each option set, searching once (as `vsearch eval` does)."""
@@ -120,36 +119,6 @@ class Resident:
 
         return self._with_store(lambda store: find_many(store, self.encoder, query, variants, text=self.text,
                                                         audio=self.audio(store)), searching=True)
-
-    def find_sound(self, data: bytes, k: int, videos: Iterable[str] = ()) -> tuple[list, list[str]]:
-        """(moments that sound like an audio clip (file bytes), indexed videos gone from disk)."""
-        from vsearch.extract.errors import VsearchError
-        from vsearch.index.sounds import clip_vector
-        from vsearch.query import find_sounds
-
-        options, gone = replace(self.settings.find_options(), top_k=k), []
-
-        def run(store):
-            audio = self.audio(store, for_text=False)
-            if audio is None:
-                raise VsearchError(NO_SOUNDS)
-            vector = clip_vector(audio, io.BytesIO(data), self.settings["audio.query_seconds"])
-            return find_sounds(store, audio, vector, options, indexed_ids(store, videos), lambda r: gone.append(r.path))
-
-        return self._with_store(run, searching=True), gone
-
-    def find_picture(self, data: bytes, k: int, videos: Iterable[str] = ()) -> tuple[list, list[str]]:
-        """(moments whose frames look like a picture (image file bytes), indexed videos gone from disk)."""
-        from vsearch.query import find_frames
-
-        vector = picture_vector(self.encoder, data)
-        options, gone = replace(self.settings.find_options(), top_k=k), []
-
-        def run(store):
-            return find_frames(store, self.encoder, vector, options, indexed_ids(store, videos),
-                                                    lambda r: gone.append(r.path))
-
-        return self._with_store(run, searching=True), gone
 
     def chapters(self, record) -> list:
         """The chapters of an indexed video (query/chapters.py), for the player's markers."""

@@ -70,7 +70,7 @@ def run(settings: Settings, host: str | None = None, port: int | None = None, to
     import uvicorn
 
     from . import remote
-    from .api import EMPTY, index_meta
+    from .session import EMPTY, index_meta
     from .resident import Resident
     from .settings import load_settings
     from .web import create_app

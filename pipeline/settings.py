@@ -11,6 +11,8 @@ from typing import Any
 from vsearch.configs import default, defaults, flatten, tomllib
 from vsearch.extract.errors import VsearchError
 
+from .request import MAX_TOP_K
+
 
 class SettingsError(VsearchError):
     """A setting is unknown or has a value of the wrong type."""
@@ -73,7 +75,8 @@ def _encoding(name: str) -> bool:
 
 
 # The most segments one find returns, however it is asked (the CLI, /api/find, a server's page).
-MAX_TOP_K = 1000
+# find.* keys that say how a find is answered, not how it ranks
+NOT_RANKING = ("find.use_server", "find.resident")
 
 # The allowed values of every knob, checked at load; tests require one entry per key of default.toml.
 RULES = {
@@ -211,8 +214,7 @@ class Settings:
     def find_options(self):
         from vsearch.query import FindOptions
 
-        f = {k.split(".", 1)[1]: v for k, v in self.values.items() if k.startswith("find.")
-             and k not in ("find.use_server", "find.resident")}
+        f = {k.split(".", 1)[1]: v for k, v in self.values.items() if k.startswith("find.") and k not in NOT_RANKING}
         weights = {name[len("weight_"):]: f.pop(name) for name in list(f) if name.startswith("weight_")}
         return FindOptions(weights=weights, **f)
 

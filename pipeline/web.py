@@ -11,7 +11,7 @@ import mimetypes
 import os
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,18 +27,17 @@ from starlette.staticfiles import StaticFiles
 from vsearch.extract.errors import MediaError, VsearchError
 from vsearch.extract.identity import FileGone, NotIndexedFile, open_checked, pinned
 from vsearch.extract.paths import display, escape_json
-from vsearch.extract.types import Source
 
-from .api import MAX_UPLOAD_BYTES, NotIndexed
-from .render import player_line, segment_json
+from .render import player_line
+from .request import MAX_TOP_K, MAX_UPLOAD_BYTES, FindRequest, NotIndexed, RequestError, from_params
 from .resident import Resident
-from .settings import MAX_TOP_K, Settings, SettingsError, find_options_from
+from .settings import Settings, SettingsError, find_options_from
 from .thumbs import ThumbCache, slot_of, slot_time
 from .web_guard import Guard
+from .wire import answer_json, segment_json
 
 # Containers browsers play from a file URL; others get the mpv/ffplay line on the page.
 PLAYABLE = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".ogv"}
-SOURCES = {"frames", "audio", *Source}
 
 
 class HttpError(Exception):
@@ -72,9 +71,9 @@ def _number(params, name: str, default: float, low: float, high: float, kind=flo
     return value
 
 
-def result(seg) -> dict:
-    """A segment as the page gets it: the --json shape plus the routes that show it."""
-    return {**segment_json(seg), "video_id": str(seg.video_id), "name": display(Path(seg.video).name),
+def page_fields(seg) -> dict:
+    """What the page adds to a segment's JSON (wire.py): its name and the routes that show it."""
+    return {"name": display(Path(seg.video).name),
             "thumb": f"/thumb/{seg.video_id}/{max(seg.best_frame or seg.seek, 0):.1f}",
             "media": f"/media/{seg.video_id}", "clip": f"/clip/{seg.video_id}?start={seg.start:g}&end={seg.end:g}",
             "playable": Path(seg.video).suffix.lower() in PLAYABLE, "player": player_line(seg)}
@@ -92,40 +91,6 @@ def _record(served: Served, raw: str):
     if found is None or found.state != "done":
         raise HttpError(404, "no such video")
     return found
-
-
-def find_text(served: Served, params, picture: bytes | None = None) -> tuple[list, dict[str, str], list[str], int]:
-    """(a page of the segments a text query, with a picture (image file bytes) or not, finds,
-    why signals were left out, videos gone, the page size)."""
-    settings = served.settings
-    query = (params.get("q") or "").strip()
-    if not query:
-        raise HttpError(400, "the query is empty; say what you are looking for")
-    if len(query) > 1000:
-        raise HttpError(400, "the query is over 1000 characters")
-    k = _number(params, "k", settings["serve.page"], 1, MAX_TOP_K, int)
-    offset = _number(params, "offset", 0, 0, 1000, int)
-    source = params.get("source") or ""
-    if source and source not in SOURCES:
-        raise HttpError(400, f"source must be one of {', '.join(sorted(SOURCES))}")
-    lang, speaker = params.get("lang") or "", params.get("speaker") or ""
-    wanted = offset + k
-    if source or lang or speaker:  # filters applied after ranking: rank more to fill a page
-        wanted *= 4
-    options = replace(settings.find_options(), top_k=min(MAX_TOP_K, wanted))
-    if source in ("frames", "audio"):
-        options = replace(options, weights={source: 1.0})
-    elif source:
-        options = replace(options, sources=(source,))
-    elif params.getlist("sources"):  # as `find --source`: text of these sources only, frames too
-        sources = tuple(params.getlist("sources"))
-        if not set(sources) <= SOURCES - {"frames", "audio"}:
-            raise HttpError(400, "sources must be asr, ocr or subtitle")
-        options = replace(options, sources=sources)
-    found, notes, gone = served.resident.find(query, options, params.getlist("video"), picture)
-    found = [s for s in found if (not source or s.source == source) and (not lang or s.lang == lang)
-             and (not speaker or s.speaker == speaker)]
-    return found[offset : offset + k], notes, gone, k
 
 
 # The most a /api/rank body may hold: 16 option sets of a few knobs each take a few kB.
@@ -167,7 +132,7 @@ def answer(fn):
             return _json({"error": "no such video"}, 404)
         except NotIndexedFile as exc:  # replaced since it was indexed
             return _json({"error": str(exc)}, 409)
-        except (MediaError, SettingsError, NotIndexed) as exc:
+        except (MediaError, SettingsError, NotIndexed, RequestError) as exc:
             return _json({"error": str(exc)}, 400)
         except VsearchError as exc:
             return _json({"error": str(exc)}, 503)
@@ -183,11 +148,10 @@ async def favicon(request):
                         headers={"Cache-Control": "max-age=86400"})
 
 
-async def find(request):
-    served = _served(request)
+async def _asked(request, served: Served) -> FindRequest:
+    """The find request of a GET's parameters, or of a POST's form with a picture or a sound."""
     if request.method == "GET":
-        found, notes, gone, k = await run_in_threadpool(find_text, served, request.query_params)
-        return _json({"results": [result(s) for s in found], "notes": notes, "gone": gone, "k": k})
+        return from_params(request.query_params, served.settings["serve.page"])
     _declared(request, MAX_UPLOAD_BYTES)
     form = await request.form(max_files=1, max_fields=64)
     field = "audio" if form.get("audio") is not None else "image"
@@ -197,13 +161,14 @@ async def find(request):
     data = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise HttpError(413, "the upload is over 20 MB")
-    if field == "image" and (form.get("q") or "").strip():  # a text query with the picture: one ranking
-        found, notes, gone, k = await run_in_threadpool(find_text, served, form, data)
-        return _json({"results": [result(s) for s in found], "notes": notes, "gone": gone, "k": k})
-    k = _number(form, "k", served.settings["serve.page"], 1, MAX_TOP_K, int)
-    search = served.resident.find_sound if field == "audio" else served.resident.find_picture
-    found, gone = await run_in_threadpool(search, data, k, form.getlist("video"))
-    return _json({"results": [result(s) for s in found], "notes": {}, "gone": gone, "k": k})
+    return from_params(form, served.settings["serve.page"], **{"sound" if field == "audio" else "picture": data})
+
+
+async def find(request):
+    served = _served(request)
+    asked = await _asked(request, served)
+    found = await run_in_threadpool(served.resident.find, asked)
+    return _json(answer_json(found, asked.k, page_fields))
 
 
 async def export(request):
@@ -215,11 +180,12 @@ async def export(request):
     if suffix not in FORMATS:
         raise HttpError(400, f"format must be one of {', '.join(f[1:] for f in FORMATS)}")
     served = _served(request)
-    found, _, _, _ = await run_in_threadpool(find_text, served, request.query_params)
+    asked = from_params(request.query_params, served.settings["serve.page"])
+    found = (await run_in_threadpool(served.resident.find, asked)).segments
     if not found:
         raise HttpError(404, "no matching moments to export")
     records = {s.video_id: served.resident.record(s.video_id) for s in found}
-    text = await run_in_threadpool(edit_list_text, records, found, suffix, request.query_params.get("q", ""))
+    text = await run_in_threadpool(edit_list_text, records, found, suffix, asked.query)
     return Response(text, media_type="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="moments{suffix}"'})
 
@@ -234,23 +200,23 @@ async def rank(request):
         query, variants = body["query"], body["variants"]
     except (ValueError, KeyError, TypeError, RecursionError):
         raise HttpError(400, "send JSON: {\"query\": ..., \"variants\": [find options, ...]}") from None
-    if not (isinstance(query, str) and query.strip() and len(query) <= 1000
-            and isinstance(variants, list) and 1 <= len(variants) <= 16):
-        raise HttpError(400, "one query of at most 1000 characters, 1 to 16 variants")
+    if not (isinstance(query, str) and isinstance(variants, list) and 1 <= len(variants) <= 16):
+        raise HttpError(400, "one query and 1 to 16 variants")
+    query = FindRequest(query=query).checked().query
     base = served.settings.find_options()
     options = [find_options_from(v, f"variant {n}", base) for n, v in enumerate(variants, 1)]
     rankings = await run_in_threadpool(served.resident.rank, query, options)
     return _json({"model": served.resident.encoder.model_id,
-                  "rankings": [[result(s) for s in found] for found in rankings]})
+                  "rankings": [[{**segment_json(s), **page_fields(s)} for s in found] for found in rankings]})
 
 
 async def similar(request):
     served = _served(request)
     rec = _record(served, request.query_params.get("video_id") or "")
     t = _number(request.query_params, "t", 0, 0, max(rec.duration, 0), float)
-    k = _number(request.query_params, "k", served.settings["serve.page"], 1, 200, int)
+    k = _number(request.query_params, "k", served.settings["serve.page"], 1, MAX_TOP_K, int)
     found = await run_in_threadpool(served.resident.similar, rec, t, k)
-    return _json({"results": [result(s) for s in found]})
+    return _json({"results": [{**segment_json(s), **page_fields(s)} for s in found]})
 
 
 async def chapters(request):

@@ -90,7 +90,7 @@ def test_query_errors(env, rgb_video):
     assert result.exit_code == 1 and "index is empty" in result.stderr
     run_cli("index", str(rgb_video))
     result = run_cli("find", "   ", ok=False)
-    assert result.exit_code == 1 and "query is empty" in result.stderr
+    assert result.exit_code == 2 and "query is empty" in result.stderr  # a usage error, as -k 2000 is
     result = run_cli("find", "red", "--model", "no-such-model", ok=False)
     assert "unknown model" in result.stderr
     result = run_cli("remove", "/nope.mp4", ok=False)

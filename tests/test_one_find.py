@@ -48,3 +48,110 @@ def test_as_many_segments_through_a_server_as_here(two_folders):
     assert client.get("/api/find", params={"q": "blue", "k": 500}).status_code == 200
     assert client.get("/api/find", params={"q": "blue", "k": 1001}).status_code == 400
 
+
+
+# Requests as command lines; LIB is the library folder, PIC a blue picture.
+TABLE = [
+    ["blue"],
+    ["blue", "-k", "1"],
+    ["green", "-k", "1000"],
+    ["blue", "--video", "LIB/x"],
+    ["blue", "--video", "LIB/x/a.mp4", "--video", "LIB/y"],
+    ["grass", "--source", "subtitle"],
+    ["grass", "--lang", "en"],
+    ["grass", "--speaker", "Ann"],
+    ["grass", "--speaker", "Nobody"],
+    ["--image", "PIC"],
+    ["--image", "PIC", "green"],
+    ["zebra xyzzy"],
+    ["blue", "--video", "LIB/nowhere"],
+    ["blue", "-k", "1001"],
+    ["   "],
+]
+
+
+@pytest.mark.slow
+def test_the_same_requests_get_the_same_answers_on_both_roads(env, tmp_path):
+    """Each request of the table, answered in this process and then by a real `vsearch serve`
+    (a process that alone can load the test model): the same JSON, field by field, or the same
+    one-line error with the same exit code."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from vsearch.testing.media import colour_video, ffmpeg, write_vtt
+
+    lib = tmp_path / "lib"
+    for name, stretches in (("x/a.mp4", [("red", 2), ("blue", 2)]), ("y/b.mp4", [("blue", 3)]),
+                            ("talk.mp4", [("green", 6)])):
+        (lib / name).parent.mkdir(parents=True, exist_ok=True)
+        colour_video(lib / name, stretches)
+    write_vtt(lib / "talk.en.vtt", [(1, 3, "<v Ann>the grass is green"), (3.5, 5, "<v Bo>more grass here")])
+    ffmpeg("-f", "lavfi", "-i", "color=0x0000FF:s=64x48", "-frames:v", "1", str(tmp_path / "blue.png"))
+    run_cli("index", str(lib / "x" / "a.mp4"), str(lib / "y" / "b.mp4"), str(lib / "talk.mp4"))
+
+    def args(row):
+        return [a.replace("LIB", str(lib)).replace("PIC", str(tmp_path / "blue.png")) for a in row]
+
+    def answered(result):
+        lines = result.stdout.splitlines()
+        if result.returncode:
+            return result.returncode, result.stderr.strip().splitlines()[-1]
+        return 0, [json.loads(line) for line in lines]
+
+    here = [answered(subprocess.run([sys.executable, "-m", "vsearch", "find", "--json", *args(row)],
+                                    capture_output=True, text=True, env=dict(os.environ, VSEARCH_FIND_USE_SERVER="false")))
+            for row in TABLE]
+    server = subprocess.Popen([sys.executable, "-m", "vsearch", "serve", "--port", "0"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (env / "serve.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        alone = dict(os.environ, VSEARCH_PLUGINS="")  # this process cannot load the test model: the server answers
+        served = [answered(subprocess.run([sys.executable, "-m", "vsearch", "find", "--json", *args(row)],
+                                          capture_output=True, text=True, env=alone)) for row in TABLE]
+    finally:
+        server.terminate()
+        server.wait(20)
+    for row, mine, theirs in zip(TABLE, here, served):
+        assert mine == theirs, row
+    found = dict(zip(map(tuple, TABLE), here))
+    assert [s["speaker"] for s in found[("grass", "--speaker", "Ann")][1]] == ["Ann"]
+    assert found[("grass", "--speaker", "Nobody")] == (0, [])
+    assert len(found[("green", "-k", "1000")][1]) >= 1 and found[("blue", "-k", "1001")][0] == 2
+    assert {s["video"] for s in found[("blue", "--video", "LIB/x")][1]} == {str(lib / "x" / "a.mp4")}
+    assert "not indexed" in found[("blue", "--video", "LIB/nowhere")][1]
+
+
+def test_every_field_of_a_segment_travels():
+    from dataclasses import fields
+
+    from vsearch.query.types import Segment
+    from vsearch.wire import segment_json, segment_of
+
+    seg = Segment(video="/v/a'b \udcff.mp4", video_id=(1 << 63) - 1, start=1.0, end=5.0, seek=2.0, score=0.5,
+                  best_frame=3.0, cue="hi", source="asr", cue_start=1.5, cue_end=2.5, signals={"frames": 0.4},
+                  lang="en", speaker="Ann", best_sound=4.0, notes={"audio": "left out"}, shot_start=0.5, shot_end=6.0)
+    assert all(getattr(seg, f.name) != f.default for f in fields(seg))  # a new field must be set here too
+    shape = segment_json(seg)
+    assert shape["video_id"] == str(seg.video_id) and shape["url"].endswith("#t=1,5")
+    assert segment_of(shape) == seg
+
+
+@pytest.mark.parametrize("params,says", [
+    ({"q": "x", "k": "0"}, "k must be between 1 and 1000"), ({"q": "x", "k": "-1"}, "k must be a whole number"),
+    ({"q": "x", "offset": "1001"}, "offset must be between 0 and 1000"), ({"q": " "}, "the query is empty"),
+    ({"q": "x" * 1001}, "over 1000 characters"), ({"q": "x", "sources": "frames"}, "sources must be among"),
+    ({"q": "x", "source": "<b>"}, "source must be one of"), ({"q": "x", "video": "a\0b"}, "NUL"),
+])
+def test_one_set_of_limits(params, says):
+    from starlette.datastructures import QueryParams
+
+    from vsearch.extract.errors import VsearchError
+    from vsearch.request import from_params
+
+    with pytest.raises(VsearchError, match=says):
+        from_params(QueryParams(params), 10)

@@ -240,7 +240,7 @@ def test_find_image_and_clip_from_the_command_line(env, rgb_video, tmp_path):
     bad = run_cli("find", "--image", str(rgb_video), ok=False)
     assert bad.exit_code == 1 and "not an image" in bad.stderr
     both = run_cli("find", "blue", "--audio", str(out), ok=False)
-    assert both.exit_code == 1 and "give --audio alone" in both.stderr
+    assert both.exit_code == 2 and "give a sound alone" in both.stderr
 
 
 def test_a_file_name_that_is_not_utf8_is_served(env, tmp_path):

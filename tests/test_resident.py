@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import find_json, run_cli
@@ -19,11 +20,12 @@ from conftest import find_json, run_cli
 pytestmark = pytest.mark.slow
 
 
-def in_terminal(*args: str, env: dict, timeout: float = 180) -> tuple[int, str]:
-    """(exit code, what it printed) of `vsearch ARGS` with a terminal as its stdin, stdout and stderr."""
+def in_terminal(*args: str, env: dict, timeout: float = 180, cwd=None) -> tuple[int, str]:
+    """(exit code, what it printed) of `vsearch ARGS` with a terminal as its stdin, stdout and stderr;
+    in `cwd`, the installed `vsearch` command, as a user types it."""
     leader, follower = pty.openpty()
-    child = subprocess.Popen([sys.executable, "-m", "vsearch", *args], stdin=follower, stdout=follower,
-                             stderr=follower, env=env)
+    program = [str(Path(sys.executable).parent / "vsearch")] if cwd else [sys.executable, "-m", "vsearch"]
+    child = subprocess.Popen([*program, *args], stdin=follower, stdout=follower, stderr=follower, env=env, cwd=cwd)
     os.close(follower)
     out, deadline = b"", time.monotonic() + timeout
     try:
@@ -80,9 +82,11 @@ def terminal_env(env, rgb_video):
         _gone(server["pid"], 20)
 
 
-def test_a_find_at_a_terminal_starts_a_server_the_next_finds_use(env, terminal_env, rgb_video):
+def test_a_find_at_a_terminal_starts_a_server_the_next_finds_use(env, terminal_env, rgb_video, tmp_path):
     expected = find_json("blue", "-k", "2")
-    code, said = in_terminal("find", "blue", "-k", "2", env=terminal_env)
+    # From the folder `git clone` leaves a user in: its vsearch/ folder is not the package.
+    (tmp_path / "vsearch").mkdir()
+    code, said = in_terminal("find", "blue", "-k", "2", env=terminal_env, cwd=tmp_path)
     assert code == 0 and "starting a server" in said and "00:00:08" in said, said
     server = _announced(env)
     assert server and server["started_by"] == "find" and server["idle"] == 15 and server["token"], server
@@ -104,6 +108,7 @@ def test_a_find_at_a_terminal_starts_a_server_the_next_finds_use(env, terminal_e
     stopped = run_cli("serve", "--stop")
     assert f"stopped the server at {server['url']}" in stopped.stderr
     assert _gone(server["pid"], 5) and not (env / "serve.json").exists()
+    assert log.read_text("utf-8").splitlines()[-1] == "vsearch: the server stopped"
     assert "no server is running" in run_cli("serve", "--stop").stderr
 
 

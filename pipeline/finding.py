@@ -1,0 +1,117 @@
+"""Answering a FindRequest: by this index's server when one runs, else with the models loaded here.
+
+Both roads end in `answer`, the one function that turns a request into segments over an open
+index: the server's Resident calls it with its resident models, this process with models it
+has just loaded. What differs between the roads is only where the models live.
+"""
+
+import contextlib
+import io
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from vsearch.extract.paths import absolute
+
+from .request import FindRequest
+from .session import NO_SOUNDS, load_models, picture_vector, query_index, query_sound
+from .settings import Settings
+from .wire import Answer
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A request's models and query vectors, ready to search an open index."""
+
+    encoder: object = None
+    text: object = None
+    audio: object = None  # the sound model: for a sound, or a text query's sound signal
+    picture: object = None  # the image model's vector of the request's picture
+    sound: object = None  # the sound model's vector of the request's sound
+
+
+def find(settings: Settings, request: FindRequest, say: Callable[[str], None] = print) -> Answer:
+    """The answer to a checked request: from this index's server, one started for this terminal
+    session (what it does is passed to `say`), or the models loaded here."""
+    from . import background, remote
+
+    # A server runs in another folder: paths travel absolute.
+    request = replace(request, videos=tuple(str(absolute(v)) for v in request.videos))
+    if remote.can_send(request):
+        answered = remote.find(settings, request)
+        if answered is None and background.wanted(settings) and background.start(settings, say):
+            answered = remote.find(settings, request)
+        if answered is not None:
+            return answered
+    return here(settings, request)
+
+
+def here(settings: Settings, request: FindRequest) -> Answer:
+    """The answer with the models loaded in this process."""
+    warming: list[threading.Thread] = []
+
+    def load(meta) -> Loaded:
+        if request.sound is not None or request.sound_file is not None:
+            return heard(query_sound(settings, meta, with_text=False), request, settings["audio.query_seconds"])
+        encoder, text = load_models(settings, meta, with_text=bool(request.query))
+        picture = picture_vector(encoder, request.picture, request.name) if request.picture is not None else None
+        if request.query:
+            warming.append(_warm(encoder, text, request.query))
+        return Loaded(encoder, text, query_sound(settings, meta) if request.query else None, picture)
+
+    with query_index(settings, load) as (store, loaded):
+        for thread in warming:  # one encoding at a time: the two would share the cores
+            thread.join()
+        return answer(store, request, request.options(settings.find_options()), loaded)
+
+
+def heard(audio, request: FindRequest, seconds: float) -> Loaded:
+    """The sound model and its vector of the request's sound; an error where the index has no sounds."""
+    from vsearch.extract.errors import VsearchError
+    from vsearch.index.sounds import clip_vector
+
+    if audio is None:
+        raise VsearchError(NO_SOUNDS)
+    clip = request.sound_file if request.sound is None else io.BytesIO(request.sound)
+    return Loaded(audio=audio, sound=clip_vector(audio, clip, seconds, request.name or "sound"))
+
+
+def answer(store, request: FindRequest, options, loaded: Loaded) -> Answer:
+    """The request's segments from an open index: a sound, a picture alone, or a text query (with
+    a picture or not, one ranking). Videos whose files are gone are left out and named."""
+    from vsearch.query import find_frames, find_noted, find_sounds
+
+    from .session import indexed_ids
+
+    gone: list[str] = []
+    ids = indexed_ids(store, request.videos)
+
+    def left_out(record) -> None:
+        gone.append(record.path)
+
+    notes: dict[str, str] = {}
+    if loaded.sound is not None:
+        found = find_sounds(store, loaded.audio, loaded.sound, options, ids, left_out)
+    elif not request.query:
+        found = find_frames(store, loaded.encoder, loaded.picture, options, ids, left_out)
+    else:
+        found, notes = find_noted(store, loaded.encoder, request.query, options, ids, left_out, loaded.text,
+                                  loaded.audio, loaded.picture)
+    return Answer(request.select(found), notes, gone)
+
+
+def _warm(encoder, text, query: str) -> threading.Thread:
+    """Encode the query once in a thread while the index opens, so that the models' sessions are
+    open and their weights read in when find encodes it (a cold find's largest part; ONNX Runtime
+    works outside the GIL). Its errors are find's to raise, when it encodes the query itself."""
+
+    def warm() -> None:
+        with contextlib.suppress(Exception):
+            encoder.encode_texts([query])
+            if text is not None and getattr(text, "tower_of", None) is not encoder:
+                text.encode_queries([query])
+
+    thread = threading.Thread(target=warm, name="vsearch-warm", daemon=True)
+    thread.start()
+    return thread
+

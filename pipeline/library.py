@@ -1,0 +1,91 @@
+"""What the library holds: its videos, forgetting some, one video's chapters and transcript."""
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from vsearch.extract.errors import VsearchError
+from vsearch.extract.paths import absolute, display
+from vsearch.extract.types import Source
+
+from .session import store_opener
+from .settings import Settings
+
+
+def videos(settings: Settings) -> list:
+    """Every video record, for `list` and `status`. Where there is no index yet, none; NoIndex
+    when its place was named (--home, --uri): a mistyped place should not look empty."""
+    from vsearch.index import NoIndex
+
+    try:
+        with store_opener(settings, write=False)() as store:
+            return store.videos()
+    except NoIndex:
+        if {"home", "uri"} & settings.explicit:
+            raise
+        return []
+
+
+def remove_paths(settings: Settings, paths: Iterable[str]) -> tuple[list[Path], list[str]]:
+    """Forget videos (their files are untouched); returns (removed, not indexed)."""
+    from vsearch.index import video_id
+
+    removed, missing = [], []
+    with store_opener(settings)() as store:
+        for path in paths:
+            vid = video_id(str(absolute(path)))
+            if store.get_video(vid) is None:
+                missing.append(path)
+                continue
+            store.remove(vid)
+            removed.append(absolute(path))
+    return removed, missing
+
+
+def chapters(settings: Settings, video: str | Path) -> list:
+    """An indexed video's chapters (query/chapters.py)."""
+    from vsearch.index import video_id
+
+    path = absolute(video)
+    with store_opener(settings, write=False)() as store:
+        record = store.get_video(video_id(str(path)))
+        if record is None or record.state != "done":
+            raise VsearchError(f"not indexed: {display(str(video))} (see `vsearch list`)")
+        return chapters_in(store, record, settings["chapters.min_length"])
+
+
+def chapters_in(store, record, min_length: float) -> list:
+    """The chapters of an indexed video from an open index: from its slides, what is said in it
+    (speech, else the subtitle track with most cues) and its frames; `min_length` 0 is a fortieth
+    of the video, at least 10 s."""
+    import numpy as np
+
+    from vsearch.query.chapters import chapters as find_chapters
+
+    slides = [(c.start, c.text) for c in store.cues_of(record.id, Source.OCR)]
+    said = store.cue_vectors_of(record.id, Source.ASR)
+    if not said:
+        subtitles = store.cue_vectors_of(record.id, Source.SUBTITLE)
+        track = max(sorted({c.lang for c, _ in subtitles}), default="",
+                    key=lambda lang: sum(c.lang == lang for c, _ in subtitles))
+        said = [(c, v) for c, v in subtitles if c.lang == track]
+    _, times, vecs = store.frames_of(record.id)
+    return find_chapters(record.duration, slides, [(c.start, c.text, v) for c, v in said],
+                         (np.asarray(times), vecs), min_length or max(10.0, record.duration / 40),
+                         cuts=record.cuts or ())
+
+
+def transcript(settings: Settings, video: str | Path, source: str | None = None) -> tuple[list, str]:
+    """(the cues of one source stored for an indexed video in time order, that source): "asr",
+    "ocr" or "subtitle"; with no source, what was said: speech, or the subtitles where no speech
+    was transcribed. An error when there are none."""
+    from vsearch.index import video_id
+
+    path = absolute(video)
+    with store_opener(settings, write=False)() as store:
+        if store.get_video(video_id(str(path))) is None:
+            raise VsearchError(f"not indexed: {display(str(video))} (see `vsearch list`)")
+        for kind in [source] if source else [Source.ASR, Source.SUBTITLE]:
+            cues = store.cues_of(video_id(str(path)), kind)
+            if cues:
+                return cues, kind
+    raise VsearchError(f"no {source or 'asr or subtitle'} cues for {display(str(video))}: see `vsearch status` for why")
