@@ -56,3 +56,20 @@ def picture_size(path: Path) -> tuple[int, int]:
             return (int(stream.codec_context.width), int(stream.codec_context.height)) if stream else (0, 0)
     except (OSError, av.FFmpegError, ValueError):
         return 0, 0
+
+
+def soundtrack(path: Path) -> tuple[int, int, int] | None:
+    """(audio streams, the first's channels, its sample rate; 0 where unknown), or None when the
+    file has no sound or cannot be read."""
+    import av
+
+    try:
+        with open(path, "rb") as fh, av.open(fh) as container:
+            streams = container.streams.audio
+            if not streams:
+                return None
+            first = streams[0].codec_context  # None for a codec this FFmpeg cannot decode: sound of no known kind
+            channels, rate = (getattr(first, key, 0) or 0 for key in ("channels", "sample_rate"))
+            return len(streams), int(channels), int(rate)
+    except (OSError, av.FFmpegError, ValueError):
+        return None

@@ -102,15 +102,18 @@ def export(settings: Settings, video: str | Path, start: float, end: float, out:
 
 
 def edit_list_text(records: dict, segments, suffix: str, name: str) -> str:
-    """Segments as the text of an edit list (pipeline/timeline.py), each cut on its video's frames,
-    read from the files indexed (`records`: id -> record)."""
-    from vsearch.extract.probe import declared_duration, frame_rate
+    """Segments as the text of an edit list (pipeline/timeline.py), each cut on its video's frames
+    and with its sound where it has any, read from the files indexed (`records`: id -> record)."""
+    from vsearch.extract.probe import declared_duration, frame_rate, soundtrack
 
-    from .timeline import render
+    from .timeline import Sound, render
 
     with opened(records, segments) as held:
         videos = {v: (frame_rate(Path(p)), declared_duration(Path(p))) for v, p in held.items()}
-    return render(segments, suffix, name, videos)
+        # The index keeps no audio facts (info["audio"] says only why sounds were not embedded), so
+        # the file held open is asked.
+        sounds = {v: Sound(*sound) for v, p in held.items() if (sound := soundtrack(Path(p))) is not None}
+    return render(segments, suffix, name, videos, sounds)
 
 
 def export_edit_list(settings: Settings, segments, out: Path, name: str, inputs: Iterable = ()) -> Path:

@@ -1,9 +1,11 @@
 """Moments as an edit list: one clip per segment, through OpenTimelineIO (.otio as it is, .edl
-and .fcpxml through its adapters), for an editor's timeline."""
+and .fcpxml through its adapters), for an editor's timeline, with each video's sound where it has any."""
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 from vsearch.extract.errors import VsearchError
 from vsearch.extract.paths import display
@@ -18,6 +20,20 @@ FALLBACK_RATE = 25.0
 # The rates SMPTE timecode counts (OpenTimelineIO's to_timecode, and so an EDL, takes no other).
 TIMECODE_RATES = (24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48.0, 50.0, 60000 / 1001, 60.0)
 INSTALL = "pip install 'vsearch[edit]'"
+# An event line as the CMX 3600 adapter writes it: edit number, reel (padded or cut to 8), then
+# its track field "V" (padded to 5) before the cut.
+_EVENT = re.compile(r"^(\d{3,})(  .{8} )V    (?= C )", re.MULTILINE)
+# What the FCP X adapter begins its file with, which ElementTree does not write back.
+_FCPXML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n'
+
+
+@dataclass(frozen=True)
+class Sound:
+    """A video's audio as an edit list declares it: audio streams, the first's channels and rate (0: unknown)."""
+
+    streams: int = 1
+    channels: int = 0
+    rate: int = 0
 
 
 def label(text: str) -> str:
@@ -55,13 +71,17 @@ def frame_of(seconds: float, rate: float) -> int:
     return round(seconds * rate)
 
 
-def edit_list(segments: Sequence, name: str, videos: dict[str, tuple[float, float]], timecode: bool = False):
+def edit_list(segments: Sequence, name: str, videos: dict[str, tuple[float, float]], timecode: bool = False,
+              sounds: dict[str, Sound] | None = None):
     """An OpenTimelineIO timeline with one clip per segment in ranked order, cut on its video's
     frames (`videos`: path -> (frames per second, seconds long)), or with `timecode` on those of
-    its SMPTE timecode rate, and a marker at the seek offset naming what matched."""
+    its SMPTE timecode rate, and a marker at the seek offset naming what matched; where a video
+    has sound (`sounds`: path -> Sound), an audio track holds the same clips beside it."""
     import opentimelineio as otio
 
+    sounds = sounds or {}
     track = otio.schema.Track(name="moments", kind=otio.schema.TrackKind.Video)
+    heard = otio.schema.Track(name="sound", kind=otio.schema.TrackKind.Audio)
     for n, seg in enumerate(segments, 1):
         rate, seconds = videos.get(seg.video, (0.0, 0.0))
         rate = rate or FALLBACK_RATE
@@ -84,9 +104,24 @@ def edit_list(segments: Sequence, name: str, videos: dict[str, tuple[float, floa
             marked_range=otio.opentime.TimeRange(at(seek), at(1)),
             metadata={"vsearch": {"score": seg.score, "source": seg.source or "", "seek": seg.seek}}))
         track.append(clip)
+        heard.append(_audio_of(clip, sounds.get(seg.video)))
     made = otio.schema.Timeline(name=label(name))
     made.tracks.append(track)
+    if any(seg.video in sounds for seg in segments):
+        made.tracks.append(heard)
     return made
+
+
+def _audio_of(clip, sound: Sound | None):
+    """A clip's sound on the audio track: the clip without its marker, or a gap as long (keeping step) if silent."""
+    import opentimelineio as otio
+
+    if sound is None:
+        return otio.schema.Gap(duration=clip.source_range.duration)
+    same = clip.clone()
+    same.markers.clear()
+    same.metadata["vsearch"] = {"streams": sound.streams, "channels": sound.channels, "rate": sound.rate}
+    return same
 
 
 def check_format(out: Path) -> tuple[str, str]:
@@ -106,17 +141,65 @@ def check_format(out: Path) -> tuple[str, str]:
     return adapter, package
 
 
-def render(segments: Sequence, suffix: str, name: str, videos: dict[str, tuple[float, float]]) -> str:
-    """The segments as the text of an edit list in the format `suffix` names; an error for no
-    segments, or a list the format cannot hold."""
+def render(segments: Sequence, suffix: str, name: str, videos: dict[str, tuple[float, float]],
+           sounds: dict[str, Sound] | None = None) -> str:
+    """The segments as the text of an edit list in the format `suffix` names, with the sound of
+    the videos in `sounds`; an error for no segments, or a list the format cannot hold."""
     adapter, _ = check_format(Path("moments" + suffix))
     if not segments:
         raise VsearchError("no matching moments to export")
     import opentimelineio as otio
 
-    made = edit_list(segments, name, videos, timecode=adapter == "cmx_3600")
+    sounds = sounds or {}
+    # Only .otio takes the audio track as it is: the EDL adapter writes the first track alone and
+    # the FCP X one nests audio clips inside gaps, so those two get their sound written in after.
+    made = edit_list(segments, name, videos, timecode=adapter == "cmx_3600",
+                     sounds=sounds if adapter == "otio_json" else None)
     try:
-        return otio.adapters.write_to_string(made, adapter_name=adapter)
+        text = otio.adapters.write_to_string(made, adapter_name=adapter)
     except (otio.exceptions.OTIOError, ValueError) as exc:  # OpenTimelineIO's timecode errors are ValueErrors
         why = " ".join(str(exc).split())
         raise VsearchError(f"cannot write {suffix} ({why}); .otio and .fcpxml take any frame rate") from None
+    if adapter == "cmx_3600":
+        return edl_with_sound(text, [sounds.get(seg.video) for seg in segments])
+    if adapter == "fcpx_xml":
+        return fcpxml_with_sound(text, {Path(video).as_uri(): sound for video, sound in sounds.items()})
+    return text
+
+
+def track_field(sound: Sound | None) -> str:
+    """An EDL event's CMX 3600 track field: V (picture), B (and audio 1: mono), AA/V (and audio 1, 2: more, unknown)."""
+    if sound is None:
+        return "V"
+    return "B" if sound.channels == 1 else "AA/V"
+
+
+def edl_with_sound(text: str, heard: Sequence[Sound | None]) -> str:
+    """The EDL `text` with each event's track field naming its video's sound (`heard`: one per event, in order)."""
+    # Event n is segment n: the video track holds the clips alone. Only the field changes, never a timecode.
+    return _EVENT.sub(lambda event: f"{event[1]}{event[2]}{track_field(heard[int(event[1]) - 1]):5}", text)
+
+
+def fcpxml_with_sound(text: str, sounds: dict[str, Sound]) -> str:
+    """The FCPXML `text` with the assets of videos in `sounds` (by URL) declaring their audio, played by each moment."""
+    # hasAudio, audioSources, audioChannels and audioRate are the asset's own attributes (FCPXML 1.8 as
+    # in 1.10); an asset-clip plays its asset's picture and sound alike (srcEnable defaults to "all").
+    root = ElementTree.fromstring(text)
+    for asset in root.iter("asset"):
+        sound = sounds.get(asset.get("src", ""))
+        if sound is not None:
+            asset.set("hasAudio", "1")
+            asset.set("audioSources", str(sound.streams))
+            for key, value in (("audioChannels", sound.channels), ("audioRate", sound.rate)):
+                if value:
+                    asset.set(key, str(value))
+    for spine in root.iter("spine"):
+        for n, clip in enumerate(list(spine)):
+            video = clip.find("video")
+            if clip.tag == "clip" and video is not None:  # the adapter's clip holding only the picture
+                whole = ElementTree.Element("asset-clip", {"name": clip.get("name", ""), "ref": video.get("ref", "")})
+                whole.attrib.update({key: clip.get(key) for key in ("offset", "start", "duration") if clip.get(key)})
+                whole.extend(clip.findall("marker"))
+                spine[n] = whole
+    ElementTree.indent(root, "    ")
+    return _FCPXML_HEAD + ElementTree.tostring(root, "unicode") + "\n"

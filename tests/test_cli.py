@@ -64,7 +64,7 @@ def test_subs_option_and_broken_sidecar(env, tmp_path):
     extra = write_vtt(tmp_path / "notes.vtt", [(3.2, 5.0, "magnificent lighthouse")])
     result = run_cli("index", str(video), "--subs", str(extra))
     assert "warning:" in result.stderr and "talk.vtt" in result.stderr
-    assert "1 cues" in result.stdout
+    assert "1 cue," in result.stdout
     [hit] = find_json("lighthouse", "-k", "1")
     assert hit["cue"] == "magnificent lighthouse" and hit["seek"] == 3.0
 

@@ -1,5 +1,6 @@
 """`find --export x.edl` for a video at a rate SMPTE timecode lacks (issue #42): the EDL counts in the
-nearest timecode rate whose frames line up with the video's, and its clips read back within a frame."""
+nearest timecode rate whose frames line up with the video's, and its clips read back within a frame;
+a video's sound (issue #43) changes an event's track field and none of its timecodes."""
 
 import opentimelineio as otio
 import pytest
@@ -9,7 +10,7 @@ from conftest import find_json, run_cli
 from vsearch.extract.errors import VsearchError
 from vsearch.query.types import Segment
 from vsearch.testing.media import colour_video
-from vsearch.timeline import render, timecode_rate
+from vsearch.timeline import Sound, render, timecode_rate
 
 NTSC = 30000 / 1001
 # A video's frames per second as ffmpeg is told them -> the timecode rate its EDL counts in.
@@ -79,3 +80,26 @@ def test_an_edl_the_adapter_cannot_write_is_one_line(monkeypatch):
         render([moment], ".edl", "odd", {moment.video: (10.0, 10.0)})
     assert str(caught.value) == ("cannot write .edl (SMPTE timecode does not support this rate); "
                                  ".otio and .fcpxml take any frame rate")
+
+
+@pytest.mark.parametrize("fps", [25.0, NTSC, 24000 / 1001, 12.5, 15.0])
+def test_sound_changes_only_an_edl_events_track_field(fps):
+    moments = [Segment(video=f"/videos/{name}.mp4", video_id=n, start=1.3 * n, end=1.3 * n + 2.1, seek=1.3 * n + 1,
+                       score=0.5) for n, name in enumerate(("stereo", "silent", "mono", "stereo"), 1)]
+    videos = {m.video: (fps, 60.0) for m in moments}
+    sounds = {"/videos/stereo.mp4": Sound(channels=2, rate=48000), "/videos/mono.mp4": Sound(channels=1, rate=16000)}
+    plain, heard = render(moments, ".edl", "odd", videos), render(moments, ".edl", "odd", videos, sounds)
+    def besides_the_field(text: str) -> list[str]:  # the field: 5 characters after the number and the 8 of the reel
+        return [line[:14] + line[19:] for line in text.splitlines()]
+
+    assert besides_the_field(heard) == besides_the_field(plain)
+    events = [line for line in heard.splitlines() if line[:3].isdigit()]
+    assert [line[14:19] for line in events] == ["AA/V ", "V    ", "B    ", "AA/V "]
+    rate = timecode_rate(fps)
+    back = otio.adapters.read_from_string(heard, "cmx_3600", rate=rate)  # held: its tracks go with it
+    tracks = {track.name: list(track.find_clips()) for track in back.tracks}
+    for track, has in (("A1", (0, 2, 3)), ("A2", (0, 3))):  # audio 1 of the mono and stereo, audio 2 of the stereo
+        same = [tracks["V"][n] for n in has]
+        assert [(c.name, c.source_range) for c in tracks[track]] == [(c.name, c.source_range) for c in same], track
+    for clip, moment in zip(tracks["V"], moments):
+        assert within_a_frame(clip, moment.start, moment.end, rate), (fps, clip.source_range, moment)
