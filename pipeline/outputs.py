@@ -12,8 +12,9 @@ from pathlib import Path
 
 from vsearch.extract.errors import VsearchError
 from vsearch.extract.outputs import OutputIsInput, refuse_inputs, written
-from vsearch.extract.paths import display
+from vsearch.extract.paths import absolute, display
 
+from .session import store_opener
 from .settings import Settings
 
 
@@ -21,8 +22,6 @@ def guard(settings: Settings, out: Path, inputs: Iterable = ()) -> None:
     """An error (exit 2) when `out` is one of `inputs` or an indexed video, through any link;
     the index is read only when `out` already exists."""
     from vsearch.index import NoIndex, video_id
-
-    from .api import absolute, store_opener
 
     refuse_inputs(out, inputs)
     mine = absolute(out)
@@ -45,15 +44,12 @@ def guard(settings: Settings, out: Path, inputs: Iterable = ()) -> None:
 
 def records_of(settings: Settings, segments) -> dict:
     """{video id: its record} for the segments' videos, as the index holds them now."""
-    from .api import store_opener
-
     with store_opener(settings, write=False)() as store:
         return store.get_videos({s.video_id for s in segments})
 
 
 def _own_places(settings: Settings) -> list[Path]:
     """The index folder (a local one), the cache and the runtime files vsearch keeps in its home."""
-    from .api import absolute
     from .background import LOG
     from .ingest import ATTEMPT_NOTE
     from .remote import NAME
@@ -90,7 +86,6 @@ def export(settings: Settings, video: str | Path, start: float, end: float, out:
     from vsearch.extract.opening import check_file
     from vsearch.extract.probe import declared_duration
 
-    from .api import absolute
 
     path = absolute(video)
     check_file(path)

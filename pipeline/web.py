@@ -165,10 +165,14 @@ async def _asked(request, served: Served) -> FindRequest:
 
 
 async def find(request):
+    from vsearch.extract.textfold import fold
+    from vsearch.query.words import cue_marks, query_terms
+
     served = _served(request)
     asked = await _asked(request, served)
     found = await run_in_threadpool(served.resident.find, asked)
-    return _json(answer_json(found, asked.k, page_fields))
+    terms = query_terms(fold(asked.query)) if asked.query else []  # the words the page marks in each cue
+    return _json(answer_json(found, asked.k, lambda s: {**page_fields(s), "marks": cue_marks(s.cue or "", terms)}))
 
 
 async def export(request):

@@ -60,6 +60,22 @@ def query_terms(words: str) -> list[str]:
     return [t for t in dict.fromkeys(terms) if t not in STOP_WORDS]
 
 
+def cue_marks(cue: str, terms: list[str]) -> list[str]:
+    """The words of `cue`, as it writes them, that hold one of the query's distinctive `terms`
+    (query_terms): what the page marks. Stop words never; plurals by their stem; Chinese where
+    the folded cue holds the term, in the cue's own characters where folding kept its length."""
+    low = cue.lower()
+    stems = {_stem(t) for t in terms if not HAN.match(t)}
+    marks = [w for w in LATIN.findall(low) if _stem(w) in stems]
+    folded = fold(low)
+    for term in (t for t in terms if HAN.match(t)):
+        at = folded.find(term)
+        while at >= 0:
+            marks.append(low[at : at + len(term)] if len(folded) == len(low) else term)
+            at = folded.find(term, at + 1)
+    return list(dict.fromkeys(marks))
+
+
 def _found(folded: str, latin: set[str], term: str) -> bool:
     if HAN.match(term):
         return term in folded

@@ -179,3 +179,18 @@ def test_vector_hits_are_shared_by_their_models_levels(levels, query, score, sha
     read = _read(hit, [], hit.coverage, {signal: pair})
     assert (note or "").startswith("left out: the ") == left_out and (not left_out or "model m1 does not" in note)
     assert read.share == (share if share is None else pytest.approx(share))
+
+
+@pytest.mark.parametrize("cue,query,marks", [
+    ("He stole the stolen map", "the stole map", ["stole", "map"]),
+    ("Databases and the database", "the part about databases", ["databases", "database"]),
+    # jieba's search mode gives the words inside a word too: the page marks their union
+    ("这里讲向量数据库", "讲到向量数据库的部分", ["向量", "数据", "据库", "数据库"]),
+    ("資料庫", "资料库", ["資料", "資料庫"]),  # as the cue writes it
+    ("of the and", "the of", []),
+])
+def test_only_the_distinctive_words_are_marked(cue, query, marks):
+    from vsearch.extract.textfold import fold
+    from vsearch.query.words import cue_marks, query_terms
+
+    assert cue_marks(cue, query_terms(fold(query))) == marks

@@ -7,6 +7,7 @@ const $ = (id) => document.getElementById(id);
 const STRINGS = {
   en: {
     placeholder: "What are you looking for? e.g. the part about vector databases", search: "Search",
+    slash: "Search (press / to come back here)",
     video: "video or folder", all: "all", source: "source", language: "language", speaker: "speaker", any: "any",
     frames: "seen", audio: "heard", asr: "said", ocr: "shown", subtitle: "subtitles", cues: "text",
     drop: "Drop a picture or a sound here (or click) to find where it is seen or heard",
@@ -21,6 +22,7 @@ const STRINGS = {
   },
   zh: {
     placeholder: "想找什么？例如：讲到向量数据库的部分", search: "搜索",
+    slash: "搜索（按 / 回到这里）",
     video: "视频或文件夹", all: "全部", source: "来源", language: "语言", speaker: "说话人", any: "不限",
     frames: "画面", audio: "声音", asr: "语音", ocr: "屏幕文字", subtitle: "字幕", cues: "文本",
     drop: "把图片或声音拖到这里（或点击），找出它在哪里出现或被听到",
@@ -40,24 +42,39 @@ const ZH_FAILS = { "match {script} text to pictures": "将该文字与画面对�
                    "match {script} text to sounds": "将该文字与声音对应" };
 const LANG = (navigator.languages || [navigator.language || "en"]).some((l) => /^zh\b/i.test(l)) ? "zh" : "en";
 const T = STRINGS[LANG];
-let results = [], lastQuery = null, active = -1;
+let results = [], lastQuery = null, active = -1, pendingSeek = null;
+// Every video the page has heard of (path -> shown name), from /api/videos and from results: a name
+// two of them share is shown with as much of its folder as tells them apart.
+const known = new Map();
 window.vsearch = { get results() { return results; }, lang: LANG };
 
 function translatePage() {
   document.documentElement.lang = LANG === "zh" ? "zh-CN" : "en";
   for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = T[node.dataset.i18n];
   for (const node of document.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = T[node.dataset.i18nPlaceholder];
+  for (const node of document.querySelectorAll("[data-i18n-title]")) node.title = T[node.dataset.i18nTitle];
+}
+
+const LOCAL = /^(?:\/|~[\\/]|\.{1,2}[\\/]|[A-Za-z]:[\\/]|\\\\)/;  // /x, ~/x, ./x, ../x, C:\x, \\host\x
+
+function shortModel(model) {
+  // A model loaded from a folder by its folder's name ("/home/u/.venv/lib/…/clip-vit" is "clip-vit"); a hub id
+  // ("openai/clip-vit-base-patch32") or a registered name as it is.
+  if (!LOCAL.test(model)) return model;
+  const parts = model.split(/[\\/]+/).filter(Boolean);
+  return parts.length ? parts[parts.length - 1] : model;
 }
 
 function note(signal, why) {
-  // The server's notes are English sentences of two shapes (query/search.py); anything else is shown as it came.
+  // The server's notes are English sentences of two shapes (query/search.py); anything else is shown as it came,
+  // any local path in it by its last part.
   const name = T[signal] || signal, text = why.replace(/^left out: /, "");
   let m = text.match(/^the (\w+) model (.+) does not (.+) \(measured\)$/);
   const script = m && (m[3].match(/\b(han|latin|other)\b/) || [])[1];
-  if (m && script) return T.leftOut(name, T.measured(m[1], m[2], m[3], script));
+  if (m && script) return T.leftOut(name, T.measured(m[1], shortModel(m[2]), m[3], script));
   m = text.match(/^the sound model (.+) reads (.+) text, and this query is (\w+)$/);
-  if (m) return T.leftOut(name, T.reads(m[1], m[2], m[3]));
-  return T.leftOut(name, text);
+  if (m) return T.leftOut(name, T.reads(shortModel(m[1]), m[2], m[3]));
+  return T.leftOut(name, text.split(/(\s+)/).map(shortModel).join(""));
 }
 
 function say(text, kind = "note") {
@@ -66,12 +83,29 @@ function say(text, kind = "note") {
   box.className = text ? kind : "";
 }
 
+function closePlayer() {
+  // No player until a result is opened, and none left over from the last search: stopped, emptied, hidden.
+  const player = $("player");
+  player.pause();
+  if (pendingSeek) player.removeEventListener("loadedmetadata", pendingSeek);
+  pendingSeek = null;
+  if (player.hasAttribute("src")) { player.removeAttribute("src"); player.load(); }
+  delete player.dataset.id;
+  for (const old of document.querySelectorAll("#marks .chapter")) old.remove();
+  Object.assign($("mark").style, { left: "0", width: "0" });
+  $("now").textContent = "";
+  $("external").hidden = true;
+  $("clip").disabled = $("similar").disabled = true;
+  $("viewer").hidden = true;
+  active = -1;
+  document.querySelectorAll(".card.active").forEach((c) => c.classList.remove("active"));
+}
+
 function clearResults() {
+  closePlayer();
   $("results").textContent = "";
   $("export").hidden = true;
   results = [];
-  active = -1;
-  $("viewer").classList.remove("playing");
 }
 
 function hms(s) {
@@ -79,26 +113,75 @@ function hms(s) {
   return [h, m, x].map((n) => String(n).padStart(2, "0")).join(":");
 }
 
-const WORDLIKE = /[\p{L}\p{N}_]/u;
-const HAN = /[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]/u;
+function split(path) {
+  // A path's folders and file name, split where the server's system splits them.
+  const parts = path.split(path.includes("/") ? "/" : "\\");
+  return { dirs: parts.slice(0, -1), sep: path.includes("/") ? "/" : "\\" };
+}
 
-function terms(query) {
-  // Words of the query, and its runs of Han characters (Chinese has no spaces between words).
-  const words = query.toLowerCase().split(/\s+/).filter((w) => w.length > 1 && !HAN.test(w));
-  const han = query.match(/[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]{2,}/gu) || [];
-  return [...new Set([...words, ...han])].sort((a, b) => b.length - a.length);
+function folders() {
+  // path -> "" for a name no other known video has; else the fewest trailing folders that no other video of
+  // that name ends with ("…/2023/" for /v/2023/friday.mp4 beside /v/2024/friday.mp4), or the whole folder.
+  const named = new Map();
+  for (const [path, name] of known) named.set(name, [...(named.get(name) || []), path]);
+  const cache = new Map();
+  return (path) => {
+    if (cache.has(path)) return cache.get(path);
+    const others = (named.get(known.get(path)) || []).filter((p) => p !== path).map((p) => split(p).dirs);
+    const { dirs, sep } = split(path);
+    let label = others.length ? dirs.join(sep) + sep : "";
+    for (let d = 1; others.length && d < dirs.length; d++) {
+      const tail = dirs.slice(-d).join(sep);
+      if (others.every((o) => o.slice(-d).join(sep) !== tail)) { label = `…${sep}${tail}${sep}`; break; }
+    }
+    cache.set(path, label);
+    return label;
+  };
+}
+
+function relabel() {
+  // Each card, the video filter's list and the line under the player: names that repeat, with their folders.
+  const folder = folders();
+  document.querySelectorAll("#results .card").forEach((node, i) => {
+    if (results[i]) node.querySelector(".folder").textContent = folder(results[i].video);
+  });
+  for (const o of $("videos").options) o.label = folder(o.value) + known.get(o.value);
+  if (results[active]) showNow(results[active], folder);
+}
+
+function showNow(r, folder = folders()) {
+  $("now").textContent = `${folder(r.video)}${r.name}  ${hms(r.start)}–${hms(r.end)}`;
+}
+
+// As query/words.py splits words: letters and digits of scripts written with spaces; Han and kana are not
+// part of such a word ("map" is a word in "map地图").
+const LETTER = /[\p{L}\p{N}]/u;
+const HAN = /[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]/u;
+const wordlike = (c) => c !== undefined && LETTER.test(c) && !HAN.test(c);
+
+function terms(marks) {
+  // The words the server marks in this cue (the query's distinctive words, stop words never among them:
+  // query/words.py), longest first; none without them.
+  return [...new Set((marks || []).filter((w) => typeof w === "string" && w).map((w) => w.toLowerCase()))]
+    .sort((a, b) => b.length - a.length);
+}
+
+function lower(text) {
+  // Lower case of the same length, so offsets in it are offsets in `text` ("İ" lowers to two characters).
+  const low = text.toLowerCase();
+  return low.length === text.length ? low : [...text].map((c) => (c.toLowerCase().length === c.length ? c.toLowerCase() : c)).join("");
 }
 
 function matchAt(low, i, t) {
   // A word matches whole ("stole" not inside "stolen"); a run of Han characters matches anywhere.
   if (!low.startsWith(t, i)) return false;
   if (HAN.test(t)) return true;
-  return !(i > 0 && WORDLIKE.test(low[i - 1])) && !(i + t.length < low.length && WORDLIKE.test(low[i + t.length]));
+  return !wordlike(low[i - 1]) && !wordlike(low[i + t.length]);
 }
 
-function highlighted(text, query) {
-  // The cue as text nodes, with the query's terms in <mark>; nothing is parsed as HTML.
-  const box = document.createElement("span"), low = text.toLowerCase(), found = terms(query);
+function highlighted(text, marks) {
+  // The cue as text nodes, with the words the server marks in <mark>; nothing is parsed as HTML.
+  const box = document.createElement("span"), low = lower(text), found = terms(marks);
   let i = 0, plain = 0;
   const flush = (to) => { if (to > plain) box.appendChild(document.createTextNode(text.slice(plain, to))); };
   while (i < text.length) {
@@ -119,7 +202,7 @@ function card(r, n) {
   node.querySelector(".thumb").src = r.thumb;
   node.querySelector(".name").textContent = r.name;
   node.querySelector(".when").textContent = `${hms(r.start)}–${hms(r.end)}`;
-  if (r.cue) node.querySelector(".cue").appendChild(highlighted(r.cue, lastQuery.q || ""));
+  if (r.cue) node.querySelector(".cue").appendChild(highlighted(r.cue, r.marks));
   node.querySelector(".sense").textContent = T[r.source] || r.source || T.frames;
   node.querySelector(".score").textContent = `${T.score} ${r.score.toFixed(3)}`;
   node.addEventListener("click", () => play(n));
@@ -132,9 +215,11 @@ function render(body, append) {
   box.querySelector(".more")?.remove();
   const first = results.length;
   results.push(...found);
+  for (const r of found) known.set(r.video, r.name);
   const frag = document.createDocumentFragment();
   found.forEach((r, i) => frag.appendChild(card(r, first + i)));
   box.appendChild(frag);
+  relabel();
   // Why a signal was left out, and videos gone from disk: shown with the results or in place of them.
   const why = Object.entries(body.notes || {}).map(([signal, reason]) => note(signal, reason));
   if ((body.gone || []).length) why.push(T.gone(body.gone.length));
@@ -175,7 +260,7 @@ async function answer(response) {
 
 async function ask(url, init, append = false) {
   // One request's answer on the page; an error replaces old results, where the query is typed.
-  if (!append) say(T.searching);
+  if (!append) { closePlayer(); say(T.searching); }
   try {
     render(await answer(await fetch(url, init)), append);
   } catch (e) {
@@ -224,14 +309,19 @@ function play(n) {
   active = n;
   document.querySelectorAll(".card").forEach((c, i) => c.classList.toggle("active", i === n));
   document.querySelectorAll(".card")[n].focus({ preventScroll: true });
-  $("viewer").classList.add("playing");
-  $("now").textContent = `${r.name}  ${hms(r.start)}–${hms(r.end)}`;
+  $("viewer").hidden = false;
+  showNow(r);
   $("clip").disabled = $("similar").disabled = false;
   $("external").hidden = r.playable;
+  if (pendingSeek) player.removeEventListener("loadedmetadata", pendingSeek);
+  pendingSeek = null;
   if (!r.playable) {
     $("external").textContent = `${T.external} ${r.player}`;
+    player.pause();
     player.removeAttribute("src");
     player.load();
+    delete player.dataset.id;
+    for (const old of document.querySelectorAll("#marks .chapter")) old.remove();
     return;
   }
   const seek = () => {
@@ -245,7 +335,8 @@ function play(n) {
     showChapters(r.video_id);
     player.dataset.id = r.video_id;
     player.src = r.media;
-    player.addEventListener("loadedmetadata", seek, { once: true });
+    pendingSeek = () => { pendingSeek = null; seek(); };
+    player.addEventListener("loadedmetadata", pendingSeek, { once: true });
   }
 }
 
@@ -261,9 +352,18 @@ $("clip").addEventListener("click", () => {
   const r = results[active];
   if (r) window.location.href = r.clip;
 });
+const NOT_TYPED = new Set(["button", "checkbox", "color", "file", "hidden", "image", "radio", "range", "reset", "submit"]);
+
+function typing(node) {
+  // Whether keys pressed on `node` type text (or pick from a list) there.
+  return node.isContentEditable || node.tagName === "TEXTAREA" || node.tagName === "SELECT" ||
+    (node.tagName === "INPUT" && !NOT_TYPED.has(node.type));
+}
+
 document.addEventListener("keydown", (e) => {
-  if (e.target.tagName === "INPUT" || e.target.tagName === "SELECT") {
-    if (e.key === "ArrowDown" && results.length) { e.preventDefault(); play(0); }
+  if (e.metaKey || e.ctrlKey !== e.altKey || e.isComposing) return;  // a shortcut of its own; Ctrl+Alt is AltGr
+  if (typing(e.target)) {  // "/" and letters type there; ↓ goes to the results (from a field without suggestions)
+    if (e.key === "ArrowDown" && results.length && e.target.tagName === "INPUT" && !e.target.list) { e.preventDefault(); play(0); }
     return;
   }
   if (e.key === "/") { e.preventDefault(); $("q").focus(); $("q").select(); }
@@ -284,5 +384,11 @@ drop.addEventListener("drop", (e) => {
 });
 fetch("/api/videos").then(answer).then((body) => {
   const list = $("videos");
-  for (const v of body.videos) { const o = document.createElement("option"); o.value = v.path; list.appendChild(o); }
+  for (const v of body.videos) {
+    known.set(v.path, v.name);
+    const o = document.createElement("option");
+    o.value = v.path;  // sent back as the filter
+    list.appendChild(o);
+  }
+  relabel();
 }).catch(() => {});
