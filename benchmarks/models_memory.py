@@ -119,7 +119,7 @@ def measure(what: str, folder: str) -> float:
         sound = load_audio_encoder(folder, options, with_text=False)  # as ingest loads it
         sound.encode_audio([np.random.default_rng(0).standard_normal(48000 * 3).astype(np.float32)] * 32)
     elif what == "ocr":
-        from vsearch.extract.ocr import load_ocr
+        from vsearch.index.sense_models import load_ocr
 
         engine = load_ocr(0)
         engine(np.full((540, 960, 3), 255, np.uint8))

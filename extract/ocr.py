@@ -6,10 +6,10 @@ full width (`ScreenReader`) and merges text that stays on screen into one cue fr
 appeared to when the picture changed.
 """
 
-import functools
 import queue
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +18,8 @@ import numpy as np
 from vsearch.configs import default
 from vsearch.extract.errors import VsearchError
 
-from .stills import Stills
 from .change import Look, Scene, shift
+from .stills import Stills
 from .types import Cue, Source
 
 _SPACE = re.compile(r"\s+")
@@ -29,10 +29,6 @@ _SPACE = re.compile(r"\s+")
 _GATE_SIDE = 640
 # Frames a read looks back over for when its picture first appeared.
 _LOOK_BACK = 8
-
-
-class OcrMissing(VsearchError):
-    """The OCR package is not installed (rapidocr-onnxruntime supports Python below 3.13)."""
 
 
 @dataclass(frozen=True)
@@ -45,21 +41,6 @@ class OcrOptions:
     change: float = default("ocr.change")
     settle: float = default("ocr.settle")
     threads: int = default("ocr.threads")
-
-
-@functools.cache
-def load_ocr(threads: int):
-    """RapidOCR with its bundled PP-OCRv4 Chinese+English models, loaded once per process."""
-    try:
-        from rapidocr_onnxruntime import RapidOCR
-    except ImportError:
-        raise OcrMissing("on-screen text needs rapidocr-onnxruntime (Python 3.12 or older): "
-                         "pip install rapidocr-onnxruntime, or set ocr.mode = off") from None
-    # "max": detection shrinks large frames instead of enlarging every frame to 736 px or more.
-    kwargs = {"det_limit_type": "max", "det_limit_side_len": 960}
-    if threads:
-        kwargs.update({f"{part}_intra_op_num_threads": threads for part in ("det", "cls", "rec")})
-    return RapidOCR(**kwargs)
 
 
 def holds_text(engine, pixels) -> bool:
@@ -128,11 +109,12 @@ class ScreenPlan:
 
 
 class ScreenReader:
-    """A thread that reads the frames a ScreenPlan picks and merges them into cues."""
+    """A thread that reads the frames a ScreenPlan picks and merges them into cues, with the OCR
+    engine `load()` gives (index/sense_models.py), loaded on that thread."""
 
-    def __init__(self, video: Path, options: OcrOptions, step: float):
+    def __init__(self, video: Path, options: OcrOptions, step: float, load: Callable[[], object]):
         self.options, self.step = options, step
-        self._video = video
+        self._video, self._load = video, load
         self._jobs: queue.Queue = queue.Queue()
         self.cues: list[Cue] = []
         self.reads = 0
@@ -160,7 +142,7 @@ class ScreenReader:
     def _work(self) -> None:
         open_cue = None  # [start, end, text]
         try:
-            engine = load_ocr(self.options.threads)
+            engine = self._load()
             stills = Stills(self._video, self.options.max_side)
         except Exception as exc:  # noqa: BLE001 - reported as a warning; frames are still indexed
             self.error = str(exc) if isinstance(exc, VsearchError) else f"cannot read on-screen text ({exc})"

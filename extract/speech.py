@@ -1,7 +1,5 @@
 """What is said: faster-whisper transcripts as word-timed cues (`source = "asr"`)."""
 
-import functools
-import os
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -11,34 +9,24 @@ from pathlib import Path
 import numpy as np
 
 from vsearch.configs import default
-from vsearch.extract.errors import VsearchError
 
 from .audio import AudioReport, RATE, decode_pcm, has_audio, pcm_windows
 from .cache import CueCache
-from .hub import hub_reachable
-from .native import malloc_trim
 from .types import Cue, Source
 
-# Per device, by measurement and published error rates (README, "Speech"): small is the
-# smallest multilingual model whose Chinese is usable, at about a third of real time on 2 cores;
-# large-v3-turbo is near large-v3's accuracy at several times its speed on a GPU.
-DEFAULT_MODELS = {"cpu": "small", "cuda": "large-v3-turbo"}
 _SENTENCE_END = re.compile(r"[.!?。！？…]$")
 # Whisper's own test for a segment that is not speech (openai/whisper transcribe.py).
 _NO_SPEECH, _LOW_LOGPROB = 0.6, -1.0
 
 
-class SpeechModelError(VsearchError):
-    """The speech model cannot be found, downloaded or loaded."""
-
-
 @dataclass(frozen=True)
 class SpeechOptions:
-    """How speech is transcribed; configs/default.toml documents each."""
+    """How speech is transcribed; configs/default.toml documents each. `model`, `device`,
+    `compute_type` and `threads` say how to load the model, which index/sense_models.py does."""
 
     mode: str = default("asr.mode")
     model: str = default("asr.model")
-    device: str = "auto"
+    device: str = "auto"  # the `device` setting
     compute_type: str = default("asr.compute_type")
     threads: int = default("asr.threads")
     language: str = default("asr.language")
@@ -58,61 +46,6 @@ class Speech:
     skipped: str = ""
     cached: bool = False
     warnings: list[str] = field(default_factory=list)
-
-
-def _device(options: SpeechOptions) -> tuple[str, int]:
-    """CTranslate2's device and index for the `device` setting ("auto", "cpu", "cuda:1", "mps")."""
-    if options.device.startswith("cuda"):
-        return "cuda", int(options.device.partition(":")[2] or 0)
-    if options.device == "auto":
-        import ctranslate2
-
-        if ctranslate2.get_cuda_device_count() > 0:
-            return "cuda", 0
-    return "cpu", 0
-
-
-def model_name(options: SpeechOptions) -> str:
-    """The model `asr.model` names on this machine: a size, a Hugging Face id or a folder."""
-    return DEFAULT_MODELS[_device(options)[0]] if options.model == "auto" else options.model
-
-
-@functools.cache
-def load_whisper(name: str, device: str, index: int, compute_type: str, threads: int):
-    """A faster-whisper model, loaded once per process; a failure too is remembered, so a library
-    of videos probes the hub once, not once per video."""
-    try:
-        return _load_whisper(name, device, index, compute_type, threads)
-    except SpeechModelError as exc:
-        return exc
-
-
-def _load_whisper(name: str, device: str, index: int, compute_type: str, threads: int):
-    try:
-        from faster_whisper import WhisperModel
-    except ImportError:
-        raise SpeechModelError("speech recognition needs faster-whisper: pip install faster-whisper "
-                               "(or set asr.mode = off)") from None
-    compute = compute_type if compute_type != "auto" else ("float16" if device == "cuda" else "int8")
-    local = Path(name).is_dir()
-    try:
-        model = WhisperModel(name, device=device, device_index=index, compute_type=compute,
-                             cpu_threads=threads, local_files_only=not local and not hub_reachable())
-        malloc_trim()  # the float16 weights it read to convert to int8 (half a GB for `small`)
-        return model
-    except Exception as exc:  # CTranslate2 and the hub raise many types; all mean "cannot load"
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        if local:
-            raise SpeechModelError(f"cannot load speech model from {name}: {first}") from None
-        raise SpeechModelError(
-            f"cannot load speech model {name} ({first}); on a machine with internet run "
-            f"`python -c \"import faster_whisper; faster_whisper.download_model('{name}')\"` and copy the "
-            "Hugging Face cache, or set asr.model to a local CTranslate2 folder (or asr.mode = off)") from None
-
-
-def _threads(options: SpeechOptions) -> int:
-    # Speech runs beside frame decoding and encoding: half the cores unless told otherwise.
-    return options.threads or max(1, (os.cpu_count() or 2) // 2)
 
 
 def pieces(words: list[tuple[float, float, str]], limit: float, lang: str, prob: float) -> list[Cue]:
@@ -155,21 +88,23 @@ def wanted(options: SpeechOptions, spoken: str, subtitle_langs: set[str]) -> str
     return ""
 
 
-def transcribe(video: Path, options: SpeechOptions, subtitle_langs: set[str], cache: CueCache,
-               stop: threading.Event | None = None, pcm: Iterable[np.ndarray] | None = None,
-               report: AudioReport | None = None, heard_to: Callable[[float], None] | None = None) -> Speech:
-    """The video's speech as cues, from the cache when this model has heard this content before.
+def transcribe(video: Path, options: SpeechOptions, subtitle_langs: set[str], cache: CueCache, name: str,
+               load: Callable[[], object], stop: threading.Event | None = None,
+               pcm: Iterable[np.ndarray] | None = None, report: AudioReport | None = None,
+               heard_to: Callable[[float], None] | None = None) -> Speech:
+    """The video's speech as cues, from the cache when the model `name` has heard this content before.
 
-    Setting `stop` (the frames failed) ends it at the next segment. `pcm` is the soundtrack as
-    16 kHz pieces when someone else decodes it (index/sounds.py shares one decode), with that
-    decode's `report`; by default it is decoded here. `heard_to` is told the second transcription
-    has reached after each window (progress on a terminal).
+    `load()` gives the faster-whisper model (index/sense_models.py), asked for only where the
+    video is to be transcribed and its transcript is not cached. Setting `stop` (the frames
+    failed) ends it at the next segment. `pcm` is the soundtrack as 16 kHz pieces when someone
+    else decodes it (index/sounds.py shares one decode), with that decode's `report`; by default
+    it is decoded here. `heard_to` is told the second transcription has reached after each
+    window (progress on a terminal).
     """
     if options.mode == "off":
         return Speech(skipped="asr.mode is off")
     if not has_audio(video):
         return Speech(skipped="no audio stream")
-    name = model_name(options)
     key = cache.key(video, "asr", name, options.language, str(options.beam_size), str(options.cue_seconds))
     hit = cache.get(key)
     if hit is not None:
@@ -178,10 +113,7 @@ def transcribe(video: Path, options: SpeechOptions, subtitle_langs: set[str], ca
         if why:
             return Speech(skipped=why, model=name)
         return Speech(cues, notes.get("language", ""), notes.get("probability", 0.0), name, cached=True)
-    device, index = _device(options)
-    model = load_whisper(name, device, index, options.compute_type, _threads(options))
-    if isinstance(model, SpeechModelError):
-        raise model
+    model = load()
     if pcm is None:
         report = AudioReport()
         pcm = (piece[RATE] for piece in decode_pcm(video, (RATE,), report))

@@ -13,11 +13,20 @@ from typing import Protocol
 
 import numpy as np
 
-from vsearch.extract.hub import hub_reachable
-
 from .calibration import Levels, sound_levels
+from .clap import ClapHearing
 from .encoders import EncoderOptions, register_encoder
-from .loading import SOUND, ModelError, load_failure, load_plugins, pick_batch, pick_device, pick_dtype, resolve
+from .loading import (
+    ModelError,
+    SOUND,
+    hub_reachable,
+    load_failure,
+    load_plugins,
+    pick_batch,
+    pick_device,
+    pick_dtype,
+    resolve,
+)
 from .torch_tweaks import clap_columns, clap_spans, unit_rows
 
 
@@ -33,41 +42,6 @@ class AudioEncoder(Protocol):
     def encode_audio(self, clips: list[np.ndarray]) -> np.ndarray: ...
 
     def encode_texts(self, texts: list[str]) -> np.ndarray: ...
-
-
-class SpanEncoder(AudioEncoder, Protocol):
-    """A sound model that hears `span_seconds` at once and gives vectors of stretches of what it
-    heard (CLAP): a soundtrack's windows then share passes (index/sounds.py)."""
-
-    span_seconds: float
-
-    def encode_spans(self, clips: list[np.ndarray], spans: list[tuple[tuple[float, float], ...]]) -> list[np.ndarray]:
-        """For each clip (at most `span_seconds` long), the vectors of its stretches [a, b) in seconds."""
-        ...
-
-
-def span_weights(spans, seconds: float, columns: int) -> np.ndarray:
-    """(stretches, columns) weights that average the time columns over an input `seconds` long
-    by how much of each stretch [a, b) every column covers."""
-    edges = np.linspace(0.0, seconds, columns + 1)
-    bounds = np.asarray(spans, np.float64).reshape(-1, 2)
-    overlap = np.clip(np.minimum(bounds[:, 1:], edges[1:]) - np.maximum(bounds[:, :1], edges[:-1]), 0.0, None)
-    return (overlap / np.maximum(overlap.sum(1, keepdims=True), 1e-9)).astype(np.float32)
-
-
-def by_spans(clips: list[np.ndarray], weights: list[np.ndarray], batch_size: int,
-             run: Callable[[list[np.ndarray], np.ndarray], np.ndarray]) -> list[np.ndarray]:
-    """Each clip's stretch vectors, `batch_size` clips a call: `run(clips, weights)` takes weights
-    padded to (clips, most stretches, columns) and returns unit vectors (clips, most stretches, dim)."""
-    out = []
-    for lo in range(0, len(clips), batch_size):
-        part = weights[lo : lo + batch_size]
-        padded = np.zeros((len(part), max(len(w) for w in part), part[0].shape[1]), np.float32)
-        for i, w in enumerate(part):
-            padded[i, : len(w)] = w
-        vecs = run(clips[lo : lo + batch_size], padded)
-        out.extend(np.asarray(v[: len(w)], np.float32) for v, w in zip(vecs, part))
-    return out
 
 
 AudioFactory = Callable[[EncoderOptions, bool], AudioEncoder]
@@ -95,10 +69,10 @@ def register_audio_encoder(name: str, factory: AudioFactory) -> None:
     _AUDIO_REGISTRY[name] = factory
 
 
-def audio_encoder_names() -> list[str]:
-    """Every registered sound model name, presets first."""
-    load_plugins(register_encoder)  # entry points are image models; VSEARCH_PLUGINS may register sounds
-    return list(_AUDIO_REGISTRY)
+def embeds_sounds(mode: str, device: str) -> bool:
+    """Whether indexing embeds sounds for `audio.mode` on `device`: "on" anywhere, "auto" on a CUDA
+    GPU only (on a CPU they add about half a film's ingest time: configs/default.toml)."""
+    return mode == "on" or (mode == "auto" and pick_device(device).startswith("cuda"))
 
 
 def load_audio_encoder(name: str, options: EncoderOptions, with_text: bool = True) -> AudioEncoder:
@@ -123,7 +97,7 @@ def clap_encoder(model_id: str, options: EncoderOptions, with_text: bool) -> Aud
                      lambda: OnnxClap(model_id, options, with_text))
 
 
-class ClapEncoder:
+class ClapEncoder(ClapHearing):
     """A CLAP checkpoint: clips repeat-padded to its 10 s input, texts through its text tower."""
 
     scripts = frozenset({"latin"})
@@ -153,17 +127,6 @@ class ClapEncoder:
         self.dim = int(model.config.projection_dim)
         self.columns = clap_columns(audio_config)
         self.span_seconds = self.features.nb_max_samples / self.rate
-
-    def encode_audio(self, clips: list[np.ndarray]) -> np.ndarray:
-        """Encode clips of at most 10 s (shorter ones are repeated to fill it, as CLAP was trained)."""
-        whole = span_weights([(0.0, self.span_seconds)], self.span_seconds, self.columns)
-        vecs = by_spans(clips, [whole] * len(clips), self.batch_size, self._run)
-        return np.stack([v[0] for v in vecs]) if vecs else np.zeros((0, self.dim), np.float32)
-
-    def encode_spans(self, clips: list[np.ndarray], spans: list[tuple[tuple[float, float], ...]]) -> list[np.ndarray]:
-        """For each clip of at most 10 s, the vectors of its stretches [a, b) in seconds, from one pass."""
-        weights = [span_weights(s, self.span_seconds, self.columns) for s in spans]
-        return by_spans(clips, weights, self.batch_size, self._run)
 
     def _run(self, clips: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
         import torch

@@ -10,10 +10,19 @@ import numpy as np
 
 from vsearch.configs import default
 from vsearch.extract import FrameSpec
-from vsearch.extract.hub import hub_reachable
 
 from .calibration import Levels, image_levels, stored
-from .loading import IMAGE, ModelError, load_failure, load_plugins, pick_batch, pick_device, pick_dtype, resolve
+from .loading import (
+    IMAGE,
+    ModelError,
+    hub_reachable,
+    load_failure,
+    load_plugins,
+    pick_batch,
+    pick_device,
+    pick_dtype,
+    resolve,
+)
 from .torch_tweaks import unit_rows
 
 

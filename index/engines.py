@@ -16,12 +16,13 @@ import json
 import logging
 import os
 import shutil
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from .loading import ModelError, pick_device
 
 log = logging.getLogger("vsearch")
 
@@ -50,31 +51,19 @@ def on_engine(model_id: str, options, make_torch: Callable, make_onnx: Callable)
         return make_torch(options)
 
 
-def cuda_visible() -> bool:
-    """Whether torch sees a CUDA GPU; torch is imported only where an NVIDIA driver is loaded."""
-    if not (Path("/proc/driver/nvidia/version").exists() or (sys.platform == "win32" and shutil.which("nvidia-smi"))):
-        return False
-    import torch
-
-    return torch.cuda.is_available()
-
-
 def engine_for(engine: str, device: str) -> str:
     """"torch" or "onnx": `engine`, or for "auto" ONNX Runtime on a CPU and torch float16 on a GPU."""
     if engine != "auto":
         return engine
-    if device == "auto":
-        return "torch" if cuda_visible() else "onnx"
-    return "onnx" if device == "cpu" else "torch"
+    # A device named is taken as named: a GPU that is not there is said by the model that needs it.
+    return "onnx" if (pick_device(device) if device == "auto" else device) == "cpu" else "torch"
 
 
 def providers(device: str) -> list[str]:
     """ONNX Runtime execution providers for `device`; CUDA only where onnxruntime-gpu is installed."""
     import onnxruntime
 
-    from .loading import ModelError
-
-    if not device.startswith("cuda") and not (device == "auto" and cuda_visible()):
+    if not pick_device(device).startswith("cuda"):
         return ["CPUExecutionProvider"]
     if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
         raise ModelError("engine onnx on a GPU needs onnxruntime-gpu (pip install onnxruntime-gpu); "
@@ -153,8 +142,6 @@ def publish(finals: dict[str, Path], build: Callable[[dict[str, Path]], dict[str
     entries = {name: read_entry(final) for name, final in finals.items()}
     for name, entry in entries.items():
         if entry is None:
-            from .loading import ModelError
-
             raise ModelError(f"cannot read the model just exported to {finals[name]}; delete that folder, "
                              "or use engine = \"torch\"")
     return entries

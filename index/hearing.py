@@ -10,6 +10,7 @@ from vsearch.extract.cache import CueCache
 from vsearch.extract.paths import display
 from vsearch.extract.speech import Speech, SpeechOptions, transcribe
 
+from .sense_models import speech_model
 from .sounds import SoundWindows
 
 
@@ -45,8 +46,10 @@ def listen(video: Path, speech: SpeechOptions, langs: set[str], cache: CueCache,
 
 def _transcribed(video: Path, options: SpeechOptions, langs: set[str], cache: CueCache, stop: threading.Event,
                  pcm=None, report: AudioReport | None = None, heard_to=None) -> Speech:
+    if options.mode == "off":  # before its model is named: that asks which device it would run on
+        return Speech(skipped="asr.mode is off")
     try:
-        return transcribe(video, options, langs, cache, stop, pcm, report, heard_to)
+        return transcribe(video, options, langs, cache, *speech_model(options), stop, pcm, report, heard_to)
     except Exception as exc:  # noqa: BLE001 - decoders and CTranslate2 raise many types; frames go on
         return Speech(skipped="failed", warnings=[f"{display(str(video))}: speech not transcribed ({exc}); "
                                                   "frames and subtitles are indexed"])

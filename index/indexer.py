@@ -1,5 +1,6 @@
 """Stage 2: turn one video into vectors and write them, holding the index only to write."""
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -11,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from vsearch.configs import default
-from vsearch.extract.errors import FileChanged, MediaError
 from vsearch.extract import Cue, FrameStream
 from vsearch.extract.cache import CueCache
 from vsearch.extract.change import ChangeOptions, Scene, look
+from vsearch.extract.errors import FileChanged, MediaError
 from vsearch.extract.fingerprint import fingerprint
 from vsearch.extract.identity import identity
 from vsearch.extract.ocr import OcrOptions, ScreenPlan, ScreenReader
@@ -31,6 +32,7 @@ from .calibration import meta_entries
 from .encoders import Encoder
 from .hearing import listen
 from .records import VideoRecord, video_id
+from .sense_models import load_ocr
 from .senses import attempt_key
 from .sounds import AudioOptions, SoundWindows, Sounds
 from .store import Store
@@ -183,7 +185,8 @@ def encode_video(
                     options.changed_pixels, options.fps)
     ocr_key = cache.key(video, "ocr", *map(str, ocr_settings)) if ocr.mode != "off" else ""
     ocr_hit = cache.get(ocr_key) if ocr_key else None
-    reader = ScreenReader(video, ocr, 1.0 / options.fps) if ocr_key and ocr_hit is None else None
+    reader = ScreenReader(video, ocr, 1.0 / options.fps, functools.partial(load_ocr, ocr.threads)) \
+        if ocr_key and ocr_hit is None else None
     scene = Scene(ChangeOptions(options.pixel_change, options.changed_pixels))
     plan = ScreenPlan(ocr, scene)
     said = [None]  # the second speech recognition has reached, set by the listening thread

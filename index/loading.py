@@ -1,12 +1,15 @@
 """How every model is named and run: a registered name, a local folder or a Hugging Face id; the
 device, dtype and batch it runs with; plugins; and the one message for a model that will not load.
 
-The image, text and sound registries (encoders.py, text_encoders.py, audio_encoders.py) differ in
-what they build, not in how a name is read.
+The image, text and sound registries (encoders.py, text_encoders.py, audio_encoders.py) and the
+speech and screen-text models (sense_models.py) differ in what they build, not in how a name is
+read, a device chosen or a failure said.
 """
 
 import importlib
 import os
+import shutil
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,15 +26,26 @@ class ModelError(VsearchError):
 
 @dataclass(frozen=True)
 class Kind:
-    """What a model is for, as its messages name it and the flag that chooses it."""
+    """What a model is for, as its messages name it; the flag or setting that points it at a
+    folder, and the setting that does without it ("" where the command needs it)."""
 
     noun: str
     flag: str
+    off: str = ""
+    setting: str = ""  # named beside the flag where a config file is the likelier place (cron)
+
+    def folder_hint(self) -> str:
+        """How to point vsearch at a local folder of this kind of model."""
+        also = f" (or set {self.setting})" if self.setting else ""
+        return f"pass a local folder with {self.flag}{also}" if self.flag.startswith("--") else \
+            f"set {self.flag} to a local folder"
 
 
 IMAGE = Kind("model", "--model")
 TEXT = Kind("text model", "--text-model")
-SOUND = Kind("audio model", "--audio-model")
+SOUND = Kind("audio model", "--audio-model", "audio.mode = off")
+SPEECH = Kind("speech model", "--asr-model", "asr.mode = off", "asr.model")
+SCREEN_TEXT = Kind("screen-text model", "", "ocr.mode = off")  # no folder: its models come inside its package
 
 
 def resolve(name: str, kind: Kind, known: Mapping[str, Callable[[], T]], from_source: Callable[[str], T]) -> T:
@@ -48,24 +62,74 @@ def resolve(name: str, kind: Kind, known: Mapping[str, Callable[[], T]], from_so
                      "or a local folder")
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers a TCP connection; False at once with HF_HUB_OFFLINE=1.
+    Every loader asks first: where it cannot, the hub's own retries take half a minute to fail."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    url = urlsplit(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)),
+                                 timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def fetch_command(kind: Kind, model_id: str) -> str:
+    """The command that downloads a model into the Hugging Face cache, on a machine with internet."""
+    if kind == SPEECH:
+        return f"python -c \"import faster_whisper; faster_whisper.download_model('{model_id}')\""
+    return f"hf download {model_id}"
+
+
+def first_words(exc: Exception, limit: int = 160) -> str:
+    """The first line of an error, cut at a word (never inside one) when longer than `limit`."""
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if len(line) <= limit:
+        return line
+    return line[: limit + 1].rsplit(" ", 1)[0].rstrip(" ,;:") + " …"
+
+
 def load_failure(model_id: str, kind: Kind, exc: Exception, offline: bool = False) -> ModelError:
-    """The error for a checkpoint transformers could not load: what to download, or which flag to use."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """The error for a model that could not load: what to download, or which flag or setting to use."""
     if Path(model_id).is_dir():
-        return ModelError(f"cannot load {kind.noun} from {model_id}: {first}")
-    why = "the Hugging Face hub is unreachable and it is not in the local cache" if offline else first[:160]
+        return ModelError(f"cannot load {kind.noun} from {model_id}: {first_words(exc)}")
+    why = "the Hugging Face hub is unreachable and it is not in the local cache" if offline else first_words(exc)
     return ModelError(f"cannot load {kind.noun} {model_id} ({why}); on a machine with internet run "
-                      f"`hf download {model_id}` and copy the cache (HF_HUB_OFFLINE=1 then skips the hub), "
-                      f"or pass a local folder with {kind.flag}")
+                      f"`{fetch_command(kind, model_id)}` and copy the cache (HF_HUB_OFFLINE=1 then skips the "
+                      f"hub), or {kind.folder_hint()}" + (f" (or set {kind.off})" if kind.off else ""))
+
+
+def on_terminal(line: str) -> None:
+    """Say `line` on stderr where a person watches it (a terminal); pipes, logs and cron get nothing.
+    It clears a progress line first (pipeline/render.py), which this line would otherwise run into."""
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r\x1b[K{line}\n")
+        sys.stderr.flush()
+
+
+def _cuda_visible() -> bool:
+    """Whether torch sees a CUDA GPU; torch is imported only where an NVIDIA driver is loaded, so
+    a CPU-only `find` never imports it."""
+    if not (Path("/proc/driver/nvidia/version").exists() or (sys.platform == "win32" and shutil.which("nvidia-smi"))):
+        return False
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def pick_device(wanted: str) -> str:
-    """The torch device for `wanted` ("auto": a CUDA GPU where one is visible)."""
-    import torch
-
+    """The device every model runs on for the `device` setting `wanted` ("auto": a CUDA GPU where
+    one is visible, else the CPU); the one place that decides."""
     if wanted == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if wanted.startswith("cuda") and not torch.cuda.is_available():
+        return "cuda" if _cuda_visible() else "cpu"
+    if wanted.startswith("cuda") and not _cuda_visible():
         raise ModelError("device cuda asked for but no CUDA GPU is visible; use --device cpu")
     return wanted
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from vsearch.extract import FrameSpec
 
-from .audio_encoders import by_spans, span_weights
+from .clap import ClapHearing
 from .engines import (
     EXPORT_VERSION,
     ExportFailed,
@@ -30,7 +30,7 @@ from .engines import (
     read_entry,
     source_folder,
 )
-from .loading import pick_batch
+from .loading import ModelError, hub_reachable, on_terminal, pick_batch
 
 log = logging.getLogger("vsearch")
 
@@ -107,14 +107,17 @@ class Towers:
     """A model's exported towers in the cache: exported once, each checked and opened on first use.
 
     `recipe` says how to load the torch encoder the exports are made from (onnx_export.py): its
-    "family" (clip, sentence, clap) and what that family's loader takes.
+    "family" (clip, sentence, clap) and what that family's loader takes. `say` is told, before
+    it starts, of a download or an export a first run waits minutes for (by default on a terminal).
     """
 
-    def __init__(self, model_id: str, kind: str, options, recipe: dict):
-        self.model_id, self.precision, self.recipe = model_id, options.engine_precision, recipe
+    def __init__(self, model_id: str, kind: str, options, recipe: dict, say: Callable[[str], None] = on_terminal):
+        self.model_id, self.precision, self.recipe, self.say = model_id, options.engine_precision, recipe, say
         self._where = providers(options.device)
         self.source = source_folder(model_id)
         if self.source is None:
+            if hub_reachable():  # its own progress bars are in the export process, which shows none
+                say(f"vsearch: fetching {model_id} from the Hugging Face hub (once; later runs reuse it)")
             run_export({"recipe": recipe})  # downloads it, or says how to
             self.source = source_folder(model_id)
         if self.source is None:
@@ -138,8 +141,6 @@ class Towers:
             if opened is None:
                 opened = self._checked(self._export([tower])[tower])
             if opened is None:
-                from .loading import ModelError
-
                 raise ModelError(f"the {tower} tower exported to {self._folder(tower)} gives other vectors than "
                                  "when it was made; delete that folder, or use engine = \"torch\"")
             self._open[tower] = opened
@@ -185,10 +186,11 @@ class Towers:
         failed = self.root / "failed.json"
         if failed.exists():
             raise ExportFailed(json.loads(failed.read_text("utf-8")).get("why", "it failed before"))
+        engine = "the CPU engine" if self._where == ["CPUExecutionProvider"] else "ONNX Runtime"
         if missing := {t: self._folder(t, "fp32") for t, entry in fp32.items() if entry is None}:
-            if sys.stderr.isatty():  # a minute for a base model: say why the first use waits
-                print(f"vsearch: exporting {self.model_id} ({', '.join(missing)}) to ONNX once, into {self.root}",
-                      file=sys.stderr)
+            # Minutes for the default models, and nothing else is said meanwhile.
+            self.say(f"vsearch: exporting {self.model_id} ({', '.join(missing)}) to ONNX for {engine} "
+                     "(once; later runs reuse it)")
             try:
                 fp32.update(publish(missing, lambda folders: run_export(
                     {"recipe": self.recipe, "towers": {t: str(f) for t, f in folders.items()}})))
@@ -198,6 +200,8 @@ class Towers:
                 raise
         if self.precision == "fp32":
             return fp32
+        self.say(f"vsearch: making int8 weights of {self.model_id} ({', '.join(towers)}) for {engine} "
+                 "(once; later runs reuse them)")
         return publish({t: self._folder(t) for t in towers}, lambda folders: run_export(
             {"quantize": {t: [str(fp32[t].folder), str(f)] for t, f in folders.items()}}))
 
@@ -211,8 +215,6 @@ def _discard_damaged(tower: str, folder: Path) -> None:
 def run_export(job: dict) -> dict:
     """Run one export job in a process of its own (onnx_export.py) and return the meta it made."""
     import subprocess
-
-    from .loading import ModelError
 
     done = subprocess.run([sys.executable, "-m", "vsearch.index.onnx_export", json.dumps(job)],
                           capture_output=True, text=True)
@@ -277,7 +279,7 @@ class OnnxSentence:
         return self._encode(texts, self.preset.passage_prefix)
 
 
-class OnnxClap:
+class OnnxClap(ClapHearing):
     """A CLAP model on ONNX Runtime: its audio tower, and its text tower `with_text` (ClapEncoder's twin).
 
     CLAP's features (a log-mel spectrogram) still come from transformers' ClapFeatureExtractor,
@@ -305,17 +307,6 @@ class OnnxClap:
 
         return ClapFeatureExtractor.from_pretrained(str(self.towers.source))
 
-    def encode_audio(self, clips: list[np.ndarray]) -> np.ndarray:
-        """Encode clips of at most 10 s (shorter ones are repeated to fill it, as CLAP was trained)."""
-        whole = span_weights([(0.0, self.span_seconds)], self.span_seconds, self.columns)
-        vecs = by_spans(clips, [whole] * len(clips), self.batch_size, self._run)
-        return np.stack([v[0] for v in vecs]) if vecs else np.zeros((0, self.dim), np.float32)
-
-    def encode_spans(self, clips: list[np.ndarray], spans: list[tuple[tuple[float, float], ...]]) -> list[np.ndarray]:
-        """For each clip of at most 10 s, the vectors of its stretches [a, b) in seconds, from one pass."""
-        weights = [span_weights(s, self.span_seconds, self.columns) for s in spans]
-        return by_spans(clips, weights, self.batch_size, self._run)
-
     def _run(self, clips: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
         tower = self.towers.tower("sound")
         inputs = self.features(clips, sampling_rate=self.rate, truncation=self._truncation, padding="repeatpad",
@@ -325,8 +316,6 @@ class OnnxClap:
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         if not self.with_text:
-            from .loading import ModelError
-
             raise ModelError(f"{self.model_id} was loaded without its text tower")
         return self.towers.tower("text").encode_texts(texts, "")
 

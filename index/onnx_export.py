@@ -164,7 +164,7 @@ def export_sound_tower(encoder, folder: Path) -> dict:
     vector per stretch out (index/torch_tweaks.py `clap_spans`)."""
     import torch
 
-    from .audio_encoders import span_weights
+    from .clap import span_weights
     from .torch_tweaks import clap_spans
 
     clips = [np.sin(np.linspace(0, 400 * (i + 1), encoder.rate * 3)).astype(np.float32) for i in range(2)]

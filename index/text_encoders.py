@@ -7,31 +7,15 @@ The image model keeps serving frames and query→frame.
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from vsearch.extract.hub import hub_reachable
-
 from .calibration import Levels, stored, text_levels
 from .encoders import Encoder, EncoderOptions
-from .loading import TEXT, load_failure, pick_batch, pick_device, pick_dtype, resolve
+from .loading import TEXT, hub_reachable, load_failure, pick_batch, pick_device, pick_dtype, resolve
 
 # The image model's own text tower: what every index before text models had.
 IMAGE_TOWER = "image"
-
-
-class TextEncoder(Protocol):
-    """Turns queries and passages (cue texts) into L2-normalised vectors of one space; `levels`
-    per script (index/calibration.py), set by `load_text_encoder`."""
-
-    model_id: str
-    dim: int
-    levels: Levels | None
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
-
-    def encode_passages(self, texts: list[str]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)

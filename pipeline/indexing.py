@@ -9,9 +9,10 @@ from pathlib import Path
 
 from vsearch.extract.errors import MediaError, VsearchError
 from vsearch.extract.native import few_arenas, malloc_trim
+from vsearch.extract.paths import absolute
 from vsearch.extract.scratch import sweep_scratch
 
-from .api import absolute, index_meta, load_models, sound_name, store_opener
+from .session import index_meta, load_models, sound_name, store_opener
 from .settings import Settings
 
 # On a CPU the sound model adds about half a film's frames-only time, and with the CPU default
@@ -41,8 +42,10 @@ class Indexing:
         if self._models is None:
             from vsearch.index import Models
             from vsearch.index.text_encoders import IMAGE_TOWER
+            from vsearch.index.weights import sense_models
 
-            image, text = load_models(self.settings, self.meta)
+            senses = sense_models(self.options, sound_name(self.settings, self.meta))
+            image, text = load_models(self.settings, self.meta, also=senses)
             models = Models(image, text, *_sound_model(self.settings, self.meta))
             with self.open_store() as store:  # failures are recorded there too
                 models.make_index(store)
@@ -86,12 +89,13 @@ def _sound_model(settings: Settings, meta: dict | None) -> tuple:
     """(the sound model for indexing, without its text tower, or None; why none, "" when
     audio.mode is off): a sound model that cannot load costs the sound signal, never a video."""
     from vsearch.index import ModelError, load_audio_encoder
-    from vsearch.index.engines import cuda_visible
+    from vsearch.index.loading import pick_device
 
     if settings["audio.mode"] == "off":
         return None, ""
     device = settings["device"]
-    if settings["audio.mode"] == "auto" and not (device.startswith("cuda") or (device == "auto" and cuda_visible())):
+    on_gpu = device.startswith("cuda") or (device == "auto" and pick_device(device) == "cuda")
+    if settings["audio.mode"] == "auto" and not on_gpu:
         return None, CPU_SOUNDS
     try:
         return load_audio_encoder(sound_name(settings, meta), settings.encoder_options(), with_text=False), ""
@@ -128,12 +132,19 @@ def index_paths(
 
 
 def _unreadable(path: Path) -> MediaError | None:
-    """Why `path` is no file this process can read (a one-line error), or None."""
+    """Why `path` is no video this process can read (a one-line error), or None. Said before the
+    models load, and never recorded: the file is no video to retry."""
     from vsearch.extract.opening import check_file
+    from vsearch.extract.subtitles import SUBTITLE_EXTENSIONS
 
     try:
         check_file(path)
-        with open(path, "rb"):
+        with open(path, "rb") as fh:
+            if path.suffix.lower() in SUBTITLE_EXTENSIONS:
+                return MediaError(f"{path}: a subtitle file, not a video; index the video it belongs to "
+                                  "(a sidecar named like the video is read with it, --subs names any other)")
+            if _still_picture(fh):  # FFmpeg would read it as a video of one frame
+                return MediaError(f"{path}: a picture, not a video; `vsearch find --image` finds where it is seen")
             return None
     except MediaError as exc:
         return exc
@@ -141,10 +152,27 @@ def _unreadable(path: Path) -> MediaError | None:
         return MediaError(f"{path}: cannot read it ({exc.strerror})")
 
 
+def _still_picture(fh) -> bool:
+    """Whether an open file is one picture (PNG, JPEG, WebP, ...): FFmpeg's demuxers of single
+    pictures are the ones named *_pipe. Anything it cannot open is left for decoding to explain."""
+    import av
+
+    try:
+        with av.open(fh) as container:
+            return container.format.name.endswith("_pipe")
+    except (OSError, av.FFmpegError, ValueError):
+        return False
+
+
+def video_suffixes(extensions: Iterable[str]) -> set[str]:
+    """File suffixes (".mp4") of the videos ingest takes, from the ingest.extensions setting."""
+    return {"." + e.lower().lstrip(".") for e in extensions}
+
+
 def index_prepared(run: Indexing, prepared: list, on_result: Callable | None = None,
                    progress_for: Callable | None = None) -> list:
     """Index (path as given, its prepared files) pairs one by one; (path, result or error) each."""
-    from vsearch.index import StoreError, VideoRecord, video_id
+    from vsearch.index import StoreError
 
     sweep_scratch()
     run.models()  # a model that cannot load stops the run before any video is tried
@@ -157,16 +185,26 @@ def index_prepared(run: Indexing, prepared: list, on_result: Callable | None = N
         except VsearchError as exc:
             outcome = exc
             if isinstance(exc, MediaError) and files.video.is_file():  # a mistyped name gets no record
-                try:
-                    quick = files.quick()
-                except OSError:
-                    quick = None
-                if quick is not None:
-                    vid = video_id(str(files.video))
-                    with run.open_store() as store:
-                        record = store.get_video(vid) or VideoRecord(vid, str(files.video))
-                    run.failed(record, quick, str(exc))
+                _note_failure(run, files, str(exc))
         outcomes.append((path, outcome))
         if on_result:
             on_result(path, outcome)
     return outcomes
+
+
+def _note_failure(run: Indexing, files, error: str) -> None:
+    """Record a video's failure: ingest backs off from it and `status` explains it. A file of no
+    ingest.extensions (a text file, a song) gets no new record: ingest never takes it, so the
+    record would only sit in `list` and `status` for good; the error said now is enough."""
+    from vsearch.index import VideoRecord, video_id
+
+    try:
+        quick = files.quick()
+    except OSError:
+        return
+    vid = video_id(str(files.video))
+    with run.open_store() as store:
+        record = store.get_video(vid)
+    if record is None and files.video.suffix.lower() not in video_suffixes(run.settings["ingest.extensions"]):
+        return
+    run.failed(record or VideoRecord(vid, str(files.video)), quick, error)

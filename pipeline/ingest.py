@@ -1,6 +1,7 @@
 """`vsearch ingest DIR`: an incremental, crash-safe, one-at-a-time job for cron."""
 
 import fcntl
+import math
 import os
 import time
 from collections import Counter
@@ -16,8 +17,8 @@ from vsearch.extract.identity import identity
 from vsearch.extract.paths import display
 from vsearch.extract.scratch import sweep_scratch
 
-from .api import store_opener
-from .indexing import Indexing, backoff
+from .session import store_opener
+from .indexing import Indexing, backoff, video_suffixes
 from .settings import Settings
 
 __all__ = ["AlreadyRunning", "Outcome", "Summary", "backoff", "decide", "freshness", "ingest", "run_lock"]
@@ -39,11 +40,14 @@ class Outcome:
 
 @dataclass
 class Summary:
-    """Totals of a run, and the per-item problems found while walking."""
+    """Totals of a run, the per-item problems found while walking, and the seconds until each
+    video left to settle (modified within `settle` seconds) is old enough to be taken."""
 
     outcomes: list[Outcome] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    settle: int = 0
+    settling: list[float] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(o.action for o in self.outcomes))
@@ -51,6 +55,17 @@ class Summary:
     @property
     def failed(self) -> int:
         return self.counts().get("failed", 0)
+
+    def waiting_note(self) -> str:
+        """For a person at a terminal: when the videos left to settle are taken and how to take
+        them now ("" when none are). `cp *.mp4 lib/; vsearch ingest lib` otherwise indexes nothing
+        without saying what to do."""
+        if not self.settling:
+            return ""
+        they = "it is" if len(self.settling) == 1 else "they are"
+        return (f"{len(self.settling)} waiting: modified in the last {self.settle} s (still being copied?); "
+                f"{they} taken once unchanged for {self.settle} s (ingest.settle_seconds): run again in "
+                f"{math.ceil(max(self.settling))} s, or now with --settle 0")
 
 
 class AlreadyRunning(VsearchError):
@@ -113,7 +128,7 @@ def attempting(home: Path, path: str) -> Iterator[None]:
 
 def walk_videos(root: Path, extensions: list[str], problems: list[str], follow_links: bool = False) -> list[Path]:
     """Video files under `root`, following links once, out of it only with `follow_links`; what is skipped is noted."""
-    wanted = {"." + e.lower().lstrip(".") for e in extensions}
+    wanted = video_suffixes(extensions)
     home = root.resolve()
     seen: set[tuple[int, int]] = set()
     found = []
@@ -205,15 +220,17 @@ def freshness(record, files, now: float, options=None, retry: tuple[int, int] = 
 def ingest(
     settings: Settings, root: Path, prune: bool = False, shard: tuple[int, int] = (0, 1),
     report: Callable[[Outcome], None] | None = None, progress_for: Callable | None = None,
+    settle: int | None = None,
 ) -> Summary:
-    """Bring the index in line with the videos under `root`."""
+    """Bring the index in line with the videos under `root`; a video modified within `settle`
+    seconds (ingest.settle_seconds when None) may still be being copied, and is left for a later run."""
     from vsearch.index import ModelError, StoreError, VideoRecord, kept_subs, video_id
 
     began = time.monotonic()
     root = root.expanduser().resolve()
     if not root.is_dir():
         raise VsearchError(f"{root}: not a folder; give the folder of videos to ingest")
-    summary = Summary()
+    summary = Summary(settle=settings["ingest.settle_seconds"] if settle is None else settle)
     options = settings.index_options()
     open_store = store_opener(settings)
     with run_lock(settings.home):
@@ -241,12 +258,12 @@ def ingest(
             path = str(video)
             record = known.get(path)
             files = run.prepare(video, kept_subs(record))
-            settle = settings["ingest.settle_seconds"]
             try:
                 age = now - max(os.stat(p).st_mtime for p in [video, *files.subtitles])
-                if age < settle:
+                if age < summary.settle:
+                    summary.settling.append(summary.settle - age)
                     note(Outcome(path, "waiting", error=(
-                        f"modified {max(0, age):.0f} s ago; indexed once it is {settle} s old, by a later run "
+                        f"modified {max(0, age):.0f} s ago; indexed once it is {summary.settle} s old, by a later run "
                         "(ingest.settle_seconds)")))
                     continue
                 action, quick = freshness(record, files, now, options,

@@ -51,7 +51,7 @@ def test_a_sound_model_is_measured_on_synthesised_sounds_in_english():
 
 @pytest.mark.slow
 def test_frame_levels_are_kept_with_the_index_and_used_from_there(env, rgb_video):
-    from vsearch.api import index_meta, load_models
+    from vsearch.session import index_meta, load_models
     from vsearch.settings import load_settings
 
     run_cli("index", str(rgb_video))

@@ -237,8 +237,9 @@ def test_another_version_keeps_its_own_code_and_says_so_once(env, rgb_video, mon
     from conftest import run_cli
     from milvus_lite.engine import collection
 
-    from vsearch.api import search
+    from vsearch.finding import here
     from vsearch.index import milvus_lite as adapter
+    from vsearch.request import FindRequest
     from vsearch.settings import load_settings
 
     run_cli("index", str(rgb_video))
@@ -248,7 +249,7 @@ def test_another_version_keeps_its_own_code_and_says_so_once(env, rgb_video, mon
     stock = collection.execute_search_with_index
     assert lite.install() is False and collection.execute_search_with_index is stock
     for _ in range(2):
-        assert search(load_settings(), "blue")[0]
+        assert here(load_settings(), FindRequest("blue")).segments
     warned = [r.getMessage() for r in caplog.records if "9.9.9" in r.getMessage()]
     assert len(warned) == 1 and "milvus-lite==3.2.2" in warned[0]
 

@@ -161,12 +161,11 @@ def test_videos_whose_sound_cannot_be_heard_still_index(senses, tmp_path, lectur
 
 def test_a_speech_model_that_cannot_be_had_is_a_warning(senses, monkeypatch, lecture, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("VSEARCH_ASR_MODEL", "no-such-org/whisper-none")
     monkeypatch.setenv("VSEARCH_OCR_MODE", "off")
     video = tmp_path / "a.mp4"
     shutil.copy(lecture, video)
-    out = run_cli("index", str(video))
-    assert "speech not transcribed" in out.stderr and "asr.model" in out.stderr
+    out = run_cli("index", str(video), "--asr-model", "no-such-org/whisper-none")
+    assert "speech not transcribed" in out.stderr and "--asr-model" in out.stderr and "asr.model" in out.stderr
     info = status(video)
     assert info["state"] == "partial" and info["frames"] == 23 and info["asr"] == {"skipped": "failed"}
     assert any("speech not transcribed" in w for w in info["warnings"])

@@ -212,7 +212,7 @@ def test_sound_windows_do_not_depend_on_how_the_soundtrack_arrives(pooled):
     (((9.0, 12.0),), [[0, 0, 0, 1]]),  # beyond the input: what of it is inside
 ])
 def test_span_weights_average_the_columns_a_stretch_covers(spans, weights):
-    from vsearch.index.audio_encoders import span_weights
+    from vsearch.index.clap import span_weights
 
     assert np.allclose(span_weights(spans, 10.0, 4), weights)
 

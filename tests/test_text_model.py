@@ -37,7 +37,7 @@ def test_a_paraphrase_is_found_through_the_text_model(env, talk, monkeypatch):
 
 @pytest.mark.slow
 def test_the_text_models_levels_are_kept_with_the_index_and_used_from_there(env, talk, monkeypatch):
-    from vsearch.api import index_meta, load_models
+    from vsearch.session import index_meta, load_models
     from vsearch.settings import load_settings
 
     monkeypatch.setenv("VSEARCH_TEXT_MODEL", minilm())
