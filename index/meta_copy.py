@@ -5,7 +5,7 @@ hold its folder at a time: reading the row means opening the index once to choos
 again to search, while loading models inside one open would hold the folder (an ONNX export on
 first use takes minutes) and so block an ingest. The copy lets a query open the index once. Every
 write of the row writes the copy after it; a reader that opens the index still compares the two
-(api.py), so a copy left behind by a writer that died in between costs one reload, never a wrong
+(pipeline/session.py), so a copy left behind by a writer that died in between costs one reload, never a wrong
 answer. Deleting or copying the folder takes the copy with it.
 """
 

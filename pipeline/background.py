@@ -135,5 +135,5 @@ def describe(settings: Settings) -> str | None:
         return None
     by = "started by find, " if server.get("started_by") == "find" else ""
     idle = f"exits after {server['idle']:g} min without a request" if server.get("idle") else "runs until stopped"
-    other = "" if remote.usable(settings, server) else "; other settings or index than these: finds answer here"
+    other = "" if remote.usable(settings, server) else "; its index or settings differ from these, so finds are answered in this process"
     return f"server: {server['url']} (pid {server['pid']}, {by}{idle}; `vsearch serve --stop` ends it){other}"

@@ -42,10 +42,10 @@ def supercut(settings: Settings, query, output, top_k, videos, sources, language
     """Join the moments that match QUERY, best first, into one MP4, each cut to the frame."""
     from vsearch.finding import find
     from vsearch.outputs import guard, supercut as join
-    from vsearch.request import FindRequest
+    from vsearch.request import from_files
 
-    request = FindRequest(query, k=settings["find.top_k"] if top_k is None else top_k, videos=videos,
-                          sources=tuple(sources), languages=languages, speakers=speakers).checked()
+    request = from_files(query, k=settings["find.top_k"] if top_k is None else top_k, videos=videos,
+                         sources=tuple(sources), languages=languages, speakers=speakers)
     guard(settings, output)
     found = find(settings, request, lambda line: click.echo(line, err=True))
     for line in ([gone_note(found.gone)] if found.gone else []) + note_lines(found.notes):

@@ -9,12 +9,12 @@ import contextlib
 import io
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from vsearch.extract.paths import absolute
+from vsearch.extract.errors import VsearchError
 
 from .request import FindRequest
-from .session import NO_SOUNDS, load_models, picture_vector, query_index, query_sound
+from .session import NO_SOUNDS, indexed_ids, load_models, picture_vector, query_index, query_sound
 from .settings import Settings
 from .wire import Answer
 
@@ -35,8 +35,6 @@ def find(settings: Settings, request: FindRequest, say: Callable[[str], None] = 
     session (what it does is passed to `say`), or the models loaded here."""
     from . import background, remote
 
-    # A server runs in another folder: paths travel absolute.
-    request = replace(request, videos=tuple(str(absolute(v)) for v in request.videos))
     if remote.can_send(request):
         answered = remote.find(settings, request)
         if answered is None and background.wanted(settings) and background.start(settings, say):
@@ -67,7 +65,6 @@ def here(settings: Settings, request: FindRequest) -> Answer:
 
 def heard(audio, request: FindRequest, seconds: float) -> Loaded:
     """The sound model and its vector of the request's sound; an error where the index has no sounds."""
-    from vsearch.extract.errors import VsearchError
     from vsearch.index.sounds import clip_vector
 
     if audio is None:
@@ -80,8 +77,6 @@ def answer(store, request: FindRequest, options, loaded: Loaded) -> Answer:
     """The request's segments from an open index: a sound, a picture alone, or a text query (with
     a picture or not, one ranking). Videos whose files are gone are left out and named."""
     from vsearch.query import find_frames, find_noted, find_sounds
-
-    from .session import indexed_ids
 
     gone: list[str] = []
     ids = indexed_ids(store, request.videos)

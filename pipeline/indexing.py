@@ -89,15 +89,13 @@ def _sound_model(settings: Settings, meta: dict | None) -> tuple:
     """(the sound model for indexing, without its text tower, or None; why none, "" when
     audio.mode is off): a sound model that cannot load costs the sound signal, never a video."""
     from vsearch.index import ModelError, load_audio_encoder
-    from vsearch.index.loading import pick_device
+    from vsearch.index.audio_encoders import embeds_sounds
 
     if settings["audio.mode"] == "off":
         return None, ""
-    device = settings["device"]
-    on_gpu = device.startswith("cuda") or (device == "auto" and pick_device(device) == "cuda")
-    if settings["audio.mode"] == "auto" and not on_gpu:
-        return None, CPU_SOUNDS
     try:
+        if not embeds_sounds(settings["audio.mode"], settings["device"]):
+            return None, CPU_SOUNDS
         return load_audio_encoder(sound_name(settings, meta), settings.encoder_options(), with_text=False), ""
     except ModelError as exc:
         return None, str(exc)

@@ -63,12 +63,12 @@ def _columns() -> int:
 
 
 def progress_line(name: str, advance, elapsed: float) -> str:
-    """`lecture.mp4  00:01:20/00:58:00 decoded · said 00:00:45 · read 12 frames · 00:06:10 left`."""
+    """`lecture.mp4  00:01:20/00:58:00 decoded · said 00:00:45 · text read on 12 frames · 00:06:10 left`."""
     parts = [f"{name[:40]}  {hms(advance.decoded)}/{hms(advance.total)} decoded"]
     if advance.heard is not None:
         parts.append(f"said {hms(advance.heard)}")
     if advance.read is not None:
-        parts.append(f"read {count(advance.read, 'frame')}")
+        parts.append(f"text read on {count(advance.read, 'frame')}")
     # The slowest of decoding and speech sets the time left: each runs through the whole video.
     done = [advance.decoded / advance.total] if advance.total else []
     if advance.heard is not None and advance.total:

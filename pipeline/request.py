@@ -3,19 +3,21 @@
 The CLI, the page, /api/find, /api/export, supercut and the background server all describe a
 find as a FindRequest: one set of limits, one meaning of each field. It travels to a server as
 query parameters (`params`) and is read back there by `from_params`, so both ends share the code.
-Standard library only: a `find` answered by a server imports no model runtime.
+No model runtime is imported here: a `find` answered by a server loads none.
 """
 
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vsearch.extract.errors import VsearchError
-from vsearch.extract.paths import display
+from vsearch.extract.paths import absolute, display
 
 MAX_TOP_K = 1000  # segments one request may ask for (find.top_k's bound too)
 MAX_OFFSET = 1000  # how deep the page may page
 MAX_QUERY = 1000  # characters
 MAX_UPLOAD_BYTES = 20 << 20  # a picture or sound a server takes; a larger sound is heard in the process
+MAX_FORM_BYTES = 1 << 20  # room for the fields sent beside an upload (64 paths of 4096 bytes...)
+MAX_NAME = 255  # characters of a picture's or sound's name, said in messages
 MAX_FILTERS = 64  # --video, --lang, --speaker values in one request
 TEXT_SOURCES = ("asr", "ocr", "subtitle")
 # The page's "source": segments a signal alone found (frames, audio), or whose cue is of a source.
@@ -34,12 +36,12 @@ class NotIndexed(VsearchError):
     """A video or folder named is not in the index."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FindRequest:
     """What to find and where: a text query, a picture (file bytes), both, or a sound alone."""
 
+    k: int  # segments per answer: find.top_k on the command line, serve.page on the page
     query: str = ""
-    k: int = 10
     offset: int = 0
     videos: tuple[str, ...] = ()  # an indexed file, or a folder meaning the files under it
     sources: tuple[str, ...] = ()  # text of these sources only (frames and sounds still count)
@@ -53,26 +55,24 @@ class FindRequest:
 
     def checked(self) -> "FindRequest":
         """This request with its query stripped, or a RequestError saying what to change."""
-        query = self.query.strip()
         heard = self.sound is not None or self.sound_file is not None
-        if not (query or self.picture is not None or heard):
-            raise RequestError("the query is empty; say what you are looking for (or give a picture or a sound)")
+        query = checked_query(self.query, empty_ok=self.picture is not None or heard)
         if heard and (query or self.picture is not None):
             raise RequestError("give a sound alone: a sound is not searched together with text or a picture")
-        if len(query) > MAX_QUERY:
-            raise RequestError(f"the query is over {MAX_QUERY} characters")
         _within("k", self.k, 1, MAX_TOP_K)
         _within("offset", self.offset, 0, MAX_OFFSET)
         if not set(self.sources) <= set(TEXT_SOURCES):
             raise RequestError(f"sources must be among {', '.join(TEXT_SOURCES)}")
         if self.shown and self.shown not in SHOWN:
             raise RequestError(f"source must be one of {', '.join(SHOWN)}")
-        for name, values in (("video", self.videos), ("lang", self.languages), ("speaker", self.speakers)):
+        for name, values in (("video", self.videos), ("lang", self.languages), ("speaker", self.speakers),
+                             ("sources", self.sources)):
             if len(values) > MAX_FILTERS or any(len(v) > 4096 for v in values):
                 raise RequestError(f"at most {MAX_FILTERS} {name} values of at most 4096 characters each")
         if any("\0" in v for v in self.videos):  # no file is named so (and a path cannot hold one)
             raise NotIndexed("not indexed: a video path with a NUL character (see `vsearch list`)")
-        return replace(self, query=query)
+        return replace(self, query=query, name=self.name[:MAX_NAME], videos=tuple(v for v in self.videos if v),
+                       sources=tuple(dict.fromkeys(self.sources)))
 
     @property
     def filtered(self) -> bool:
@@ -97,7 +97,8 @@ class FindRequest:
 
     def params(self) -> list[tuple[str, str]]:
         """The request as query parameters (its picture or sound travels beside them)."""
-        pairs = [("q", self.query), ("k", str(self.k)), ("offset", str(self.offset)), ("source", self.shown)]
+        pairs = [("q", self.query), ("k", str(self.k)), ("offset", str(self.offset)), ("source", self.shown),
+                 ("name", self.name)]
         pairs += [(name, v) for name, values in (("video", self.videos), ("sources", self.sources),
                                                  ("lang", self.languages), ("speaker", self.speakers)) for v in values]
         return [(name, value) for name, value in pairs if value]
@@ -110,7 +111,17 @@ def from_params(params, default_k: int, picture: bytes | None = None, sound: byt
                        sources=tuple(params.getlist("sources")), shown=params.get("source") or "",
                        languages=tuple(v for v in params.getlist("lang") if v),
                        speakers=tuple(v for v in params.getlist("speaker") if v),
-                       picture=picture, sound=sound).checked()
+                       picture=picture, sound=sound, name=params.get("name") or "").checked()
+
+
+def checked_query(text: str, empty_ok: bool = False) -> str:
+    """A query's text, stripped; a RequestError for one empty (unless `empty_ok`) or too long."""
+    query = text.strip()
+    if not (query or empty_ok):
+        raise RequestError("the query is empty; say what you are looking for")
+    if len(query) > MAX_QUERY:
+        raise RequestError(f"the query is over {MAX_QUERY} characters")
+    return query
 
 
 def _integer(params, name: str, default: int) -> int:
@@ -142,8 +153,10 @@ def from_files(query: str = "", picture: Path | None = None, sound: Path | None 
     """The checked request of a command line: checked before any file is read; the picture read
     whole, the sound unless too large to send a server (then heard from its file here)."""
     named = picture if picture is not None else sound
+    # A server runs in another folder: paths travel absolute.
+    videos = tuple(str(absolute(v)) if v and "\0" not in v else v for v in fields.pop("videos", ()))
     request = FindRequest(query=query, picture=b"" if picture else None, sound=b"" if sound else None,
-                          name=display(named.name) if named is not None else "", **fields).checked()
+                          name=display(named.name) if named is not None else "", videos=videos, **fields).checked()
     if picture is not None:
         return replace(request, picture=read_file(picture, "picture", whole=True))
     if sound is not None:

@@ -93,16 +93,17 @@ class Resident:
     def audio(self, store, for_text: bool = True):
         """The sound model, loaded once the index has sounds (an ingest may add them while serving);
         None for a text query while the sound signal is weighted 0."""
-        heard = self.settings["find.weight_audio"] > 0
+        weighed = self.settings["find.weight_audio"] > 0
         if self._audio is None:
             meta = store.peek()
             if meta and meta.get("audio_model"):
-                self._audio = query_sound(self.settings, meta, with_text=heard)
-        return self._audio if heard or not for_text else None
+                self._audio = query_sound(self.settings, meta, with_text=weighed)
+        return self._audio if weighed or not for_text else None
 
     def find(self, request: FindRequest) -> Answer:
         """The answer to a checked request, as `vsearch find` gives it (finding.answer)."""
-        picture = picture_vector(self.encoder, request.picture) if request.picture is not None else None
+        picture = picture_vector(self.encoder, request.picture, request.name or "image") \
+            if request.picture is not None else None
 
         def run(store):
             if request.sound is not None:

@@ -122,7 +122,8 @@ def run(settings: Settings, host: str | None = None, port: int | None = None, to
             print(f"vsearch: cannot write {settings.home / remote.NAME} ({exc.strerror}): finds answer in "
                   "their own process", flush=True)
         print(f"vsearch: serving {settings.store_config().uri} at {page}  (Ctrl-C stops)"
-              + ("; open it with ?token=TOKEN" if token and "token=" not in page else ""), flush=True)
+              + (f"; open it with ?token=TOKEN (the token is in {settings.home / remote.NAME})"
+                 if token and "token=" not in page else ""), flush=True)
         if idle > 0:
             threading.Thread(target=watch, daemon=True, name="vsearch-idle").start()
         if open_browser:

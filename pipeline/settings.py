@@ -74,7 +74,6 @@ def _encoding(name: str) -> bool:
         return False
 
 
-# The most segments one find returns, however it is asked (the CLI, /api/find, a server's page).
 # find.* keys that say how a find is answered, not how it ranks
 NOT_RANKING = ("find.use_server", "find.resident")
 

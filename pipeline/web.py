@@ -29,7 +29,8 @@ from vsearch.extract.identity import FileGone, NotIndexedFile, open_checked, pin
 from vsearch.extract.paths import display, escape_json
 
 from .render import player_line
-from .request import MAX_TOP_K, MAX_UPLOAD_BYTES, FindRequest, NotIndexed, RequestError, from_params
+from .request import (MAX_FILTERS, MAX_FORM_BYTES, MAX_TOP_K, MAX_UPLOAD_BYTES, FindRequest, NotIndexed,
+                      RequestError, checked_query, from_params)
 from .resident import Resident
 from .settings import Settings, SettingsError, find_options_from
 from .thumbs import ThumbCache, slot_of, slot_time
@@ -152,8 +153,8 @@ async def _asked(request, served: Served) -> FindRequest:
     """The find request of a GET's parameters, or of a POST's form with a picture or a sound."""
     if request.method == "GET":
         return from_params(request.query_params, served.settings["serve.page"])
-    _declared(request, MAX_UPLOAD_BYTES)
-    form = await request.form(max_files=1, max_fields=64)
+    _declared(request, MAX_UPLOAD_BYTES + MAX_FORM_BYTES)
+    form = await request.form(max_files=1, max_fields=4 * MAX_FILTERS + 8, max_part_size=MAX_FORM_BYTES)
     field = "audio" if form.get("audio") is not None else "image"
     upload = form.get(field)
     if upload is None or not hasattr(upload, "read"):
@@ -164,15 +165,20 @@ async def _asked(request, served: Served) -> FindRequest:
     return from_params(form, served.settings["serve.page"], **{"sound" if field == "audio" else "picture": data})
 
 
-async def find(request):
+def _answered(served: Served, asked) -> dict:
+    """The JSON of a request's answer, each segment with the page's fields and the words it marks."""
     from vsearch.extract.textfold import fold
     from vsearch.query.words import cue_marks, query_terms
 
+    found = served.resident.find(asked)
+    terms = query_terms(fold(asked.query)) if asked.query else []  # jieba for Chinese: not on the event loop
+    return answer_json(found, asked.k, lambda s: {**page_fields(s), "marks": cue_marks(s.cue or "", terms)})
+
+
+async def find(request):
     served = _served(request)
     asked = await _asked(request, served)
-    found = await run_in_threadpool(served.resident.find, asked)
-    terms = query_terms(fold(asked.query)) if asked.query else []  # the words the page marks in each cue
-    return _json(answer_json(found, asked.k, lambda s: {**page_fields(s), "marks": cue_marks(s.cue or "", terms)}))
+    return _json(await run_in_threadpool(_answered, served, asked))
 
 
 async def export(request):
@@ -206,7 +212,7 @@ async def rank(request):
         raise HttpError(400, "send JSON: {\"query\": ..., \"variants\": [find options, ...]}") from None
     if not (isinstance(query, str) and isinstance(variants, list) and 1 <= len(variants) <= 16):
         raise HttpError(400, "one query and 1 to 16 variants")
-    query = FindRequest(query=query).checked().query
+    query = checked_query(query)
     base = served.settings.find_options()
     options = [find_options_from(v, f"variant {n}", base) for n, v in enumerate(variants, 1)]
     rankings = await run_in_threadpool(served.resident.rank, query, options)

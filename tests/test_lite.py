@@ -249,7 +249,7 @@ def test_another_version_keeps_its_own_code_and_says_so_once(env, rgb_video, mon
     stock = collection.execute_search_with_index
     assert lite.install() is False and collection.execute_search_with_index is stock
     for _ in range(2):
-        assert here(load_settings(), FindRequest("blue")).segments
+        assert here(load_settings(), FindRequest(query="blue", k=10)).segments
     warned = [r.getMessage() for r in caplog.records if "9.9.9" in r.getMessage()]
     assert len(warned) == 1 and "milvus-lite==3.2.2" in warned[0]
 

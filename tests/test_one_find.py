@@ -61,8 +61,11 @@ TABLE = [
     ["grass", "--lang", "en"],
     ["grass", "--speaker", "Ann"],
     ["grass", "--speaker", "Nobody"],
+    ["blue", "--video", ""],
     ["--image", "PIC"],
     ["--image", "PIC", "green"],
+    ["--image", "TXT"],
+    ["--audio", "HUM"],
     ["zebra xyzzy"],
     ["blue", "--video", "LIB/nowhere"],
     ["blue", "-k", "1001"],
@@ -71,7 +74,7 @@ TABLE = [
 
 
 @pytest.mark.slow
-def test_the_same_requests_get_the_same_answers_on_both_roads(env, tmp_path):
+def test_the_same_requests_get_the_same_answers_on_both_roads(env, tmp_path, monkeypatch):
     """Each request of the table, answered in this process and then by a real `vsearch serve`
     (a process that alone can load the test model): the same JSON, field by field, or the same
     one-line error with the same exit code."""
@@ -81,19 +84,26 @@ def test_the_same_requests_get_the_same_answers_on_both_roads(env, tmp_path):
     import sys
     import time
 
-    from vsearch.testing.media import colour_video, ffmpeg, write_vtt
+    from vsearch.testing.media import colour_video, ffmpeg, sound_video, write_vtt
 
+    monkeypatch.setenv("VSEARCH_PLUGINS", "vsearch.testing.color_encoder,vsearch.testing.tone_encoder")
+    monkeypatch.setenv("VSEARCH_AUDIO_MODEL", "test-tones")
+    monkeypatch.setenv("VSEARCH_AUDIO_MODE", "on")
     lib = tmp_path / "lib"
-    for name, stretches in (("x/a.mp4", [("red", 2), ("blue", 2)]), ("y/b.mp4", [("blue", 3)]),
-                            ("talk.mp4", [("green", 6)])):
+    for name, stretches in (("x/a.mp4", [("red", 2), ("blue", 2)]), ("y/b.mp4", [("blue", 3)])):
         (lib / name).parent.mkdir(parents=True, exist_ok=True)
         colour_video(lib / name, stretches)
-    write_vtt(lib / "talk.en.vtt", [(1, 3, "<v Ann>the grass is green"), (3.5, 5, "<v Bo>more grass here")])
+    sound_video(lib / "talk.mp4", [("silence", 2), ("beep", 3), ("noise", 2), ("hum", 3), ("silence", 2)],
+                colour="green")
+    write_vtt(lib / "talk.en.vtt", [(1, 3, "<v Ann>the grass is green"), (7.5, 9, "<v Bo>more grass here")])
     ffmpeg("-f", "lavfi", "-i", "color=0x0000FF:s=64x48", "-frames:v", "1", str(tmp_path / "blue.png"))
+    sound_video(tmp_path / "hum.mp4", [("hum", 2)])
+    (tmp_path / "notes.txt").write_text("not a picture")
     run_cli("index", str(lib / "x" / "a.mp4"), str(lib / "y" / "b.mp4"), str(lib / "talk.mp4"))
 
     def args(row):
-        return [a.replace("LIB", str(lib)).replace("PIC", str(tmp_path / "blue.png")) for a in row]
+        named = {"LIB": lib, "PIC": tmp_path / "blue.png", "TXT": tmp_path / "notes.txt", "HUM": tmp_path / "hum.mp4"}
+        return [str(named[a.split("/")[0]]) + a[len(a.split("/")[0]):] if a.split("/")[0] in named else a for a in row]
 
     def answered(result):
         lines = result.stdout.splitlines()
@@ -101,9 +111,9 @@ def test_the_same_requests_get_the_same_answers_on_both_roads(env, tmp_path):
             return result.returncode, result.stderr.strip().splitlines()[-1]
         return 0, [json.loads(line) for line in lines]
 
+    apart = dict(os.environ, VSEARCH_FIND_USE_SERVER="false")
     here = [answered(subprocess.run([sys.executable, "-m", "vsearch", "find", "--json", *args(row)],
-                                    capture_output=True, text=True, env=dict(os.environ, VSEARCH_FIND_USE_SERVER="false")))
-            for row in TABLE]
+                                    capture_output=True, text=True, env=apart)) for row in TABLE]
     server = subprocess.Popen([sys.executable, "-m", "vsearch", "serve", "--port", "0"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
@@ -119,11 +129,15 @@ def test_the_same_requests_get_the_same_answers_on_both_roads(env, tmp_path):
     for row, mine, theirs in zip(TABLE, here, served):
         assert mine == theirs, row
     found = dict(zip(map(tuple, TABLE), here))
-    assert [s["speaker"] for s in found[("grass", "--speaker", "Ann")][1]] == ["Ann"]
+    assert {s["speaker"] for s in found[("grass", "--speaker", "Ann")][1]} == {"Ann"}
     assert found[("grass", "--speaker", "Nobody")] == (0, [])
     assert len(found[("green", "-k", "1000")][1]) >= 1 and found[("blue", "-k", "1001")][0] == 2
     assert {s["video"] for s in found[("blue", "--video", "LIB/x")][1]} == {str(lib / "x" / "a.mp4")}
     assert "not indexed" in found[("blue", "--video", "LIB/nowhere")][1]
+    assert found[("blue", "--video", "")] == found[("blue",)]
+    assert "notes.txt" in found[("--image", "TXT")][1]  # the file's own name, on both roads
+    heard = found[("--audio", "HUM")][1]
+    assert heard and {s["video"] for s in heard} == {str(lib / "talk.mp4")}
 
 
 def test_every_field_of_a_segment_travels():

@@ -14,7 +14,7 @@ from vsearch.testing.media import colour_video
     (Advance(30, 600), 10, "talk.mp4  00:00:30/00:10:00 decoded · 00:03:10 left"),
     # Speech behind the frames sets the time left; frames read for text are counted.
     (Advance(300, 600, heard=60, read=4), 60, "talk.mp4  00:05:00/00:10:00 decoded · said 00:01:00 · "
-                                               "read 4 frames · 00:09:00 left"),
+                                               "text read on 4 frames · 00:09:00 left"),
     (Advance(0, 600), 10, "talk.mp4  00:00:00/00:10:00 decoded"),  # no guess before any progress
     (Advance(600, 600, heard=600), 90, "talk.mp4  00:10:00/00:10:00 decoded · said 00:10:00"),
     (Advance(0, 0, heard=5), 3, "talk.mp4  00:00:00/00:00:00 decoded · said 00:00:05"),  # frames were kept

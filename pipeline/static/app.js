@@ -238,7 +238,7 @@ function render(body, append) {
 function offerEditList() {
   // The moments shown for a text query, as /api/export writes them: the same query, filters and count.
   const params = queryParams(lastQuery.q);
-  params.set("k", Math.min(results.length, 200));
+  params.set("k", Math.min(results.length, 1000));  // the most one request may ask for (request.py MAX_TOP_K)
   for (const link of $("export").querySelectorAll("a")) {
     params.set("format", link.dataset.format);
     link.href = `/api/export?${params}`;
