@@ -26,8 +26,9 @@ class ModelError(VsearchError):
 
 @dataclass(frozen=True)
 class Kind:
-    """What a model is for, as its messages name it; the flag or setting that points it at a
-    folder, and the setting that does without it ("" where the command needs it)."""
+    """What a model is for, as its messages name it; the flag that points it at a folder ("" for
+    one that comes inside its package), and the setting that does without it ("" where the
+    command needs it)."""
 
     noun: str
     flag: str
@@ -36,9 +37,7 @@ class Kind:
 
     def folder_hint(self) -> str:
         """How to point vsearch at a local folder of this kind of model."""
-        also = f" (or set {self.setting})" if self.setting else ""
-        return f"pass a local folder with {self.flag}{also}" if self.flag.startswith("--") else \
-            f"set {self.flag} to a local folder"
+        return f"pass a local folder with {self.flag}" + (f" (or set {self.setting})" if self.setting else "")
 
 
 IMAGE = Kind("model", "--model")

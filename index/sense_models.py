@@ -106,8 +106,13 @@ def load_ocr(threads: int):
     return RapidOCR(**kwargs)
 
 
-def ocr_here() -> bool:
-    """Whether RapidOCR, whose models come inside its package, is installed."""
+def installed(package: str) -> bool:
+    """Whether a Python package is installed, without importing it."""
     import importlib.util
 
-    return importlib.util.find_spec("rapidocr_onnxruntime") is not None
+    return importlib.util.find_spec(package) is not None
+
+
+def ocr_here() -> bool:
+    """Whether RapidOCR, whose models come inside its package, is installed."""
+    return installed("rapidocr_onnxruntime")

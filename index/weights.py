@@ -2,7 +2,6 @@
 error naming every one that is missing, each with how to fetch it, rather than one per run."""
 
 import functools
-import importlib.util
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from .loading import (
     hub_reachable,
     load_failure,
 )
-from .sense_models import INSTALL_RAPIDOCR, INSTALL_WHISPER, ocr_here, speech_model_name, whisper_here
+from .sense_models import INSTALL_RAPIDOCR, INSTALL_WHISPER, installed, ocr_here, speech_model_name, whisper_here
 from .text_encoders import TEXT_PRESETS
 
 RAPIDOCR = "RapidOCR PP-OCRv4"  # the screen-text model, inside its package
@@ -71,7 +70,7 @@ def _missing(kind: Kind, name: str, reachable: Callable[[], bool]) -> Missing | 
     if kind == SPEECH:
         if not _hub_like(name):  # a folder, or a path its loader says is none
             return None
-        if importlib.util.find_spec("faster_whisper") is None:
+        if not installed("faster_whisper"):
             return kind, name, f"{INSTALL_WHISPER}, or set {kind.off}"
         return None if whisper_here(name) or reachable() else (kind, name, "")
     model_id = hub_id(kind, name)

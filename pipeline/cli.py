@@ -29,7 +29,7 @@ from .render import (
     status_summary,
 )
 from . import cli_moments  # noqa: F401  (the commands that turn moments into files join the group)
-from .command import cli, common_options
+from .command import cli, common_options, setting_option
 from .settings import Settings
 from .wire import segment_json
 
@@ -211,12 +211,12 @@ def _shard(ctx, param, value: str) -> tuple[int, int]:
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--prune", is_flag=True, help="Remove videos that are gone from the folder.")
 @click.option("--shard", default="0/1", callback=_shard, help="I/N: index only the videos machine I of N owns.")
-@click.option("--settle", type=click.IntRange(min=0), metavar="SECONDS",
-              help="Take only files unchanged this long, as a copy may still be going on; 0 takes them at once "
-                   f"[ingest.settle_seconds, {default('ingest.settle_seconds')}].")
+@setting_option("ingest.settle_seconds", "--settle", type=click.IntRange(min=0), metavar="SECONDS",
+                help="Take only files unchanged this long, as a copy may still be going on; 0 takes them at once "
+                     f"[ingest.settle_seconds, {default('ingest.settle_seconds')}].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
 @common_options
-def ingest(settings: Settings, folder, prune, shard, settle, as_json):
+def ingest(settings: Settings, folder, prune, shard, as_json):
     """Index what is new or changed under FOLDER; safe to run from cron every few minutes.
 
     Exit codes: 0 all well (or another ingest is running), 1 some video failed or the run
@@ -231,7 +231,7 @@ def ingest(settings: Settings, folder, prune, shard, settle, as_json):
             click.echo(f"warning: {display(warning)}", err=True)
 
     try:
-        summary = run(settings, folder, prune, shard, report, None if as_json else progress_for, settle)
+        summary = run(settings, folder, prune, shard, report, None if as_json else progress_for)
     except AlreadyRunning as exc:
         click.echo(f"vsearch: {exc}", err=True)
         return

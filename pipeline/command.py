@@ -68,6 +68,19 @@ class Cli(click.Group):
                 signal.signal(signal.SIGTERM, previous)
 
 
+_FLAGS = "vsearch.setting_flags"
+
+
+def setting_option(key: str, *decls: str, **attrs):
+    """A command's own option for the setting `key`: layered and checked as every setting is
+    (RULES; a flag outranks the environment and --config), so the command reads only its settings."""
+    def remember(ctx, param, value):
+        if value is not None:
+            ctx.meta.setdefault(_FLAGS, {})[key] = value
+
+    return click.option(*decls, callback=remember, expose_value=False, **attrs)
+
+
 def common_options(fn):
     """Storage, model and config options every command takes."""
     options = [
@@ -90,7 +103,8 @@ def common_options(fn):
     def wrapper(*args, config_file, home, uri, token, collection, model, text_model, audio_model, asr_model, device,
                 **kwargs):
         flags = {"home": home, "uri": uri, "token": token, "collection": collection, "model": model,
-                 "text_model": text_model, "audio.model": audio_model, "asr.model": asr_model, "device": device}
+                 "text_model": text_model, "audio.model": audio_model, "asr.model": asr_model, "device": device,
+                 **click.get_current_context().meta.get(_FLAGS, {})}
         settings = load_settings(config_file, flags)
         return fn(settings, *args, **kwargs)
 

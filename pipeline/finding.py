@@ -49,7 +49,7 @@ def here(settings: Settings, request: FindRequest) -> Answer:
     warming: list[threading.Thread] = []
 
     def load(meta) -> Loaded:
-        if request.sound is not None or request.sound_file is not None:
+        if request.heard:
             return heard(query_sound(settings, meta, with_text=False), request, settings["audio.query_seconds"])
         encoder, text = load_models(settings, meta, with_text=bool(request.query))
         picture = picture_vector(encoder, request.picture, request.name) if request.picture is not None else None

@@ -112,11 +112,16 @@ def index_paths(
     from vsearch.index import kept_subs, video_id
 
     # A mistyped or unreadable name is said before the models take their seconds to load.
-    paths = list(paths)
-    unread = [(p, problem) for p in paths if (problem := _unreadable(p)) is not None]
-    for path, problem in unread if on_result else ():
-        on_result(path, problem)
-    paths = [p for p in paths if p not in dict(unread)]
+    unread, readable = [], []
+    for path in paths:
+        problem = _unreadable(path)
+        if problem is None:
+            readable.append(path)
+            continue
+        unread.append((path, problem))
+        if on_result:
+            on_result(path, problem)
+    paths = readable
     if not paths:
         return unread
     run = Indexing(settings, index_meta(settings))

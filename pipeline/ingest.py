@@ -220,17 +220,16 @@ def freshness(record, files, now: float, options=None, retry: tuple[int, int] = 
 def ingest(
     settings: Settings, root: Path, prune: bool = False, shard: tuple[int, int] = (0, 1),
     report: Callable[[Outcome], None] | None = None, progress_for: Callable | None = None,
-    settle: int | None = None,
 ) -> Summary:
-    """Bring the index in line with the videos under `root`; a video modified within `settle`
-    seconds (ingest.settle_seconds when None) may still be being copied, and is left for a later run."""
+    """Bring the index in line with the videos under `root`; a video modified within
+    ingest.settle_seconds may still be being copied, and is left for a later run."""
     from vsearch.index import ModelError, StoreError, VideoRecord, kept_subs, video_id
 
     began = time.monotonic()
     root = root.expanduser().resolve()
     if not root.is_dir():
         raise VsearchError(f"{root}: not a folder; give the folder of videos to ingest")
-    summary = Summary(settle=settings["ingest.settle_seconds"] if settle is None else settle)
+    summary = Summary(settle=settings["ingest.settle_seconds"])
     options = settings.index_options()
     open_store = store_opener(settings)
     with run_lock(settings.home):

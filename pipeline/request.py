@@ -55,9 +55,8 @@ class FindRequest:
 
     def checked(self) -> "FindRequest":
         """This request with its query stripped, or a RequestError saying what to change."""
-        heard = self.sound is not None or self.sound_file is not None
-        query = checked_query(self.query, empty_ok=self.picture is not None or heard)
-        if heard and (query or self.picture is not None):
+        query = checked_query(self.query, empty_ok=self.picture is not None or self.heard)
+        if self.heard and (query or self.picture is not None):
             raise RequestError("give a sound alone: a sound is not searched together with text or a picture")
         _within("k", self.k, 1, MAX_TOP_K)
         _within("offset", self.offset, 0, MAX_OFFSET)
@@ -72,7 +71,13 @@ class FindRequest:
         if any("\0" in v for v in self.videos):  # no file is named so (and a path cannot hold one)
             raise NotIndexed("not indexed: a video path with a NUL character (see `vsearch list`)")
         return replace(self, query=query, name=self.name[:MAX_NAME], videos=tuple(v for v in self.videos if v),
+                       languages=tuple(v for v in self.languages if v), speakers=tuple(v for v in self.speakers if v),
                        sources=tuple(dict.fromkeys(self.sources)))
+
+    @property
+    def heard(self) -> bool:
+        """Whether the request is a sound (its bytes, or its file where too large to send)."""
+        return self.sound is not None or self.sound_file is not None
 
     @property
     def filtered(self) -> bool:
@@ -109,8 +114,7 @@ def from_params(params, default_k: int, picture: bytes | None = None, sound: byt
     return FindRequest(query=params.get("q") or "", k=_integer(params, "k", default_k),
                        offset=_integer(params, "offset", 0), videos=tuple(params.getlist("video")),
                        sources=tuple(params.getlist("sources")), shown=params.get("source") or "",
-                       languages=tuple(v for v in params.getlist("lang") if v),
-                       speakers=tuple(v for v in params.getlist("speaker") if v),
+                       languages=tuple(params.getlist("lang")), speakers=tuple(params.getlist("speaker")),
                        picture=picture, sound=sound, name=params.get("name") or "").checked()
 
 

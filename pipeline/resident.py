@@ -106,7 +106,7 @@ class Resident:
             if request.picture is not None else None
 
         def run(store):
-            if request.sound is not None:
+            if request.heard:
                 loaded = heard(self.audio(store, for_text=False), request, self.settings["audio.query_seconds"])
             else:
                 loaded = Loaded(self.encoder, self.text, self.audio(store) if request.query else None, picture)
