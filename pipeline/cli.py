@@ -83,8 +83,9 @@ def index(settings: Settings, paths, subs, as_json):
                                                        "(repeatable).")
 @click.option("--source", "sources", multiple=True, type=click.Choice([s.value for s in Source]),
               help="Match text of this source only (repeatable): subtitles, speech (asr), screen text (ocr).")
-@click.option("--lang", "languages", multiple=True, help="Only moments whose matched text is in this language "
-                                                          "(repeatable): en, zh, ...")
+@click.option("--lang", "languages", multiple=True,
+              help="Only moments whose matched cue is in this language (repeatable): a subtitle file's tag "
+                   "(talk.en.vtt), the language speech was heard in; untagged subtitles have none.")
 @click.option("--speaker", "speakers", multiple=True, help="Only moments whose matched cue this speaker says "
                                                             "(repeatable; a subtitle's <v Name>).")
 @click.option("--clip-dir", type=click.Path(file_okay=False, path_type=Path),

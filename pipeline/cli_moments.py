@@ -35,7 +35,8 @@ def chapters(settings: Settings, video, fmt):
                                                        "folder (repeatable).")
 @click.option("--source", "sources", multiple=True, type=click.Choice([s.value for s in Source]),
               help="Match text of this source only (repeatable).")
-@click.option("--lang", "languages", multiple=True, help="Only moments whose matched text is in this language.")
+@click.option("--lang", "languages", multiple=True,
+              help="Only moments whose matched cue is in this language (a subtitle file's tag, speech's).")
 @click.option("--speaker", "speakers", multiple=True, help="Only moments this speaker says.")
 @common_options
 def supercut(settings: Settings, query, output, top_k, videos, sources, languages, speakers):

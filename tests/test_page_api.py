@@ -297,3 +297,20 @@ def test_chapters_of_a_video_for_the_players_markers(served):
     assert got[0]["start"] == 0.0 and got[-1]["end"] == 12.0 and all(c["title"] for c in got)
     for bad in ("12345", "../x", "-1", ""):
         assert served.get("/api/chapters", params={"video_id": bad}).status_code == 404
+
+
+def test_a_picture_as_large_as_a_server_takes_is_answered_with_its_fields(served):
+    """The CLI sends a picture of up to MAX_UPLOAD_BYTES to its server (remote.can_send), with its
+    fields beside it: the body's limit leaves them room; one byte more is refused."""
+    from PIL import Image
+
+    from vsearch.request import MAX_UPLOAD_BYTES
+
+    png = io.BytesIO()
+    Image.new("RGB", (64, 48), (0, 255, 0)).save(png, "PNG")
+    whole = png.getvalue() + b"\0" * (MAX_UPLOAD_BYTES - len(png.getvalue()))  # after IEND: still the picture
+    fields = {"k": "5", "name": "shot.png", "lang": ["x" * 4096] * 8}
+    answer = served.post("/api/find", files={"image": ("upload", whole)}, data=fields)
+    assert answer.status_code == 200, answer.text
+    over = served.post("/api/find", files={"image": ("upload", whole + b"\0")}, data=fields)
+    assert over.status_code == 413
