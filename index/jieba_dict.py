@@ -1,8 +1,8 @@
 """jieba's dictionary as an SQLite file that opens at once, for the processes that query the index.
 
-Milvus Lite cuts every BM25 query (and every cue it stores) with jieba, and jieba loads its whole
-prefix dictionary (349k words and all their prefixes) before cutting a first sentence: 0.8 s of
-each cold `vsearch find`. Cutting a query looks up only fragments of the query itself, so a
+vsearch cuts every query's Chinese and Japanese words with jieba (index/tokens.py), and jieba loads
+its whole prefix dictionary (349k words and all their prefixes) before cutting a first sentence:
+0.8 s of each cold `vsearch find`. Cutting a query looks up only fragments of the query itself, so a
 querying process looks them up in a copy of that dictionary kept in an SQLite table instead. The
 copy is made once per jieba version from jieba's own `gen_pfdict`, so every count and prefix, and
 with them every cut, is the one jieba's own dictionary gives (tests/test_jieba_dict.py).
@@ -26,7 +26,7 @@ class Frequencies(Mapping):
 
     def __init__(self, path: Path):
         self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        self._lock = threading.Lock()  # Milvus Lite cuts on its server's threads
+        self._lock = threading.Lock()  # `vsearch serve` cuts queries on its threads
         self._seen: dict[str, int | None] = {}
         self.total = int(self._one("SELECT n FROM total"))
         self._size = int(self._one("SELECT count(*) FROM freq"))

@@ -11,15 +11,32 @@ import random
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from vsearch.configs import default
 from vsearch.extract.errors import VsearchError
 from vsearch.extract.scratch import scratch_dir
 
-from . import jieba_dict
+from . import jieba_dict, server
 
 log = logging.getLogger("vsearch")
 _warned = []
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where the index lives: a Milvus Lite path or a server URI, and a collection prefix."""
+
+    uri: str
+    token: str = ""
+    collection: str = default("collection")
+    busy_timeout: float = default("busy_timeout")
+    fast_lite: bool = default("fast_lite")
+
+    @property
+    def is_lite(self) -> bool:
+        return "://" not in self.uri
 
 
 class StoreError(VsearchError):
@@ -48,8 +65,8 @@ class Connection:
         _quiet()
         if config.is_lite:
             _fast_path(config.fast_lite)
-            if not write:  # a writer cuts whole cues, for which jieba's own dictionary in memory pays
-                jieba_dict.install()
+        if not write:  # a writer cuts whole cues, for which jieba's own dictionary in memory pays
+            jieba_dict.install()
         self.client = self._connect()
 
     def close(self) -> None:
@@ -69,12 +86,7 @@ class Connection:
         from pymilvus.exceptions import MilvusException
 
         if not self.config.is_lite:
-            try:
-                return MilvusClient(uri=self.config.uri, token=self.config.token, timeout=10)
-            except MilvusException:
-                raise StoreError(
-                    f"cannot reach Milvus at {self.config.uri}; start the server or fix --uri"
-                ) from None
+            return self._server()
         path = self._lite_path(Path(self.config.uri))
         deadline = time.monotonic() + self.config.busy_timeout
         while True:
@@ -95,6 +107,27 @@ class Connection:
                         "allows one); retry later, or serve it with `milvus-lite server` and use --uri"
                     ) from None
                 time.sleep(0.2 + random.random() * 0.3)
+
+    def _server(self):
+        """A client of the server at `config.uri`, once it answered which version it is and that
+        vsearch can use it (index/server.py)."""
+        from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
+
+        uri = self.config.uri
+        try:
+            client = MilvusClient(uri=uri, token=self.config.token, timeout=10)
+            version = client.get_server_version()
+        except MilvusException:
+            if server.listening(uri):
+                raise StoreError(f"Milvus at {uri} did not let vsearch in: check --token (VSEARCH_TOKEN, "
+                                 "user:password or an API key) and that the URI is a Milvus server's") from None
+            raise StoreError(f"cannot reach Milvus at {uri}; start the server or fix --uri") from None
+        problem = server.refusal(version, uri)
+        if problem:
+            client.close()
+            raise StoreError(problem)
+        return client
 
     def _lite_path(self, path: Path) -> Path:
         """The Milvus Lite folder to open: the index itself, or a snapshot of a read-only one."""
@@ -130,6 +163,8 @@ class Connection:
 
 def _quiet() -> None:
     """These libraries log tracebacks and banners on stderr; our errors say it in one line."""
+    import pymilvus  # noqa: F401  (its import sets its loggers' levels: quiet them after it)
+
     for noisy in ("milvus_lite", "pymilvus", "grpc"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
 

@@ -1,26 +1,36 @@
-"""The collections of an index, as this version writes them, and the step from version 1.
+"""The collections of an index, as this version writes them, and the steps from older versions.
 
 2: cues keep their source (subtitle, asr, ocr) and, in `extra`, their original text, word times
-and language probability; their `text` is folded for matching. A version 1 index is migrated
-when first opened for writing, and read as it is until then. The sounds collection is made the
-first time a sound model writes (its model is then in the meta row); an index without one has
-no sound signal, and needs no new version.
+and language probability; their `text` is folded for matching.
+3: cues keep their words as integer ids (`terms`, index/tokens.py) and vsearch scores BM25 itself
+(index/lexical.py), so every Milvus from 2.3 on serves them; version 2 needed Milvus's own BM25
+function (2.5 and later). An older index is migrated when first opened for writing, without
+decoding or encoding anything, and read as it is until then, without the lexical signal. The
+sounds collection is made the first time a sound model writes (its model is then in the meta
+row); an index without one has no sound signal, and needs no new version.
 """
 
 from pathlib import Path
 
 from vsearch.extract import Cue
+from vsearch.extract.types import Source
 
 from . import milvus_lite
+from .records import PATH_BYTES, TEXT_BYTES, written
 
-SCHEMA_VERSION = 2
-TEXT_BYTES = 8000
-PATH_BYTES = 4096
+SCHEMA_VERSION = 3
+# The cue collections of each version, by suffix after the prefix.
+CUES = {1: "cues", 2: "cues2", 3: "cues3"}
+# A server's graph: links per vector and the breadth it is built with (Milvus's own HNSW defaults
+# are M=18, efConstruction=240 under AUTOINDEX; these build faster for the recall measured in docs/scale.md).
+HNSW = {"M": 16, "efConstruction": 200}
 
 
 def create_collection(store, kind: str, dim: int) -> None:
     """Create one collection of the current schema."""
-    from pymilvus import DataType, Function, FunctionType, MilvusClient
+    from pymilvus import DataType, MilvusClient
+
+    from .tokens import MAX_WORDS
 
     s = MilvusClient.create_schema(auto_id=kind in ("frames", "cues", "sounds"), enable_dynamic_field=False)
     s.add_field("id", DataType.INT64, is_primary=True)
@@ -36,13 +46,9 @@ def create_collection(store, kind: str, dim: int) -> None:
         s.add_field("lang", DataType.VARCHAR, max_length=64)
         s.add_field("speaker", DataType.VARCHAR, max_length=512)
         s.add_field("source", DataType.VARCHAR, max_length=16)
-        s.add_field("text", DataType.VARCHAR, max_length=TEXT_BYTES + 16, enable_analyzer=True,
-                    analyzer_params={"tokenizer": "jieba", "filter": ["lowercase"]})
+        s.add_field("text", DataType.VARCHAR, max_length=TEXT_BYTES + 16)
         s.add_field("extra", DataType.JSON)
-        s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        s.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
-                                input_field_names=["text"], output_field_names=["sparse"]))
-        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        s.add_field("terms", DataType.ARRAY, element_type=DataType.INT64, max_capacity=MAX_WORDS)
     elif kind == "sounds":
         s.add_field("video_id", DataType.INT64)
         s.add_field("start", DataType.DOUBLE)
@@ -55,26 +61,37 @@ def create_collection(store, kind: str, dim: int) -> None:
     # Milvus wants a vector in every collection: videos and meta get a 2-d pad.
     vec = "vec" if kind in ("frames", "cues", "sounds") else "pad"
     s.add_field(vec, DataType.FLOAT_VECTOR, dim=dim if vec == "vec" else 2)
-    params.add_index(vec, index_type=vector_index(store) if vec == "vec" else "AUTOINDEX", metric_type="IP")
+    index, built = vector_index(store) if vec == "vec" else ("AUTOINDEX", {})
+    params.add_index(vec, index_type=index, metric_type="IP", params=built)
     name = store.names[kind]
     if store.config.is_lite:
         milvus_lite.drop_half_created(Path(store.opened), name)
     store.call("create", store.client.create_collection, name, schema=s, index_params=params)
 
 
-def vector_index(store) -> str:
-    """FLAT (exact) in Milvus Lite, whose AUTOINDEX is a faiss HNSW graph that loses rows.
+def vector_index(store) -> tuple[str, dict]:
+    """The vector index and its build parameters: FLAT (exact) in Milvus Lite, HNSW on a server.
 
-    Static slides store one vector many times over, and among duplicates the graph cannot reach
-    most of them: with a filter on one video, 3 to 19 of its 100 rows came back
-    (tests/test_store.py). An exact search over 100k vectors takes milliseconds. A server keeps AUTOINDEX.
+    Milvus Lite's HNSW is a faiss graph that loses rows: static slides store one vector many times
+    over, and among duplicates the graph cannot reach most of them (with a filter on one video, 3
+    to 19 of its 100 rows came back, tests/test_store.py); an exact search over 100k vectors takes
+    milliseconds. A server's HNSW is searched with a breadth set from the limit (`search_breadth`).
     """
-    return "FLAT" if store.config.is_lite else "AUTOINDEX"
+    return ("FLAT", {}) if store.config.is_lite else ("HNSW", dict(HNSW))
+
+
+def search_breadth(store, limit: int) -> dict:
+    """Search parameters for `limit` hits: HNSW's ef, twice the limit and at least 128, within
+    Milvus's 32768. On film-like vectors at 100,000 stored seconds ef 64 found 0.83 of the exact
+    top 10, 128 found 0.99 (`python benchmarks/query.py --uri`, docs/scale.md)."""
+    if store.config.is_lite:
+        return {"metric_type": "IP"}
+    return {"metric_type": "IP", "params": {"ef": min(32768, max(128, 2 * limit))}}
 
 
 def exact_search(store) -> None:
     """Rebuild the frame and cue vector indexes of a Milvus Lite index made with AUTOINDEX as FLAT."""
-    wanted = vector_index(store)
+    wanted, _ = vector_index(store)
     for kind in ("frames", "cues"):
         name = store.names[kind]
         found = store.call("open", store.client.describe_index, name, "vec")
@@ -89,34 +106,39 @@ def exact_search(store) -> None:
         store.call("open", store.client.load_collection, name)
 
 
-def migrate_v1(store, meta: dict) -> dict:
-    """Rewrite a version 1 index's cues into the version 2 collection, video by video.
+def migrate(store, meta: dict) -> dict:
+    """Rewrite an older index's cues into this version's collection, video by video, their words
+    counted from the text they keep; frames, sounds and records stay as they are.
 
     The meta row is the commit: a run killed before it leaves the old cues in place and a
     partial new collection, which the next run drops and writes again.
     """
-    legacy, name = f"{store.config.collection}_cues", store.names["cues"]
+    version = int(meta.get("schema") or 1)
+    legacy, name = f"{store.config.collection}_{CUES[version]}", store.names["cues"]
     if store.call("open", store.client.has_collection, name):
         store.call("write", store.client.drop_collection, name)
-    create_collection(store, "cues", int(meta["dim"]))
+    create_collection(store, "cues", int(meta.get("text_dim") or meta["dim"]))
     store.call("open", store.client.load_collection, legacy)
     store.dim = int(meta["dim"])  # videos() below must not check (and migrate) again
-    fields = ["video_id", "start", "end", "lang", "speaker", "text", "vec"]
+    fields = ["start", "end", "lang", "speaker", "text", "vec"] + (["source", "extra"] if version > 1 else [])
     for record in store.videos():
-        rows = store.call("read", store.client.query, legacy, filter=f"video_id == {int(record.id)}",
-                          output_fields=fields, limit=16384)
-        cues = [Cue(r["start"], r["end"], r["text"], r["lang"], r["speaker"]) for r in rows]
+        rows = list(store.rows(legacy, f"video_id == {int(record.id)}", fields))
+        cues = [Cue(r["start"], r["end"], lang=r["lang"], speaker=r["speaker"],
+                    source=r.get("source") or Source.SUBTITLE, **(written(r) if version > 1 else {"text": r["text"]}))
+                for r in rows]
         store.insert_cues(record.id, cues, [r["vec"] for r in rows])
-    store.call("write", store.client.flush, name)
+    store.settle("cues")
     meta = {**meta, "schema": SCHEMA_VERSION}
     store.put_meta(meta)
     store.call("write", store.client.drop_collection, legacy)
     return meta
 
 
-def read_v1(store, meta: dict) -> dict:
-    """Read a version 1 index that cannot be written: its cues collection, without sources."""
-    store.names["cues"] = f"{store.config.collection}_cues"
-    store.legacy = True
+def read_old(store, meta: dict) -> dict:
+    """Read an older index that cannot be written here as it is: its cues collection, searched by
+    vector only (its words were never counted by vsearch)."""
+    version = int(meta.get("schema") or 1)
+    store.names["cues"] = f"{store.config.collection}_{CUES[version]}"
+    store.legacy = version
     store.call("open", store.client.load_collection, store.names["cues"])
     return {**meta, "schema": SCHEMA_VERSION}

@@ -1,52 +1,35 @@
-"""Milvus storage: one collection each for index metadata, videos, frame vectors and cues.
+"""Milvus storage: one collection each for index metadata, videos, frame vectors, cues and sounds.
 
-Filters only ever contain integers we compute (video ids), never user strings.
+Filters only ever contain integers we compute (video ids, word ids), never user strings. The
+searches are index/reads.py's.
 """
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 
 import numpy as np
 
-from vsearch.configs import default
 from vsearch.extract import Cue
 from vsearch.extract.paths import display
 from vsearch.extract.textfold import fold
-from vsearch.extract.types import Source
-
-from . import meta_copy
-from .milvus_lite import Connection, StoreError
+from . import lexical, meta_copy, tokens
+from .milvus_lite import Connection, StoreConfig, StoreError
 from .models_check import IndexMismatch, matched
-from .records import VideoRecord, clip, cue_extra, pack, written
-from .schema import PATH_BYTES, SCHEMA_VERSION, TEXT_BYTES, create_collection, exact_search, migrate_v1, read_v1
-from .types import Hit
+from .reads import Reads
+from .records import PATH_BYTES, TEXT_BYTES, VideoRecord, clip, cue_extra, pack
+from .schema import CUES, SCHEMA_VERSION, create_collection, exact_search, migrate, read_old
 
 _INSERT_BATCH = 512
 
 
-@dataclass(frozen=True)
-class StoreConfig:
-    """Where the index lives: a Milvus Lite path or a server URI, and a collection prefix."""
-
-    uri: str
-    token: str = ""
-    collection: str = default("collection")
-    busy_timeout: float = default("busy_timeout")
-    fast_lite: bool = default("fast_lite")
-
-    @property
-    def is_lite(self) -> bool:
-        return "://" not in self.uri
+# When this process last deleted from a server's collection, (uri, name) -> monotonic seconds, and
+# how long after it reads stay Strong: past the server's time tick (0.2 s by default) with room.
+_DELETED: dict[tuple[str, str], float] = {}
+_DELETE_SETTLES = 2.0
 
 
-def _ids(video_ids: Iterable[int] | None) -> str:
-    if video_ids is None:
-        return ""
-    return f"video_id in [{', '.join(str(int(v)) for v in video_ids)}]"
-
-
-class Store:
+class Store(Reads):
     """An open connection to the index; use as a context manager and keep it short.
 
     `write=False` (searching, listing) never creates an index, and reads one on a read-only
@@ -59,12 +42,13 @@ class Store:
         self.config = config
         self.write = write
         self.names = {k: f"{config.collection}_{k}" for k in ("meta", "videos", "frames")}
-        # Version 2's cues (index/schema.py); a version 1 index's "_cues" may stand beside it until migrated.
-        self.names["cues"] = f"{config.collection}_cues2"
+        # This version's cues (index/schema.py); an older index's may stand beside them until migrated.
+        self.names["cues"] = f"{config.collection}_{CUES[SCHEMA_VERSION]}"
         self.names["sounds"] = f"{config.collection}_sounds"
-        self.legacy = False  # reading a version 1 index that could not be migrated (read-only)
+        self.legacy = 0  # the schema version of an older index read as it is (read-only), else 0
         self._connection = Connection(config, write)
         self.client = self._connection.client
+
         self.opened = self._connection.opened
         self.dim = 0
         self.audio = ""  # the sound model of the index's sounds collection, once checked
@@ -88,6 +72,53 @@ class Store:
         except MilvusException as exc:
             raise StoreError(f"index {what} failed: {exc.message}") from None
 
+    def level(self, name: str) -> dict:
+        """The consistency a read of collection `name` asks a server for, so it sees this
+        process's own writes: a server answers at Bounded consistency unless told, and a query
+        right after a write missed it. Session reads wait for this process's inserts and upserts
+        (a time tick, up to 0.2 s, after one); Milvus 2.3 gives a delete no time to wait for, so
+        for a while after one the read is Strong (the newest time)."""
+        if self.config.is_lite:
+            return {}
+        recent = time.monotonic() - _DELETED.get((self.config.uri, name), -1e9) < _DELETE_SETTLES
+        return {"consistency_level": "Strong" if recent else "Session"}
+
+    def delete(self, name: str, **which) -> None:
+        """Delete rows of collection `name` by `filter` or `ids`, remembered for `level`."""
+        self.call("write", self.client.delete, name, **which)
+        _DELETED[(self.config.uri, name)] = time.monotonic()
+
+    def query(self, name: str, where: str, fields: list[str], limit: int | None = None, ids=None) -> list[dict]:
+        """Rows of collection `name` matching the filter `where` (or with primary keys `ids`), at
+        most `limit` (one query window at most): this process's own writes included."""
+        return self.call("read", self.client.query, name, filter=where, ids=ids, output_fields=fields,
+                         limit=limit, **self.level(name))
+
+    def count(self, name: str, where: str = "") -> int:
+        """How many rows of collection `name` match the filter `where`."""
+        rows = self.query(name, where, ["count(*)"])
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def rows(self, name: str, where: str, fields: list[str]):
+        """Every row of collection `name` matching `where`, a window at a time in primary-key order:
+        past the 16384 rows one query may return."""
+        if not self.config.is_lite:  # an iterator reads at the server's time, without waiting for our writes
+            self.query(name, "", ["id"], 1)
+        it = self.call("read", self.client.query_iterator, name, batch_size=lexical.WINDOW, filter=where,
+                       output_fields=fields)
+        try:
+            while batch := self.call("read", it.next):
+                yield from batch
+        finally:
+            it.close()
+
+    def settle(self, *kinds: str) -> None:
+        """Make rows written so far durable before a record says they are there: Milvus Lite flushes
+        its memory table to files; a server's write-ahead log already holds them (docs/scale.md)."""
+        if self.config.is_lite:
+            for kind in kinds:
+                self.call("write", self.client.flush, self.names[kind])
+
     # --- metadata -------------------------------------------------------------------------
 
     def peek(self) -> dict | None:
@@ -97,7 +128,7 @@ class Store:
         if not self.call("open", self.client.has_collection, name):
             return None
         self.call("open", self.client.load_collection, name)
-        rows = self.call("read", self.client.query, name, ids=[0], output_fields=["info"])
+        rows = self.query(name, "", ["info"], ids=[0])
         return rows[0]["info"] if rows else None
 
     def meta(self) -> dict | None:
@@ -123,8 +154,8 @@ class Store:
             return None
         where = self.config.uri if self.config.is_lite else f"{self.config.uri} ({self.config.collection})"
         first = not self.dim  # the first check of this connection
-        if meta.get("schema") == 1:
-            meta = migrate_v1(self, meta) if self.write else read_v1(self, meta)
+        if int(meta.get("schema") or 1) < SCHEMA_VERSION:
+            meta = migrate(self, meta) if self.write else read_old(self, meta)
         if first and self.write and self.config.is_lite:
             exact_search(self)
         if meta.get("schema") != SCHEMA_VERSION:
@@ -166,9 +197,16 @@ class Store:
         # leaves some of them behind, perhaps without their index; they hold no rows yet (videos
         # are written after meta), so the next run makes them again.
         self._drop_leftover("sounds")  # made later, by add_audio
-        for kind in ("frames", "cues", "videos", "meta"):
-            self._drop_leftover(kind)
-            create_collection(self, kind, text_dim if kind == "cues" else dim)
+        made = []
+        try:
+            for kind in ("frames", "cues", "videos", "meta"):
+                self._drop_leftover(kind)
+                create_collection(self, kind, text_dim if kind == "cues" else dim)
+                made.append(kind)
+        except StoreError:
+            for kind in made:  # a server that refuses one leaves none behind
+                self._drop_leftover(kind)
+            raise
         self.put_meta({"schema": SCHEMA_VERSION, "model": model, "dim": dim, "text_model": text_model,
                        "text_dim": text_dim, "created": int(time.time()), **levels})
         self.dim = dim
@@ -188,7 +226,7 @@ class Store:
         rows = [
             {"video_id": vid, "start": c.start, "end": c.end, "lang": clip(c.lang, 60),
              "speaker": clip(c.speaker, 500), "source": c.source[:16], "text": clip(folded, TEXT_BYTES),
-             "extra": cue_extra(c, folded), "vec": [float(x) for x in v]}
+             "extra": cue_extra(c, folded), "terms": tokens.ids(folded), "vec": [float(x) for x in v]}
             for c, v in zip(cues, vecs)
             for folded in [fold(c.text)]
         ]
@@ -212,7 +250,7 @@ class Store:
         ids = [int(i) for i in ids]
         if not ids or not self._ready():
             return {}
-        rows = self.call("read", self.client.query, self.names["videos"], ids=ids, output_fields=["record"])
+        rows = self.query(self.names["videos"], "", ["record"], ids=ids)
         return {int(r["id"]): VideoRecord.from_dict(r["record"]) for r in rows}
 
     def get_video(self, vid: int) -> VideoRecord | None:
@@ -223,18 +261,7 @@ class Store:
         """Every video record, in path order."""
         if not self._ready():
             return []
-        name, page = self.names["videos"], 16000  # Milvus caps one query's window at 16384
-        rows = self.call("read", self.client.query, name, filter="", output_fields=["count(*)"])
-        total = int(rows[0]["count(*)"]) if rows else 0
-        # Ids are uniform 63-bit hashes, so equal id ranges hold about equal numbers of videos.
-        buckets = max(1, -(-total * 2 // page))
-        width = -(-(1 << 63) // buckets)
-        found = []
-        for b in range(buckets):
-            where = f"id >= {b * width} and id < {(b + 1) * width}" if buckets > 1 else "id >= 0"
-            batch = self.call("read", self.client.query, name, filter=where,
-                               output_fields=["record"], limit=page)
-            found.extend(VideoRecord.from_dict(row["record"]) for row in batch)
+        found = [VideoRecord.from_dict(row["record"]) for row in self.rows(self.names["videos"], "", ["record"])]
         return sorted(found, key=lambda r: r.path)
 
     def replace_rows(
@@ -265,8 +292,7 @@ class Store:
             self.call("write", self.client.insert, self.names["sounds"], sound_rows[lo : lo + _INSERT_BATCH])
         # Persist the rows before the record says "done": a kill in between must leave the
         # video "indexing" (redone by the next run), never "done" with rows missing.
-        for kind in self._row_kinds():
-            self.call("write", self.client.flush, self.names[kind])
+        self.settle(*self._row_kinds())
         done = replace(record, state="done", frames=len(frame_rows), cues=len(cues), sounds=len(sound_rows),
                        error="", attempts=0, retry_at=0, indexed_at=int(time.time()))
         self.put_video(done)
@@ -279,120 +305,9 @@ class Store:
         """Delete a video's frame, cue and sound rows, keeping its record."""
         self._ready()
         for kind in self._row_kinds():
-            self.call("write", self.client.delete, self.names[kind], filter=f"video_id == {int(vid)}")
+            self.delete(self.names[kind], filter=f"video_id == {int(vid)}")
 
     def remove(self, vid: int) -> None:
         """Forget a video entirely."""
         self.delete_rows(vid)
-        self.call("write", self.client.delete, self.names["videos"], ids=[int(vid)])
-
-    def frames_of(self, vid: int) -> tuple[list[int], list[float], np.ndarray]:
-        """A video's stored frames: slots, times and vectors in slot order, so a video whose
-        speech or screen text is added later keeps them without being encoded again."""
-        slots, times, vecs = [], [], []
-        if self._ready():
-            while True:  # Milvus returns at most 16384 rows a query: page by slot
-                after = slots[-1] if slots else -1
-                rows = self.call("read", self.client.query, self.names["frames"],
-                                 filter=f"video_id == {int(vid)} and slot > {after}",
-                                 output_fields=["slot", "t", "vec"], limit=16384)
-                rows.sort(key=lambda r: r["slot"])
-                slots += [int(r["slot"]) for r in rows]
-                times += [float(r["t"]) for r in rows]
-                vecs += [r["vec"] for r in rows]
-                if len(rows) < 16384:
-                    break
-        return slots, times, np.asarray(vecs, dtype=np.float32).reshape(len(vecs), -1)
-
-    # --- search ---------------------------------------------------------------------------
-
-    def search_frames(self, vec: np.ndarray, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
-        """Frames nearest the query vector."""
-        if not self._ready():
-            return []
-        res = self.call("search", self.client.search, self.names["frames"], data=[vec.tolist()],
-                         anns_field="vec", limit=limit, filter=_ids(video_ids),
-                         output_fields=["video_id", "slot", "t"], search_params={"metric_type": "IP"})
-        return [
-            Hit("frames", int(h["entity"]["video_id"]), rank, float(h["distance"]),
-                float(h["entity"]["t"]), float(h["entity"]["t"]), slot=int(h["entity"]["slot"]))
-            for rank, h in enumerate(res[0])
-        ]
-
-    def frame_vector(self, vid: int, t: float) -> np.ndarray | None:
-        """The stored vector of a video's frame nearest second `t`, or None."""
-        if not self._ready():
-            return None
-        rows = self.call("read", self.client.query, self.names["frames"],
-                         filter=f"video_id == {int(vid)} and t >= {float(t) - 1.0:.3f} and t <= {float(t) + 1.0:.3f}",
-                         output_fields=["t", "vec"], limit=64)
-        if not rows:
-            return None
-        return np.asarray(min(rows, key=lambda r: abs(r["t"] - t))["vec"], dtype=np.float32)
-
-    def search_sounds(self, vec: np.ndarray, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
-        """Hops of soundtrack whose sound vectors are nearest the query vector; none without a sound model."""
-        if not self._ready() or not self.audio:
-            return []
-        res = self.call("search", self.client.search, self.names["sounds"], data=[vec.tolist()],
-                         anns_field="vec", limit=limit, filter=_ids(video_ids),
-                         output_fields=["video_id", "start", "end"], search_params={"metric_type": "IP"})
-        return [Hit("audio", int(h["entity"]["video_id"]), rank, float(h["distance"]),
-                    float(h["entity"]["start"]), float(h["entity"]["end"])) for rank, h in enumerate(res[0])]
-
-    def search_cues(self, vec: np.ndarray, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
-        """Cues whose vectors are nearest the query vector."""
-        return self._cues("cues", vec.tolist(), limit, video_ids)
-
-    def folded(self, query: str) -> str:
-        """A query's text in the form this index stores cue text: folded (extract/textfold.py),
-        except in a version 1 index read as it is."""
-        return query if self.legacy else fold(query)
-
-    def search_words(self, words: str, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
-        """Cues best by BM25 for the words of `words`, a query as `folded` gives it; none for a query without any."""
-        if not any(c.isalnum() for c in words):
-            return []  # a Milvus server refuses a query with nothing to tokenise
-        return self._cues("bm25", words, limit, video_ids)
-
-    def _cues(self, signal: str, query, limit: int, video_ids: Iterable[int] | None) -> list[Hit]:
-        if not self._ready():
-            return []
-        bm25 = signal == "bm25"
-        fields = ["video_id", "start", "end", "text", "lang", "speaker"] + ([] if self.legacy else ["source", "extra"])
-        res = self.call("search", self.client.search, self.names["cues"], data=[query],
-                        anns_field="sparse" if bm25 else "vec", limit=limit, filter=_ids(video_ids),
-                        output_fields=fields, search_params={"metric_type": "BM25" if bm25 else "IP"})
-        return [
-            Hit(signal, int(e["video_id"]), rank, abs(float(h["distance"])) if bm25 else float(h["distance"]),
-                float(e["start"]), float(e["end"]), text=shown["text"], lang=e["lang"],
-                speaker=e["speaker"], source=e.get("source") or Source.SUBTITLE, words=shown["words"])
-            for rank, h in enumerate(res[0])
-            for e in [h["entity"]]
-            for shown in [written(e)]
-        ]
-
-    def cue_count(self) -> int:
-        """Cue rows in the index, for the query words' IDF."""
-        if not self._ready():
-            return 0
-        rows = self.call("read", self.client.query, self.names["cues"], filter="", output_fields=["count(*)"])
-        return int(rows[0]["count(*)"]) if rows else 0
-
-    def cues_of(self, vid: int, source: str) -> list[Cue]:
-        """A video's cues of one source ("subtitle", "asr", "ocr"), in time order."""
-        return [cue for cue, _ in self.cue_vectors_of(vid, source, vectors=False)]
-
-    def cue_vectors_of(self, vid: int, source: str, vectors: bool = True) -> list[tuple[Cue, np.ndarray | None]]:
-        """A video's cues of one source in time order, each with its text-model vector (None without `vectors`)."""
-        if not self._ready() or self.legacy:
-            return []
-        if source not in set(Source):
-            raise ValueError(f"unknown cue source {source!r}")
-        fields = ["start", "end", "text", "lang", "speaker", "extra"] + (["vec"] if vectors else [])
-        rows = self.call("read", self.client.query, self.names["cues"],
-                          filter=f'video_id == {int(vid)} and source == "{source}"', output_fields=fields, limit=16384)
-        found = [(Cue(r["start"], r["end"], lang=r["lang"], speaker=r["speaker"], source=source, **written(r)),
-                  np.asarray(r["vec"], np.float32) if vectors else None) for r in rows]
-        return sorted(found, key=lambda c: (c[0].start, c[0].end))
-
+        self.delete(self.names["videos"], ids=[int(vid)])

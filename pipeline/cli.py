@@ -198,6 +198,34 @@ def remove(settings: Settings, paths):
         raise VsearchError(f"not in the index: {', '.join(map(display, missing))} (see `vsearch list`)")
 
 
+@cli.command(name="copy")
+@click.argument("target")
+@click.option("--to-token", default="", envvar="VSEARCH_TO_TOKEN",
+              help="Token of the target server [VSEARCH_TO_TOKEN].")
+@click.option("--to-collection", help="Collection prefix in the target [the source's].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@common_options
+def copy_index(settings: Settings, target, to_token, to_collection, as_json):
+    """Copy the index to a Milvus server or a Milvus Lite folder, without re-encoding anything.
+
+    \b
+      vsearch copy http://milvus.internal:19530            # this machine's index -> a server
+      vsearch copy ~/laptop-home --uri http://milvus.internal:19530   # a server -> a Milvus Lite home
+    Run it again to finish a copy that stopped: videos already there are not copied again.
+    """
+    from vsearch.library import copy_to
+
+    def said(record, copied: bool):
+        if copied and not as_json:
+            click.echo(f"copied   {display(record.path)}", err=True)
+
+    done = copy_to(settings, target, to_token, to_collection, said)
+    if as_json:
+        echo_json({"copied": done.copied, "kept": done.kept, "rows": done.rows})
+    else:
+        click.echo(f"{count(done.copied, 'video')} copied ({done.rows} rows), {done.kept} already there")
+
+
 def _shard(ctx, param, value: str) -> tuple[int, int]:
     try:
         i, n = (int(x) for x in value.split("/"))

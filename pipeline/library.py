@@ -89,3 +89,26 @@ def transcript(settings: Settings, video: str | Path, source: str | None = None)
             if cues:
                 return cues, kind
     raise VsearchError(f"no {source or 'asr or subtitle'} cues for {display(str(video))}: see `vsearch status` for why")
+
+
+def copy_to(settings: Settings, target: str, token: str, collection: str | None, on_video=None):
+    """Copy this index (settings' --home or --uri) to `target`: a server URI, a Milvus Lite
+    folder ending in .db, or a vsearch home (its index.db); index/copying.py. Returns its Copied."""
+    from vsearch.index import Store, StoreConfig
+    from vsearch.index.copying import copy_index
+
+    source = settings.store_config()
+    if "://" in target:
+        uri = target
+    else:
+        place = absolute(target)
+        uri = str(place if place.suffix == ".db" else place / "index.db")
+    to = StoreConfig(uri, token, collection or source.collection, source.busy_timeout, source.fast_lite)
+    if to.is_lite and source.is_lite:
+        same_place = absolute(uri) == absolute(source.uri)
+    else:
+        same_place = uri == source.uri
+    if same_place and to.collection == source.collection:
+        raise VsearchError(f"{display(uri)} is the index being copied: name another place, or another --to-collection")
+    with Store(source, write=False) as frm, Store(to) as into:
+        return copy_index(frm, into, on_video)

@@ -62,12 +62,20 @@ def _evidence(hits: list[Hit], first_t: float, last_t: float,
         if hit.end < first_t or hit.start > last_t:
             continue
         if hit.signal in SEEN:
-            frame = frame if frame is not None and frame.score >= hit.score else hit
+            frame = _better(frame, hit)
         elif hit.signal == "audio":
-            sound = sound if sound is not None and sound.score >= hit.score else hit
+            sound = _better(sound, hit)
         elif cue is None or key(hit) < key(cue):
             cue = hit
     return frame, cue, sound
+
+
+def _better(best: Hit | None, hit: Hit) -> Hit:
+    """The higher scoring of two hits; of equal ones the earlier, whichever order a backend
+    returned them in (identical frames of a still tie exactly)."""
+    if best is None or (hit.score, -hit.start) > (best.score, -best.start):
+        return hit
+    return best
 
 
 def rank_segments(
@@ -156,7 +164,7 @@ def gather_hits(
         hits += store.search_frames(vector, options.candidates, ids)
     if weights.get("cues", 0) > 0:
         hits += store.search_cues(vector if text_vector is None else text_vector, options.candidates, ids)
-    if weights.get("bm25", 0) > 0 and words.strip():
+    if weights.get("bm25", 0) > 0:
         hits += store.search_words(words, options.candidates, ids)
     if weights.get("audio", 0) > 0 and sound_vector is not None:
         hits += store.search_sounds(sound_vector, options.candidates, ids)
@@ -201,7 +209,16 @@ def query_notes(store: Store, encoder: Encoder, query: str, options: FindOptions
     _, notes = _sound_query(audio if store.audio else None, query)
     audio = audio if store.audio and "audio" not in notes else None
     notes.update(_read_levels(query, encoder, text, audio, options.weights)[1])
+    notes.update(_old_index(store, options.weights))
     return notes
+
+
+def _old_index(store: Store, weights: Mapping[str, float]) -> dict[str, str]:
+    """The lexical signal's note where an older index is read as it is (index/schema.py)."""
+    if not store.legacy or weights.get("bm25", 0) <= 0:
+        return {}
+    return {"bm25": f"left out: the index is of an older vsearch (schema {store.legacy}) and is read as it is; "
+                    "`vsearch index` or `vsearch ingest` brings it up to date, once, without re-encoding"}
 
 
 def _read(hit: Hit, terms: list[str], held: float, levels: Mapping[str, tuple[float, float] | None]) -> Hit:
@@ -281,6 +298,7 @@ def find_many(
     held = dict(zip(lexical, coverages([hits[i].text for i in lexical], terms, cue_total)))
     levels, left_out = _read_levels(query, encoder, text, audio if sound_vector is not None else None, weights)
     notes.update(left_out)
+    notes.update(_old_index(store, weights))
     hits = [_read(h, terms, held.get(i, h.coverage), levels) for i, h in enumerate(hits) if h.video_id in videos]
     ranked = [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
               for options in variants]

@@ -108,7 +108,7 @@ def find_json(*args: str) -> list[dict]:
 
     found = [json.loads(line) for line in run_cli("find", "--json", *args).stdout.splitlines()]
     if found:
-        where = [x for i, a in enumerate(args) if a in ("--home", "--uri", "--collection")
+        where = [x for i, a in enumerate(args) if a in ("--home", "--uri", "--token", "--collection")
                  for x in (a, args[i + 1])]  # list the index that was searched
         known = {v["path"]: v["duration"] for v in map(json.loads, run_cli("list", "--json", *where).stdout.splitlines())}
         for seg in found:

@@ -1,6 +1,5 @@
 """vsearch.index.lite returns exactly what Milvus Lite's own search returns, only faster."""
 
-import math
 import time
 from types import SimpleNamespace
 
@@ -9,7 +8,7 @@ import numpy as np
 import pytest
 
 from vsearch.index import lite
-from vsearch.index.lite import bm25, rows
+from vsearch.index.lite import rows
 from vsearch.index.lite.dense import search_dense
 
 WORDS = "alpha beta gamma delta vector database frame lecture".split()
@@ -22,13 +21,14 @@ def _text(rng) -> str:
 
 def _rows(rng, ids, partition_tag):
     vecs = rng.normal(size=(len(ids), DIM)).astype(np.float32)
-    return [{"id": int(i), "vec": v.tolist(), "tag": int(rng.integers(0, 8)), "text": _text(rng)}
+    return [{"id": int(i), "vec": v.tolist(), "tag": int(rng.integers(0, 8)), "text": _text(rng),
+             "terms": [int(t) for t in rng.integers(0, 40, rng.integers(0, 6))]}
             for i, v in zip(ids, vecs)]
 
 
 def collection(folder, name: str, text: bool):
-    """A Milvus Lite client with collection `name`: id, tag, a FLAT vector and, with `text`, BM25."""
-    from pymilvus import DataType, Function, FunctionType, MilvusClient
+    """A Milvus Lite client with collection `name`: id, tag, a FLAT vector and, with `text`, text and word ids."""
+    from pymilvus import DataType, MilvusClient
 
     lite.install()
     client = MilvusClient(str(folder / f"{name}.db"))
@@ -37,11 +37,8 @@ def collection(folder, name: str, text: bool):
     schema.add_field("tag", DataType.INT64)
     params = client.prepare_index_params()
     if text:
-        schema.add_field("text", DataType.VARCHAR, max_length=200, enable_analyzer=True)
-        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
-                                     input_field_names=["text"], output_field_names=["sparse"]))
-        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        schema.add_field("text", DataType.VARCHAR, max_length=200)
+        schema.add_field("terms", DataType.ARRAY, element_type=DataType.INT64, max_capacity=64, nullable=True)
     schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
     params.add_index("vec", index_type="FLAT", metric_type="IP")
     client.create_collection(name, schema=schema, index_params=params)
@@ -64,8 +61,8 @@ def client(tmp_path_factory):
     client.delete("c", ids=list(range(130, 150)) + list(range(10, 15)))      # pending in MemTable
     client.insert("c", _rows(rng, range(450, 500), 0))                      # MemTable rows
     client.upsert("c", _rows(rng, range(200, 210), 0))                       # MemTable shadows segment
-    client.insert("c", [{"id": 900 + i, "vec": [1.0] * DIM, "tag": 1, "text": "same words here"}
-                        for i in range(6)])                                   # ties in both searches
+    client.insert("c", [{"id": 900 + i, "vec": [1.0] * DIM, "tag": 1, "text": "same words here", "terms": None}
+                        for i in range(6)])                                   # ties; no word ids
     client.load_collection("c")
     yield client
     client.close()
@@ -110,22 +107,6 @@ def test_dense_search_matches_milvus_lite(client, stock, kwargs):
     assert not ids & set(range(100, 150)) and not ids & set(range(10, 15))  # deletes hold
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"limit": 5},
-    {"limit": 400},
-    {"limit": 30, "filter": "tag > 3"},
-    {"limit": 30, "partition_names": ["p2"]},
-    {"limit": 20, "output_fields": ["tag", "text"]},
-    {"limit": 20, "output_fields": ["*"]},
-])
-@pytest.mark.parametrize("query", ["vector database", "alpha", "same words here", "nothing matches"])
-def test_bm25_search_matches_milvus_lite(client, stock, kwargs, query):
-    def search():
-        return _plain(client.search("c", data=[query], anns_field="sparse",
-                                    search_params={"metric_type": "BM25"}, **kwargs))
-    assert search() == stock(search)
-
-
 @pytest.mark.parametrize("read", [
     lambda c: c.query("c", filter="tag > 2", output_fields=["tag", "text"], limit=50),
     lambda c: c.query("c", filter="id < 40", output_fields=["*"]),
@@ -137,6 +118,15 @@ def test_bm25_search_matches_milvus_lite(client, stock, kwargs, query):
     lambda c: c.query("c", filter="tag < 4", partition_names=["p2"], output_fields=["text"]),
     lambda c: [list(batch) for batch in iter(c.query_iterator("c", batch_size=64, filter="tag != 5",
                                                               output_fields=["tag"]).next, [])],
+    # vsearch's word lookups, computed by Arrow (rows.segment_filter)
+    lambda c: c.query("c", filter="array_contains_any(terms, [3, 17, 39])", output_fields=["terms"], limit=16384),
+    lambda c: c.query("c", filter="array_contains_any(terms, [5]) and tag in [1, 2, 6]", output_fields=["tag"]),
+    lambda c: c.query("c", filter="tag > 2 and array_contains_any(terms, [1, 2]) and id < 400", output_fields=["id"]),
+    lambda c: c.query("c", filter="array_contains_any(terms, [99])", output_fields=["id"]),
+    lambda c: c.query("c", filter="array_contains(terms, 7)", output_fields=["count(*)"]),
+    lambda c: c.query("c", filter="array_contains_any(terms, [8, 9])", output_fields=["count(*)"]),
+    lambda c: [list(batch) for batch in iter(c.query_iterator(
+        "c", batch_size=50, filter="array_contains_any(terms, [4, 11, 20])", output_fields=["terms"]).next, [])],
 ])
 def test_queries_and_gets_match_milvus_lite(client, stock, read):
     """They share the projection `lite` replaces."""
@@ -190,26 +180,6 @@ def test_cached_keys_follow_the_segment_not_its_file_name():
     assert rows._segment_arrays(old)[0].tolist() == [4, 5, 6]
     new = SimpleNamespace(file_path=old.file_path, pks=[4, 6], seqs=np.array([1, 9], dtype=np.uint64))
     assert rows._segment_arrays(new)[0].tolist() == [4, 6]
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_bm25_scoring_is_bit_identical(seed):
-    """Random postings, masks and exact ties: ids and float32 distances equal Milvus Lite's."""
-    from milvus_lite.index.sparse_inverted import SparseInvertedIndex
-
-    rng = np.random.default_rng(seed)
-    docs = [{int(t): float(rng.integers(1, 4)) for t in rng.choice(12, rng.integers(0, 5), replace=False)}
-            for _ in range(300)]
-    docs += [dict(docs[5])] * 4  # identical rows tie exactly
-    index = SparseInvertedIndex(k1=1.2 + seed / 10, b=0.75)
-    index.build(docs, valid_mask=rng.random(len(docs)) > 0.1)
-    queries = [{int(t): float(rng.integers(1, 3)) for t in rng.choice(14, 3, replace=False)} for _ in range(4)]
-    valid = rng.random(len(docs)) > 0.3 if seed % 2 else None
-    want_ids, want = index.search(queries, 25, valid_mask=valid)
-    got_ids, got = bm25._bm25(index, queries, 25, valid)
-    np.testing.assert_array_equal(got_ids, want_ids)
-    np.testing.assert_array_equal(got, want)
-    assert not math.isinf(want[0, 0])  # the case has matches to compare
 
 
 def test_find_gives_the_same_segments_with_fast_lite_off(env, rgb_video, monkeypatch):

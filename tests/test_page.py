@@ -390,7 +390,7 @@ def test_notes_name_a_model_by_its_short_name(page_url, browser):
 
 
 def test_only_the_query_s_distinctive_words_are_marked(library_url, browser):
-    from vsearch.query.words import STOP_WORDS
+    from vsearch.index.tokens import STOP_WORDS
 
     url, _ = library_url
     page = browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
@@ -422,7 +422,7 @@ def test_without_marks_nothing_is_marked(page_url, browser):
 
 
 def test_the_server_marks_the_distinctive_words(page_url, browser):
-    from vsearch.query.words import STOP_WORDS
+    from vsearch.index.tokens import STOP_WORDS
 
     page = browser.new_page(bypass_csp=True)
     page.goto(page_url)

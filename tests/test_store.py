@@ -155,8 +155,9 @@ def test_collections_left_without_their_index_by_a_killed_run_are_made_again(tmp
         assert [h.start for h in store.search_frames(vecs(1)[0], 2)] != []
 
 
-def v1_index(uri: str) -> None:
-    """An index as vsearch wrote it before cues had sources (schema 1), built with pymilvus."""
+def old_index(uri: str, version: int) -> None:
+    """An index as an older vsearch wrote it, built with pymilvus: schema 1 (cues without sources)
+    or 2 (cues with sources and their text as written; both scored by Milvus's own BM25)."""
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
     client = MilvusClient(uri)
@@ -176,14 +177,16 @@ def v1_index(uri: str) -> None:
         s.add_field("vec" if vec_dim != 2 else "pad", DataType.FLOAT_VECTOR, dim=vec_dim)
         client.create_collection(name, schema=s, index_params=params)
 
+    cues = "vsearch_cues" if version == 1 else "vsearch_cues2"
+    sources = [] if version == 1 else [("source", DataType.VARCHAR, {"max_length": 16}), ("extra", DataType.JSON, {})]
     make("vsearch_frames", [("video_id", DataType.INT64, {}), ("slot", DataType.INT64, {}),
                             ("t", DataType.DOUBLE, {})], 4)
-    make("vsearch_cues", [("video_id", DataType.INT64, {}), ("start", DataType.DOUBLE, {}),
-                          ("end", DataType.DOUBLE, {}), ("lang", DataType.VARCHAR, {"max_length": 64}),
-                          ("speaker", DataType.VARCHAR, {"max_length": 512}),
-                          ("text", DataType.VARCHAR, {"max_length": 8016, "enable_analyzer": True,
-                                                      "analyzer_params": {"tokenizer": "jieba", "filter": ["lowercase"]}})],
-         4, bm25=True)
+    make(cues, [("video_id", DataType.INT64, {}), ("start", DataType.DOUBLE, {}),
+                ("end", DataType.DOUBLE, {}), ("lang", DataType.VARCHAR, {"max_length": 64}),
+                ("speaker", DataType.VARCHAR, {"max_length": 512}),
+                ("text", DataType.VARCHAR, {"max_length": 8016, "enable_analyzer": True,
+                                            "analyzer_params": {"tokenizer": "jieba", "filter": ["lowercase"]}}),
+                *sources], 4, bm25=True)
     make("vsearch_videos", [("path", DataType.VARCHAR, {"max_length": 4112}),
                             ("record", DataType.JSON, {})], 2, auto_id=False)
     make("vsearch_meta", [("info", DataType.JSON, {})], 2, auto_id=False)
@@ -192,33 +195,40 @@ def v1_index(uri: str) -> None:
     client.insert("vsearch_videos", [{"id": vid, "path": "/v/old.mp4", "record": record, "pad": [1.0, 0.0]}])
     client.insert("vsearch_frames", [{"video_id": vid, "slot": i, "t": i + 0.5, "vec": v.tolist()}
                                      for i, v in enumerate(vecs(3))])
-    client.insert("vsearch_cues", [{"video_id": vid, "start": 0.5, "end": 2.0, "lang": "zh", "speaker": "",
-                                    "text": "我們討論資料庫", "vec": vecs(1, seed=1)[0].tolist()}])
-    client.insert("vsearch_meta", [{"id": 0, "info": {"schema": 1, "model": "m", "dim": 4}, "pad": [1.0, 0.0]}])
-    for name in ("vsearch_frames", "vsearch_cues", "vsearch_videos", "vsearch_meta"):
+    said = {"source": "asr", "extra": {"shown": "我們討論資料庫", "words": [[0, 0.6]]}} if version == 2 else {}
+    client.insert(cues, [{"video_id": vid, "start": 0.5, "end": 2.0, "lang": "zh", "speaker": "",
+                          "text": "我們討論資料庫" if version == 1 else "我们讨论资料库", **said,
+                          "vec": vecs(1, seed=1)[0].tolist()}])
+    client.insert("vsearch_meta", [{"id": 0, "info": {"schema": version, "model": "m", "dim": 4}, "pad": [1.0, 0.0]}])
+    for name in ("vsearch_frames", cues, "vsearch_videos", "vsearch_meta"):
         client.flush(name)
     client.close()
 
 
 @pytest.mark.slow
-def test_a_schema_1_index_is_read_as_it_is_and_migrated_when_written(config, tmp_path):
-    v1_index(config.uri)
+@pytest.mark.parametrize("version,source", [(1, "subtitle"), (2, "asr")])
+def test_an_older_index_is_read_as_it_is_and_migrated_when_written(config, tmp_path, version, source):
+    from vsearch.query.search import _old_index
+
+    old_index(config.uri, version)
     vid = video_id("/v/old.mp4")
     with Store(config, write=False) as store:  # reading never rewrites an index
         store.check("m", 4)
-        hit = store.search_words("資料庫", 5)[0]
-        assert (hit.text, hit.source) == ("我們討論資料庫", "subtitle")
+        assert store.search_cues(vecs(1, seed=1)[0], 1)[0].text == "我們討論資料庫"
+        assert store.search_words("資料庫", 5) == []  # its words were never counted: said in a note
+        assert "brings it up to date" in _old_index(store, {"bm25": 1.0})["bm25"]
     with Store(config) as store:
-        assert store.check("m", 4)["schema"] == 2
+        assert store.check("m", 4)["schema"] == 3
         assert stored_rows(store, vid) == (3, 1)
-        assert not store.client.has_collection("vsearch_cues")
+        assert not store.client.has_collection("vsearch_cues") and not store.client.has_collection("vsearch_cues2")
         for query in ("资料库", "資料庫"):  # Simplified and Traditional both find it, now folded
             hit = store.search_words(store.folded(query), 5)[0]
-            assert (hit.video_id, hit.text, hit.source, hit.lang) == (vid, "我們討論資料庫", "subtitle", "zh")
+            assert (hit.video_id, hit.text, hit.source, hit.lang) == (vid, "我們討論資料庫", source, "zh")
         assert store.search_cues(vecs(1, seed=1)[0], 1)[0].text == "我們討論資料庫"
         write(store, "/v/new.mp4", 2, [Cue(0, 1, "fresh", source="asr", words=((0, 0.2),), lang_prob=0.5)])
         assert [(c.text, c.words, c.lang_prob) for c in store.cues_of(video_id("/v/new.mp4"), "asr")] == [
             ("fresh", ((0, 0.2),), 0.5)]
+        assert not _old_index(store, {"bm25": 1.0})
 
 
 def test_static_slides_stay_findable_among_duplicate_vectors(config, tmp_path):
@@ -285,3 +295,17 @@ def test_an_index_without_text_or_sound_models_reads_as_the_image_tower_and_take
     folder.mkdir()  # the model folder at its new place; the stored one is gone
     meta = matched({"model": str(tmp_path / "gone"), "dim": 4}, "idx.db", str(folder), 4)
     assert (meta["model"], meta["moved_from"]) == (str(folder), str(tmp_path / "gone"))
+
+
+@pytest.mark.parametrize("version,refused", [
+    ("v2.3.5-lite", False), ("v2.3.0", False), ("2.5.16", False), ("v2.6.0-rc1", False), ("v3.0.1", False),
+    ("v2.2.16", True), ("v2.1.4", True), ("1.1.1", True),
+    ("Zilliz Cloud (Dedicated)", False), ("", False),  # not a release number: the service answers for itself
+])
+def test_a_server_too_old_is_refused_before_anything_is_made(version, refused):
+    from vsearch.index.server import refusal
+
+    said = refusal(version, "http://milvus:19530")
+    assert (said is not None) is refused
+    if refused:
+        assert said.startswith(f"Milvus at http://milvus:19530 is {version}") and "2.3 or newer" in said

@@ -6,7 +6,7 @@ import weakref
 
 import numpy as np
 
-# Milvus Lite's own sparse search and query, kept by `install` for what numpy cannot compare.
+# Milvus Lite's own query, kept by `install` for what numpy cannot compare.
 STOCK: dict = {}
 
 
@@ -149,6 +149,51 @@ def _rows(table, lids: list[int], columns: list[str]) -> list[dict]:
     return table.select(columns).take(pa.array(lids, type=pa.int64())).to_pylist()
 
 
+def segment_filter(seg, compiled, indexed_plan, schema) -> np.ndarray:
+    """Milvus Lite's `evaluate_segment_filter`, with each `array_contains_any(field, [integers])`
+    among the filter's top-level ANDs computed by Arrow: Milvus Lite evaluates one a row at a time
+    in Python (0.7 s over 100k cue rows). The rest of the filter is Milvus Lite's own."""
+    from milvus_lite.search.filter import compile_expr
+    from milvus_lite.search.filter.ast import And
+    from milvus_lite.search.indexed_filter import evaluate_segment_filter
+
+    ast = compiled.ast
+    parts = ast.operands if isinstance(ast, And) else (ast,)
+    lookups = [p for p in parts if _integer_lookup(p)]
+    if not lookups:
+        return evaluate_segment_filter(seg, compiled, indexed_plan)
+    mask = np.ones(seg.num_rows, dtype=bool)
+    for part in lookups:
+        mask &= _contains_any(seg.table.column(part.value.name), [e.value for e in part.values.elements])
+    rest = [p for p in parts if all(p is not q for q in lookups)]
+    if rest:
+        remaining = rest[0] if len(rest) == 1 else And(operands=tuple(rest), pos=ast.pos)
+        mask &= evaluate_segment_filter(seg, compile_expr(remaining, schema, source=compiled.source), None)
+    return mask
+
+
+def _integer_lookup(node) -> bool:
+    """`array_contains_any(field, [integer, ...])`, the form vsearch's word lookups take."""
+    from milvus_lite.search.filter.ast import ArrayContainsOp, FieldRef, IntLit, ListLit
+
+    return (isinstance(node, ArrayContainsOp) and node.mode == "any" and isinstance(node.value, FieldRef)
+            and isinstance(node.values, ListLit) and all(type(e) is IntLit for e in node.values.elements))
+
+
+def _contains_any(column, values: list[int]) -> np.ndarray:
+    """Rows whose array holds any of `values`; a null or empty array holds none."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lists = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    mask = np.zeros(len(lists), dtype=bool)
+    flat = pc.list_flatten(lists)
+    if len(flat):
+        hit = pc.is_in(flat, value_set=pa.array(values, type=flat.type)).to_numpy(zero_copy_only=False)
+        mask[pc.list_parent_indices(lists).to_numpy()[hit]] = True
+    return mask
+
+
 def project_record(record: dict, schema, plan) -> dict:
     """Milvus Lite's `project_record`, short for rows without dynamic fields (40 µs -> 3 µs a row).
 
@@ -178,7 +223,6 @@ def query(self, expr=None, output_fields=None, partition_names=None, limit=None,
     """
     from milvus_lite.engine.projection import build_projection_plan
     from milvus_lite.search.filter import evaluate_mask
-    from milvus_lite.search.indexed_filter import evaluate_segment_filter
 
     if expr is not None and not isinstance(expr, str):
         raise TypeError("query() expr must be a string or None")
@@ -199,7 +243,7 @@ def query(self, expr=None, output_fields=None, partition_names=None, limit=None,
         return STOCK["query"](self, expr, output_fields, partition_names, limit, offset, timezone, order_by_pk)
     keys, mask = visible
     if compiled is not None:
-        parts = [evaluate_segment_filter(s, compiled, indexed_plan) for s in segments]
+        parts = [segment_filter(s, compiled, indexed_plan, self._schema) for s in segments]
         if mt_pks and mt_table is not None:
             parts.append(evaluate_mask(compiled, mt_table))
         mask &= np.concatenate(parts).astype(bool)

@@ -1,0 +1,73 @@
+"""The lexical signal on every backend: cues holding a query's words, found by their integer word
+ids (index/tokens.py) and scored by BM25 here, not by Milvus (whose BM25 needs Milvus 2.5).
+
+A query's candidates are every cue holding one of its words, so each word's document frequency is
+counted exactly among them. Where they are more than one query window holds, the words are
+counted one by one and the rarest read whole while they fit; the commonest word's cues beyond the
+window are not candidates (their weight is the least of the query's anyway). Ties go to the
+earlier video id and time, the same order on every backend.
+"""
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+# BM25's term-frequency saturation and length normalisation, Lucene's and Milvus's defaults.
+K1, B = 1.2, 0.75
+# Rows one query returns at most (Milvus's offset + limit window is 16384).
+WINDOW = 16384
+# Words of one query looked up at most: a query of 1000 characters has fewer distinct words.
+MAX_QUERY_WORDS = 256
+
+
+def bm25(docs: Sequence[Sequence[int]], query: Sequence[int], total: int,
+         frequencies: dict[int, int] | None = None) -> np.ndarray:
+    """BM25 of each doc (its word ids, repeats counted) for the query's word ids.
+
+    A word's document frequency is `frequencies[word]` where given, else counted among `docs`;
+    `total` is the number of docs in the collection; the average length is the candidates'.
+    """
+    scores = np.zeros(len(docs), dtype=np.float64)
+    if not docs:
+        return scores
+    n = max(total, len(docs), 1)
+    lengths = np.array([len(d) for d in docs], dtype=np.float64)
+    norm = K1 * (1.0 - B + B * lengths / max(lengths.mean(), 1.0))
+    counted = {w: np.array([d.count(w) for d in docs], dtype=np.float64) for w in dict.fromkeys(query)}
+    for word, tf in counted.items():
+        df = frequencies[word] if frequencies and word in frequencies else int((tf > 0).sum())
+        if df == 0:
+            continue
+        idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        scores += idf * tf * (K1 + 1.0) / (tf + norm)
+    return scores
+
+
+def ranked(scores: np.ndarray, keys: Sequence[tuple], limit: int) -> list[int]:
+    """Indexes of the `limit` best scores, ties in the order of `keys`; none for a score of 0."""
+    order = sorted((i for i in range(len(scores)) if scores[i] > 0), key=lambda i: (-scores[i], keys[i]))
+    return order[:limit]
+
+
+def candidates(store, name: str, words: list[int], where: str) -> tuple[list[dict], dict[int, int] | None]:
+    """The cue rows of collection `name` holding any of `words` (id, video_id, start, end, terms),
+    within the filter `where` ("" for all), and each word's document frequency where not all
+    could be read (None: counted among the rows)."""
+    fields = ["video_id", "start", "end", "terms"]
+    scope = f" and {where}" if where else ""
+    rows = store.query(name, f"array_contains_any(terms, {words}){scope}", fields, WINDOW)
+    if len(rows) < WINDOW:
+        return rows, None
+    counts = {w: store.count(name, f"array_contains(terms, {w}){scope}") for w in words}
+    rare, room = [], WINDOW
+    for word in sorted(words, key=lambda w: counts[w]):
+        if counts[word] > room:
+            break
+        rare.append(word)
+        room -= counts[word]
+    if rare:
+        seen = {r["id"] for r in rows}
+        more = store.query(name, f"array_contains_any(terms, {rare}){scope}", fields, WINDOW)
+        rows += [r for r in more if r["id"] not in seen]
+    return rows, counts
