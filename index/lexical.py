@@ -17,8 +17,9 @@ import numpy as np
 K1, B = 1.2, 0.75
 # Rows one query returns at most (Milvus's offset + limit window is 16384).
 WINDOW = 16384
-# Words of one query looked up at most: a query of 1000 characters has fewer distinct words.
-MAX_QUERY_WORDS = 256
+# Words of one query looked up at most: a query is at most 1000 characters (pipeline/request.py),
+# so only a caller past that limit is cut, at its first words.
+MAX_QUERY_WORDS = 1000
 
 
 def bm25(docs: Sequence[Sequence[int]], query: Sequence[int], total: int,
@@ -32,10 +33,12 @@ def bm25(docs: Sequence[Sequence[int]], query: Sequence[int], total: int,
     if not docs:
         return scores
     n = max(total, len(docs), 1)
-    lengths = np.array([len(d) for d in docs], dtype=np.float64)
+    lengths = np.array([len(d) for d in docs], dtype=np.int64)
     norm = K1 * (1.0 - B + B * lengths / max(lengths.mean(), 1.0))
-    counted = {w: np.array([d.count(w) for d in docs], dtype=np.float64) for w in dict.fromkeys(query)}
-    for word, tf in counted.items():
+    words = np.fromiter((w for d in docs for w in d), dtype=np.int64, count=int(lengths.sum()))
+    owner = np.repeat(np.arange(len(docs)), lengths)
+    for word in dict.fromkeys(query):
+        tf = np.bincount(owner[words == word], minlength=len(docs)).astype(np.float64)
         df = frequencies[word] if frequencies and word in frequencies else int((tf > 0).sum())
         if df == 0:
             continue
@@ -46,21 +49,22 @@ def bm25(docs: Sequence[Sequence[int]], query: Sequence[int], total: int,
 
 def ranked(scores: np.ndarray, keys: Sequence[tuple], limit: int) -> list[int]:
     """Indexes of the `limit` best scores, ties in the order of `keys`; none for a score of 0."""
-    order = sorted((i for i in range(len(scores)) if scores[i] > 0), key=lambda i: (-scores[i], keys[i]))
+    order = sorted(np.flatnonzero(scores > 0).tolist(), key=lambda i: (-scores[i], keys[i]))
     return order[:limit]
 
 
-def candidates(store, name: str, words: list[int], where: str) -> tuple[list[dict], dict[int, int] | None]:
+def candidates(store, name: str, words: list[int], where: str,
+               window: int = WINDOW) -> tuple[list[dict], dict[int, int] | None]:
     """The cue rows of collection `name` holding any of `words` (id, video_id, start, end, terms),
-    within the filter `where` ("" for all), and each word's document frequency where not all
-    could be read (None: counted among the rows)."""
+    within the filter `where` ("" for all), at most `window` a query, and each word's document
+    frequency where not all could be read (None: counted among the rows)."""
     fields = ["video_id", "start", "end", "terms"]
     scope = f" and {where}" if where else ""
-    rows = store.query(name, f"array_contains_any(terms, {words}){scope}", fields, WINDOW)
-    if len(rows) < WINDOW:
+    rows = store.query(name, f"array_contains_any(terms, {words}){scope}", fields, window)
+    if len(rows) < window:
         return rows, None
-    counts = {w: store.count(name, f"array_contains(terms, {w}){scope}") for w in words}
-    rare, room = [], WINDOW
+    counts = {w: store.count(name, f"array_contains_any(terms, [{w}]){scope}") for w in words}
+    rare, room = [], window
     for word in sorted(words, key=lambda w: counts[w]):
         if counts[word] > room:
             break
@@ -68,6 +72,6 @@ def candidates(store, name: str, words: list[int], where: str) -> tuple[list[dic
         room -= counts[word]
     if rare:
         seen = {r["id"] for r in rows}
-        more = store.query(name, f"array_contains_any(terms, {rare}){scope}", fields, WINDOW)
+        more = store.query(name, f"array_contains_any(terms, {rare}){scope}", fields, window)
         rows += [r for r in more if r["id"] not in seen]
     return rows, counts

@@ -61,6 +61,7 @@ class Connection:
         self.config = config
         self.write = write
         self.opened = config.uri
+        self.version = ""  # a server's, as it says it
         self._scratch = None
         _quiet()
         if config.is_lite:
@@ -104,7 +105,8 @@ class Connection:
                 if time.monotonic() >= deadline:
                     raise IndexBusy(
                         f"index {path} is busy: another vsearch process has it open (Milvus Lite "
-                        "allows one); retry later, or serve it with `milvus-lite server` and use --uri"
+                        "allows one); retry later, or move it to a Milvus server (`vsearch copy`, docs/scale.md) "
+                        "and use --uri"
                     ) from None
                 time.sleep(0.2 + random.random() * 0.3)
 
@@ -127,6 +129,7 @@ class Connection:
         if problem:
             client.close()
             raise StoreError(problem)
+        self.version = version
         return client
 
     def _lite_path(self, path: Path) -> Path:

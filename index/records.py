@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from vsearch.extract import Cue
 from vsearch.extract.paths import is_clean, raw_bytes
 
-
-
 # The longest cue text and video path stored, in bytes.
 TEXT_BYTES = 8000
 PATH_BYTES = 4096

@@ -16,6 +16,7 @@ from vsearch.extract import Cue
 from vsearch.extract.types import Source
 
 from . import milvus_lite
+from .milvus_lite import IndexBusy
 from .records import PATH_BYTES, TEXT_BYTES, written
 
 SCHEMA_VERSION = 3
@@ -70,23 +71,24 @@ def create_collection(store, kind: str, dim: int) -> None:
 
 
 def vector_index(store) -> tuple[str, dict]:
-    """The vector index and its build parameters: FLAT (exact) in Milvus Lite, HNSW on a server.
+    """The vector index and its build parameters: FLAT (exact) in Milvus Lite (in process, or
+    behind `milvus-lite server`), HNSW on a Milvus server.
 
     Milvus Lite's HNSW is a faiss graph that loses rows: static slides store one vector many times
     over, and among duplicates the graph cannot reach most of them (with a filter on one video, 3
     to 19 of its 100 rows came back, tests/test_store.py); an exact search over 100k vectors takes
     milliseconds. A server's HNSW is searched with a breadth set from the limit (`search_breadth`).
     """
-    return ("FLAT", {}) if store.config.is_lite else ("HNSW", dict(HNSW))
+    return ("FLAT", {}) if store.exact else ("HNSW", dict(HNSW))
 
 
 def search_breadth(store, limit: int) -> dict:
-    """Search parameters for `limit` hits: HNSW's ef, twice the limit and at least 128, within
-    Milvus's 32768. On film-like vectors at 100,000 stored seconds ef 64 found 0.83 of the exact
-    top 10, 128 found 0.99 (`python benchmarks/query.py --uri`, docs/scale.md)."""
-    if store.config.is_lite:
+    """Search parameters for `limit` hits: HNSW's ef, twice the limit and at least 256, within
+    Milvus's 32768. On film-like vectors at 1,000,000 stored seconds ef 64 found 0.82 of the exact
+    top 10, 256 found 0.95 (`python benchmarks/query.py --uri`, docs/scale.md)."""
+    if store.exact:
         return {"metric_type": "IP"}
-    return {"metric_type": "IP", "params": {"ef": min(32768, max(128, 2 * limit))}}
+    return {"metric_type": "IP", "params": {"ef": min(32768, max(256, 2 * limit))}}
 
 
 def exact_search(store) -> None:
@@ -111,10 +113,15 @@ def migrate(store, meta: dict) -> dict:
     counted from the text they keep; frames, sounds and records stay as they are.
 
     The meta row is the commit: a run killed before it leaves the old cues in place and a
-    partial new collection, which the next run drops and writes again.
+    partial new collection, which the next run drops and writes again. On a server, where
+    several writers may open the index at once (`ingest --shard`), one claims the migration and
+    the others stop (IndexBusy: cron's next run finds it done).
     """
     version = int(meta.get("schema") or 1)
     legacy, name = f"{store.config.collection}_{CUES[version]}", store.names["cues"]
+    if not store.exact and not _claimed(store):
+        raise IndexBusy(f"index {store.config.uri} ({store.config.collection}) is being brought up to date by "
+                        "another vsearch process: retry when it is done (a few minutes)")
     if store.call("open", store.client.has_collection, name):
         store.call("write", store.client.drop_collection, name)
     create_collection(store, "cues", int(meta.get("text_dim") or meta["dim"]))
@@ -130,8 +137,43 @@ def migrate(store, meta: dict) -> dict:
     store.settle("cues")
     meta = {**meta, "schema": SCHEMA_VERSION}
     store.put_meta(meta)
-    store.call("write", store.client.drop_collection, legacy)
+    drop_old_cues(store)
+    if not store.exact:
+        store.delete(store.names["meta"], ids=[1])  # the claim
     return meta
+
+
+# How long a claim on a migration holds (a writer killed mid-migration frees it after this).
+_CLAIM_SECONDS = 1800
+
+
+def _claimed(store) -> bool:
+    """Whether this process may migrate the server's index: it wrote the claim row (meta id 1)
+    where no other writer's fresh one stood, and the row still names it a moment later (of two
+    writers claiming at once, the later write wins and the other sees it)."""
+    import time
+    import uuid
+
+    def holder() -> dict:
+        rows = store.query(store.names["meta"], "", ["info"], ids=[1])
+        return rows[0]["info"] if rows else {}
+
+    mine = uuid.uuid4().hex
+    held = holder()
+    if held.get("migrating") and time.time() - float(held.get("at", 0)) < _CLAIM_SECONDS:
+        return False
+    store.call("write", store.client.upsert, store.names["meta"],
+               [{"id": 1, "info": {"migrating": mine, "at": time.time()}, "pad": [1.0, 0.0]}])
+    time.sleep(1.0)
+    return holder().get("migrating") == mine
+
+
+def drop_old_cues(store) -> None:
+    """Drop the cues collections of older versions that a migration killed after its commit left."""
+    for version, suffix in CUES.items():
+        name = f"{store.config.collection}_{suffix}"
+        if version < SCHEMA_VERSION and store.call("open", store.client.has_collection, name):
+            store.call("write", store.client.drop_collection, name)
 
 
 def read_old(store, meta: dict) -> dict:

@@ -13,12 +13,13 @@ import numpy as np
 from vsearch.extract import Cue
 from vsearch.extract.paths import display
 from vsearch.extract.textfold import fold
+
 from . import lexical, meta_copy, tokens
 from .milvus_lite import Connection, StoreConfig, StoreError
 from .models_check import IndexMismatch, matched
 from .reads import Reads
 from .records import PATH_BYTES, TEXT_BYTES, VideoRecord, clip, cue_extra, pack
-from .schema import CUES, SCHEMA_VERSION, create_collection, exact_search, migrate, read_old
+from .schema import CUES, SCHEMA_VERSION, create_collection, drop_old_cues, exact_search, migrate, read_old
 
 _INSERT_BATCH = 512
 
@@ -34,8 +35,9 @@ class Store(Reads):
 
     `write=False` (searching, listing) never creates an index, and reads one on a read-only
     mount through a private snapshot. `names` maps each kind (meta, videos, frames, cues, sounds) to its
-    collection, `opened` is the Milvus Lite folder open, and `legacy` says a version 1 index is
-    being read as it is (index/schema.py).
+    collection, `opened` is the Milvus Lite folder open, `legacy` the version of an older index
+    being read as it is (index/schema.py), and `exact` says the engine is Milvus Lite's (in
+    process or behind `milvus-lite server`: searched exactly, flushed).
     """
 
     def __init__(self, config: StoreConfig, write: bool = True):
@@ -48,6 +50,7 @@ class Store(Reads):
         self.legacy = 0  # the schema version of an older index read as it is (read-only), else 0
         self._connection = Connection(config, write)
         self.client = self._connection.client
+        self.exact = config.is_lite or self._connection.version.startswith("milvus_lite")
 
         self.opened = self._connection.opened
         self.dim = 0
@@ -91,8 +94,9 @@ class Store(Reads):
     def query(self, name: str, where: str, fields: list[str], limit: int | None = None, ids=None) -> list[dict]:
         """Rows of collection `name` matching the filter `where` (or with primary keys `ids`), at
         most `limit` (one query window at most): this process's own writes included."""
-        return self.call("read", self.client.query, name, filter=where, ids=ids, output_fields=fields,
-                         limit=limit, **self.level(name))
+        # a plain list: pymilvus's own result type loses rows added to it
+        return list(self.call("read", self.client.query, name, filter=where, ids=ids, output_fields=fields,
+                              limit=limit, **self.level(name)))
 
     def count(self, name: str, where: str = "") -> int:
         """How many rows of collection `name` match the filter `where`."""
@@ -115,7 +119,7 @@ class Store(Reads):
     def settle(self, *kinds: str) -> None:
         """Make rows written so far durable before a record says they are there: Milvus Lite flushes
         its memory table to files; a server's write-ahead log already holds them (docs/scale.md)."""
-        if self.config.is_lite:
+        if self.exact:
             for kind in kinds:
                 self.call("write", self.client.flush, self.names[kind])
 
@@ -136,8 +140,8 @@ class Store(Reads):
         info = self.peek()
         if info is None:
             return None
-        # Milvus Lite reopens collections released; searching needs them loaded. A version 1
-        # index has no cues collection of version 2 yet (check() migrates it or reads the old one),
+        # Milvus Lite reopens collections released; searching needs them loaded. An older index
+        # has no cues collection of this version yet (check() migrates it or reads the old one),
         # and an index no sound model wrote has no sounds collection.
         for kind, collection in self.names.items():
             optional = kind == "cues" or (kind == "sounds" and not info.get("audio_model"))
@@ -156,7 +160,9 @@ class Store(Reads):
         first = not self.dim  # the first check of this connection
         if int(meta.get("schema") or 1) < SCHEMA_VERSION:
             meta = migrate(self, meta) if self.write else read_old(self, meta)
-        if first and self.write and self.config.is_lite:
+        elif first and self.write and meta.get("schema") == SCHEMA_VERSION:
+            drop_old_cues(self)  # left by a migration killed after its commit
+        if first and self.write and self.exact:
             exact_search(self)
         if meta.get("schema") != SCHEMA_VERSION:
             raise IndexMismatch(
@@ -222,13 +228,15 @@ class Store(Reads):
         meta_copy.keep(self.config, info)
 
     def insert_cues(self, vid: int, cues: Sequence[Cue], vecs) -> None:
-        """Write cue rows (text folded for matching, the original kept in `extra`)."""
+        """Write cue rows (text folded for matching, the original kept in `extra`; the words of
+        the text as stored, so a cue is found only by words it shows)."""
         rows = [
             {"video_id": vid, "start": c.start, "end": c.end, "lang": clip(c.lang, 60),
-             "speaker": clip(c.speaker, 500), "source": c.source[:16], "text": clip(folded, TEXT_BYTES),
-             "extra": cue_extra(c, folded), "terms": tokens.ids(folded), "vec": [float(x) for x in v]}
+             "speaker": clip(c.speaker, 500), "source": c.source[:16], "text": stored,
+             "extra": cue_extra(c, folded), "terms": tokens.ids(stored), "vec": [float(x) for x in v]}
             for c, v in zip(cues, vecs)
             for folded in [fold(c.text)]
+            for stored in [clip(folded, TEXT_BYTES)]
         ]
         for lo in range(0, len(rows), _INSERT_BATCH):
             self.call("write", self.client.insert, self.names["cues"], rows[lo : lo + _INSERT_BATCH])

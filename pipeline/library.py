@@ -94,10 +94,14 @@ def transcript(settings: Settings, video: str | Path, source: str | None = None)
 def copy_to(settings: Settings, target: str, token: str, collection: str | None, on_video=None):
     """Copy this index (settings' --home or --uri) to `target`: a server URI, a Milvus Lite
     folder ending in .db, or a vsearch home (its index.db); index/copying.py. Returns its Copied."""
-    from vsearch.index import Store, StoreConfig
+    from vsearch.index import Store, StoreConfig, StoreError
     from vsearch.index.copying import copy_index
 
+    from .settings import check_value
+
     source = settings.store_config()
+    if collection is not None:
+        check_value("collection", collection, "--to-collection")
     if "://" in target:
         uri = target
     else:
@@ -105,10 +109,18 @@ def copy_to(settings: Settings, target: str, token: str, collection: str | None,
         uri = str(place if place.suffix == ".db" else place / "index.db")
     to = StoreConfig(uri, token, collection or source.collection, source.busy_timeout, source.fast_lite)
     if to.is_lite and source.is_lite:
-        same_place = absolute(uri) == absolute(source.uri)
-    else:
-        same_place = uri == source.uri
-    if same_place and to.collection == source.collection:
-        raise VsearchError(f"{display(uri)} is the index being copied: name another place, or another --to-collection")
-    with Store(source, write=False) as frm, Store(to) as into:
-        return copy_index(frm, into, on_video)
+        here, there = absolute(source.uri), absolute(uri)
+        if here == there and to.collection == source.collection:
+            raise VsearchError(f"{display(uri)} is the index being copied: name another place, or another --to-collection")
+        if here != there and (here in there.parents or there in here.parents):
+            raise VsearchError(f"{display(uri)} and the index being copied, {display(str(here))}, hold one another: "
+                               "copy to a folder beside it")
+    elif uri == source.uri and to.collection == source.collection:
+        raise VsearchError(f"{uri} is the index being copied: name another --to-collection")
+    with Store(source, write=False) as frm:
+        try:
+            into = Store(to)
+        except StoreError as exc:
+            raise StoreError(f"the copy's target: {exc}") from None
+        with into:
+            return copy_index(frm, into, on_video)

@@ -162,7 +162,8 @@ RULES = {
 }
 
 
-def _check(key: str, value: Any, origin: str) -> None:
+def check_value(key: str, value: Any, origin: str) -> None:
+    """A SettingsError unless `value` is one setting `key` may take; `origin` says where it came from."""
     ok, allowed = RULES[key]
     if not ok(value):
         raise SettingsError(f"setting {key} from {origin} must be {allowed}, not {value!r}")
@@ -259,7 +260,7 @@ def _strict(key: str, value: Any, origin: str) -> Any:
         value = type(like)(value)
     except OverflowError:  # an integer of 400 digits for a float
         raise SettingsError(f"{key.removeprefix('find.')} in {origin} is out of range") from None
-    _check(key, value, origin)
+    check_value(key, value, origin)
     return value
 
 
@@ -288,6 +289,6 @@ def load_settings(
             if key not in values:
                 raise SettingsError(f"unknown setting {key!r} in {origin}; see configs/default.toml")
             values[key] = _coerce(key, value, values[key], origin)
-            _check(key, values[key], origin)
+            check_value(key, values[key], origin)
             explicit.add(key)
     return Settings(values, frozenset(explicit))

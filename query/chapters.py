@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .segments import snap_to
 from vsearch.index.tokens import HAN, LATIN, STOP_WORDS
+
+from .segments import snap_to
 
 # A slide counts as new when fewer than this share of its words were on the slide before.
 _SAME_SLIDE = 0.5

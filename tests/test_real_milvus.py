@@ -200,3 +200,26 @@ def test_another_models_collection_is_refused(on_server, rgb_video, tmp_path):
     result = run_cli("index", str(rgb_video), "--model", str(tiny_clip(tmp_path / "clip")), ok=False)
     assert result.exit_code == 1 and "holds test-colors vectors" in result.stderr, result.stderr
     assert len(run_cli("list").stdout.splitlines()) == 1  # nothing lost
+
+
+def test_one_writer_migrates_an_older_index_and_the_others_wait(milvus):
+    """Another writer's fresh claim on the migration: this one stops with IndexBusy (exit 75, cron
+    retries), touching nothing."""
+    import time
+
+    from vsearch.index import IndexBusy
+
+    config = StoreConfig(milvus, TOKEN, collection=_fresh())
+    with Store(config) as store:
+        store.create("m", 4)
+        write_one = VideoRecord(3, "/v.mp4", duration=2.0, model="m")
+        store.replace_rows(write_one, [0, 1], [0.5, 1.5], np.eye(2, 4, dtype=np.float32),
+                           [Cue(0.0, 1.0, "kept words")], np.eye(1, 4, dtype=np.float32))
+        meta = store.meta()
+        store.client.upsert(store.names["meta"], [{"id": 0, "info": {**meta, "schema": 2}, "pad": [1.0, 0.0]},
+                                                  {"id": 1, "info": {"migrating": "another", "at": time.time()},
+                                                   "pad": [1.0, 0.0]}])
+    with Store(config) as store:
+        with pytest.raises(IndexBusy, match="being brought up to date by another vsearch process"):
+            store.check()
+        assert store.count(store.names["cues"]) == 1

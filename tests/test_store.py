@@ -1,3 +1,4 @@
+import math
 import subprocess
 import sys
 import textwrap
@@ -309,3 +310,35 @@ def test_a_server_too_old_is_refused_before_anything_is_made(version, refused):
     assert (said is not None) is refused
     if refused:
         assert said.startswith(f"Milvus at http://milvus:19530 is {version}") and "2.3 or newer" in said
+
+
+def test_bm25_by_hand():
+    from vsearch.index.lexical import B, K1, bm25
+
+    docs, query = [[1, 1, 2], [2], [3, 4]], [1, 2]
+    avg = (3 + 1 + 2) / 3
+
+    def part(tf, df, length, n=10):
+        return math.log(1 + (n - df + 0.5) / (df + 0.5)) * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avg))
+    want = [part(2, 1, 3) + part(1, 2, 3), part(1, 2, 1), 0.0]
+    assert bm25(docs, query, 10) == pytest.approx(want)
+    # a given document frequency outranks the candidates' own count
+    assert bm25(docs, query, 10, {1: 5})[0] == pytest.approx(part(2, 5, 3) + part(1, 2, 3))
+
+
+def test_a_word_in_more_cues_than_one_window_holds(config):
+    """The rarer words' cues are read whole; the common word's frequency is counted, not guessed."""
+    from vsearch.index import lexical
+    from vsearch.index.tokens import word_id
+
+    said = ["common rare" if t in (3, 9) else "common medium" if t % 4 == 0 else "common words" for t in range(12)]
+    with Store(config) as store:
+        store.create("m", 4)
+        write(store, "/v/a.mp4", 2, [Cue(float(t), t + 1.0, text) for t, text in enumerate(said)])
+        words = [word_id("common"), word_id("medium"), word_id("rare")]
+        rows, counts = lexical.candidates(store, store.names["cues"], words, "", window=4)
+        assert counts == dict(zip(words, (12, 3, 2)))
+        found = {r["start"] for r in rows}  # the first window, and the rarest word's cues that fit beside it
+        assert {3.0, 9.0} <= found and len(rows) == len({r["id"] for r in rows}) < 12
+        assert [h.start for h in store.search_words("rare common", 3)] == [3.0, 9.0, 0.0]
+        assert store.search_words("the of and", 3) == []  # stop words only: nothing to look up

@@ -149,26 +149,31 @@ def _rows(table, lids: list[int], columns: list[str]) -> list[dict]:
     return table.select(columns).take(pa.array(lids, type=pa.int64())).to_pylist()
 
 
-def segment_filter(seg, compiled, indexed_plan, schema) -> np.ndarray:
-    """Milvus Lite's `evaluate_segment_filter`, with each `array_contains_any(field, [integers])`
-    among the filter's top-level ANDs computed by Arrow: Milvus Lite evaluates one a row at a time
-    in Python (0.7 s over 100k cue rows). The rest of the filter is Milvus Lite's own."""
+def segment_filter(compiled, indexed_plan, schema):
+    """Milvus Lite's `evaluate_segment_filter` as a function of a segment, with each
+    `array_contains_any(field, [integers])` among the filter's top-level ANDs computed by Arrow:
+    Milvus Lite evaluates one a row at a time in Python (0.7 s over 100k cue rows). The rest of
+    the filter, compiled once here, is Milvus Lite's own."""
     from milvus_lite.search.filter import compile_expr
     from milvus_lite.search.filter.ast import And
     from milvus_lite.search.indexed_filter import evaluate_segment_filter
 
     ast = compiled.ast
     parts = ast.operands if isinstance(ast, And) else (ast,)
-    lookups = [p for p in parts if _integer_lookup(p)]
+    lookups = [(p.value.name, [e.value for e in p.values.elements]) for p in parts if _integer_lookup(p)]
     if not lookups:
-        return evaluate_segment_filter(seg, compiled, indexed_plan)
-    mask = np.ones(seg.num_rows, dtype=bool)
-    for part in lookups:
-        mask &= _contains_any(seg.table.column(part.value.name), [e.value for e in part.values.elements])
-    rest = [p for p in parts if all(p is not q for q in lookups)]
-    if rest:
-        remaining = rest[0] if len(rest) == 1 else And(operands=tuple(rest), pos=ast.pos)
-        mask &= evaluate_segment_filter(seg, compile_expr(remaining, schema, source=compiled.source), None)
+        return lambda seg: evaluate_segment_filter(seg, compiled, indexed_plan)
+    rest = [p for p in parts if not _integer_lookup(p)]
+    remaining = rest[0] if len(rest) == 1 else And(operands=tuple(rest), pos=ast.pos) if rest else None
+    others = compile_expr(remaining, schema, source=compiled.source) if remaining is not None else None
+
+    def mask(seg) -> np.ndarray:
+        found = np.ones(seg.num_rows, dtype=bool)
+        for field, values in lookups:
+            found &= _contains_any(seg.table.column(field), values)
+        if others is not None:
+            found &= evaluate_segment_filter(seg, others, None)
+        return found
     return mask
 
 
@@ -187,11 +192,14 @@ def _contains_any(column, values: list[int]) -> np.ndarray:
 
     lists = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     mask = np.zeros(len(lists), dtype=bool)
-    flat = pc.list_flatten(lists)
-    if len(flat):
-        hit = pc.is_in(flat, value_set=pa.array(values, type=flat.type)).to_numpy(zero_copy_only=False)
-        mask[pc.list_parent_indices(lists).to_numpy()[hit]] = True
-    return mask
+    # Each row's values by its offsets, so a null row whose offsets still span values is no
+    # row's parent but its own (and then dropped as null).
+    offsets = lists.offsets.to_numpy()
+    held = lists.values.slice(offsets[0], offsets[-1] - offsets[0])
+    if len(held):
+        hit = pc.is_in(held, value_set=pa.array(values, type=held.type)).to_numpy(zero_copy_only=False)
+        mask[np.repeat(np.arange(len(lists)), np.diff(offsets))[hit]] = True
+    return mask & lists.is_valid().to_numpy(zero_copy_only=False)
 
 
 def project_record(record: dict, schema, plan) -> dict:
@@ -243,7 +251,8 @@ def query(self, expr=None, output_fields=None, partition_names=None, limit=None,
         return STOCK["query"](self, expr, output_fields, partition_names, limit, offset, timezone, order_by_pk)
     keys, mask = visible
     if compiled is not None:
-        parts = [segment_filter(s, compiled, indexed_plan, self._schema) for s in segments]
+        segment_mask = segment_filter(compiled, indexed_plan, self._schema)
+        parts = [segment_mask(s) for s in segments]
         if mt_pks and mt_table is not None:
             parts.append(evaluate_mask(compiled, mt_table))
         mask &= np.concatenate(parts).astype(bool)
