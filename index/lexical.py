@@ -22,23 +22,22 @@ WINDOW = 16384
 MAX_QUERY_WORDS = 1000
 
 
-def bm25(docs: Sequence[Sequence[int]], query: Sequence[int], total: int,
+def bm25(words: np.ndarray, lengths: np.ndarray, query: Sequence[int], total: int,
          frequencies: dict[int, int] | None = None) -> np.ndarray:
-    """BM25 of each doc (its word ids, repeats counted) for the query's word ids.
+    """BM25 of each doc for the query's word ids; the docs' word ids (repeats counted) end to end
+    in `words`, each doc's count of them in `lengths`.
 
-    A word's document frequency is `frequencies[word]` where given, else counted among `docs`;
+    A word's document frequency is `frequencies[word]` where given, else counted among the docs;
     `total` is the number of docs in the collection; the average length is the candidates'.
     """
-    scores = np.zeros(len(docs), dtype=np.float64)
-    if not docs:
+    scores = np.zeros(len(lengths), dtype=np.float64)
+    if not len(lengths):
         return scores
-    n = max(total, len(docs), 1)
-    lengths = np.array([len(d) for d in docs], dtype=np.int64)
-    norm = K1 * (1.0 - B + B * lengths / max(lengths.mean(), 1.0))
-    words = np.fromiter((w for d in docs for w in d), dtype=np.int64, count=int(lengths.sum()))
-    owner = np.repeat(np.arange(len(docs)), lengths)
+    n = max(total, len(lengths), 1)
+    norm = K1 * (1.0 - B + B * lengths / max(float(lengths.mean()), 1.0))
+    owner = np.repeat(np.arange(len(lengths)), lengths)
     for word in dict.fromkeys(query):
-        tf = np.bincount(owner[words == word], minlength=len(docs)).astype(np.float64)
+        tf = np.bincount(owner[words == word], minlength=len(lengths)).astype(np.float64)
         df = frequencies[word] if frequencies and word in frequencies else int((tf > 0).sum())
         if df == 0:
             continue
@@ -47,10 +46,17 @@ def bm25(docs: Sequence[Sequence[int]], query: Sequence[int], total: int,
     return scores
 
 
-def ranked(scores: np.ndarray, keys: Sequence[tuple], limit: int) -> list[int]:
-    """Indexes of the `limit` best scores, ties in the order of `keys`; none for a score of 0."""
-    order = sorted(np.flatnonzero(scores > 0).tolist(), key=lambda i: (-scores[i], keys[i]))
-    return order[:limit]
+def flat(docs: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Docs' word ids end to end, and each doc's count of them: what `bm25` takes."""
+    lengths = np.array([len(d) for d in docs], dtype=np.int64)
+    return np.fromiter((w for d in docs for w in d), dtype=np.int64, count=int(lengths.sum())), lengths
+
+
+def ranked(scores: np.ndarray, video_ids, starts, ends, limit: int) -> np.ndarray:
+    """Indexes of the `limit` best scores, ties to the earlier video id, start and end (the same
+    order on every backend); none for a score of 0."""
+    order = np.lexsort((np.asarray(ends), np.asarray(starts), np.asarray(video_ids), -scores))
+    return order[scores[order] > 0][:limit]
 
 
 def candidates(store, name: str, words: list[int], where: str,

@@ -114,18 +114,47 @@ class Reads:
             return []
         name = self.names["cues"]
         ids = list(dict.fromkeys(tokens.word_id(t) for t in terms))[: lexical.MAX_QUERY_WORDS]
-        rows, frequencies = lexical.candidates(self, name, ids, ids_filter(video_ids))
-        scores = lexical.bm25([r["terms"] for r in rows], ids, self.cue_count(), frequencies)
-        best = lexical.ranked(scores, [(r["video_id"], r["start"], r["end"], r["id"]) for r in rows], limit)
-        if not best:
+        cue_ids, vids, starts, ends, words_of, lengths, frequencies, read = self._candidates(name, ids, video_ids)
+        scores = lexical.bm25(words_of, lengths, ids, self.cue_count(), frequencies)
+        best = lexical.ranked(scores, vids, starts, ends, limit)
+        if not len(best):
             return []
-        found = {r["id"]: r for r in self.query(name, "", self._cue_fields(), ids=[rows[i]["id"] for i in best])}
-        return [self._cue_hit("bm25", rank, float(scores[i]), found[rows[i]["id"]])
-                for rank, i in enumerate(best) if rows[i]["id"] in found]
+        if read is not None:
+            rows = read(best, self._cue_fields())
+        else:
+            rows = self.query(name, "", self._cue_fields(), ids=[int(cue_ids[i]) for i in best])
+        found = {r["id"]: r for r in rows}
+        return [self._cue_hit("bm25", rank, float(scores[i]), found[int(cue_ids[i])])
+                for rank, i in enumerate(best) if int(cue_ids[i]) in found]
+
+    def _candidates(self, name: str, ids: list[int], video_ids: Iterable[int] | None):
+        """The cues holding any of the word `ids`: their ids, video ids, starts, ends, word ids end
+        to end and counts of them, the words' frequencies where counted apart (index/lexical.py),
+        and a reader of their rows by index; read in Milvus Lite's own process where this process
+        runs it (index/lite/words.py; else the reader is None and rows are asked by key)."""
+        from . import lite
+
+        wanted = [int(v) for v in video_ids] if video_ids is not None else None
+        if self.config.is_lite and lite.installed():
+            from .lite import words
+
+            found = words.candidates(self.opened, name, ids, wanted)
+            if found is not None:
+                *columns, read = found
+                return (*columns, None, read)
+        rows, frequencies = lexical.candidates(self, name, ids, ids_filter(wanted))
+        columns = [np.array([r[k] for r in rows], dtype=np.float64 if k in ("start", "end") else np.int64)
+                   for k in ("id", "video_id", "start", "end")]
+        return (*columns, *lexical.flat([r["terms"] for r in rows]), frequencies, None)
 
     def cue_count(self) -> int:
-        """Cue rows in the index, for the query words' IDF."""
-        return self.count(self.names["cues"]) if self._ready() else 0
+        """Cue rows in the index, for the query words' IDF: counted once a connection that only
+        reads (an IDF a few writes old ranks the same), at every call where this one writes."""
+        if not self._ready():
+            return 0
+        if self.write or self._cue_total is None:
+            self._cue_total = self.count(self.names["cues"])
+        return self._cue_total
 
     def cues_of(self, vid: int, source: str) -> list[Cue]:
         """A video's cues of one source ("subtitle", "asr", "ocr"), in time order."""

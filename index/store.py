@@ -54,6 +54,7 @@ class Store(Reads):
 
         self.opened = self._connection.opened
         self.dim = 0
+        self._cue_total = None  # reads.py cue_count's, for a connection that only reads
         self.audio = ""  # the sound model of the index's sounds collection, once checked
 
     def __enter__(self) -> "Store":

@@ -255,3 +255,33 @@ def test_stacked_dense_search_matches_milvus_lite(flushed, stock, kwargs):
     untied = [[h for h in hits if [x[1] for x in hits].count(h[1]) == 1] for hits in fast]
     assert untied == [[h for h in hits if [x[1] for x in hits].count(h[1]) == 1] for hits in own]
     assert any(untied)
+
+
+def test_word_lookups_in_process_rank_as_the_client_path(tmp_path):
+    """index/lite/words.py against the lookup through the client (Milvus Lite's own query):
+    the same hits, scores and order, with re-indexed videos (deleted rows), a video filter and ties."""
+    from vsearch.extract import Cue
+    from vsearch.index import Store, StoreConfig, VideoRecord
+
+    rng = np.random.default_rng(5)
+    words = "vector database index 向量 数据库 frame lecture model".split()
+    with Store(StoreConfig(str(tmp_path / "w.db"))) as store:
+        store.create("m", DIM)
+        for n in list(range(6)) + [2, 4]:  # 2 and 4 indexed twice: their first rows deleted
+            cues = [Cue(float(t), t + 1.0, " ".join(rng.choice(words, rng.integers(1, 5)))) for t in range(20)]
+            cues.append(Cue(30.0, 31.0, "vector database"))  # the same text in every video: ties
+            rec = VideoRecord(n + 1, f"/v{n}.mp4", duration=40.0, model="m")
+            store.replace_rows(rec, [0], [0.5], rng.normal(size=(1, DIM)).astype(np.float32), cues,
+                               rng.normal(size=(len(cues), DIM)).astype(np.float32))
+
+        def found():
+            return [[(h.video_id, h.start, h.text, round(h.score, 9)) for h in store.search_words(q, 30, ids)]
+                    for q in ("vector database", "向量数据库", "lecture", "nothing") for ids in (None, [2, 5])]
+        assert lite.installed()
+        fast = found()
+        lite.uninstall()
+        try:
+            assert not lite.installed() and found() == fast
+        finally:
+            lite.install()
+        assert fast[0] and fast[2] and not fast[6]

@@ -313,7 +313,11 @@ def test_a_server_too_old_is_refused_before_anything_is_made(version, refused):
 
 
 def test_bm25_by_hand():
-    from vsearch.index.lexical import B, K1, bm25
+    from vsearch.index.lexical import B, K1, flat
+    from vsearch.index.lexical import bm25 as scored
+
+    def bm25(docs, query, total, frequencies=None):
+        return scored(*flat(docs), query, total, frequencies)
 
     docs, query = [[1, 1, 2], [2], [3, 4]], [1, 2]
     avg = (3 + 1 + 2) / 3

@@ -38,6 +38,15 @@ def install() -> bool:
     return True
 
 
+def installed() -> bool:
+    """Whether this process's Milvus Lite runs our searches and query (`install` took)."""
+    try:
+        from milvus_lite.engine import collection
+    except ImportError:
+        return False
+    return collection.Collection.query is rows.query
+
+
 def uninstall() -> None:
     """Give this process's Milvus Lite its own searches and query back."""
     try:
