@@ -15,8 +15,8 @@ def cli_times(tmp: Path) -> tuple[float, float]:
     from vsearch.testing.checkpoints import tiny_clip
     from vsearch.testing.media import colour_video
 
-    env = dict(os.environ, VSEARCH_HOME=str(tmp / "home"), VSEARCH_model=str(tiny_clip(tmp / "clip")),
-               VSEARCH_TEXT_model="image", VSEARCH_ASR_MODE="off", VSEARCH_OCR_MODE="off")
+    env = dict(os.environ, VSEARCH_HOME=str(tmp / "home"), VSEARCH_MODEL=str(tiny_clip(tmp / "clip")),
+               VSEARCH_TEXT_MODEL="image", VSEARCH_ASR_MODE="off", VSEARCH_OCR_MODE="off")
     video = colour_video(tmp / "v.mp4", [("red", 3), ("blue", 3)])
     subprocess.run([sys.executable, "-m", "vsearch", "index", str(video)], env=env, check=True, capture_output=True)
     began = time.perf_counter()
@@ -44,7 +44,7 @@ def served(tmp: Path, uri: str, queries: int, model: str) -> tuple[list[float], 
     from vsearch.web import create_app
 
     env = dict(os.environ, VSEARCH_HOME=str(tmp / f"serve-home-{Path(uri).stem}"), VSEARCH_URI=uri,
-               VSEARCH_model=model, VSEARCH_TEXT_model="image", VSEARCH_DEVICE="cpu")
+               VSEARCH_MODEL=model, VSEARCH_TEXT_MODEL="image", VSEARCH_DEVICE="cpu")
     settings = load_settings(environ=env)
     app = create_app(settings)
     port = free_port()
@@ -94,8 +94,8 @@ def terminal_session(tmp: Path, uri: str, queries: int, model: str) -> tuple[flo
     from test_resident import in_terminal
 
     env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env.update(VSEARCH_HOME=str(tmp / f"serve-home-{Path(uri).stem}"), VSEARCH_URI=uri, VSEARCH_model=model,
-               VSEARCH_TEXT_model="image", VSEARCH_DEVICE="cpu")
+    env.update(VSEARCH_HOME=str(tmp / f"serve-home-{Path(uri).stem}"), VSEARCH_URI=uri, VSEARCH_MODEL=model,
+               VSEARCH_TEXT_MODEL="image", VSEARCH_DEVICE="cpu")
     began = time.perf_counter()
     code, said = in_terminal("find", "vector database", env=env, timeout=600)
     first = time.perf_counter() - began
