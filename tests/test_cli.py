@@ -155,7 +155,7 @@ def test_busy_index_is_reported(env, rgb_video):
         assert holder.stdout.readline().strip() == "held"
         done = cli_process("find", "red", env_extra={"VSEARCH_BUSY_TIMEOUT": "1"})
         assert done.returncode == 75
-        assert "busy" in done.stderr and "milvus-lite server" in done.stderr
+        assert "busy" in done.stderr and "vsearch copy" in done.stderr
         assert "Traceback" not in done.stderr
     finally:
         holder.kill()
