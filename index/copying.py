@@ -34,9 +34,9 @@ def copy_index(source, target, on_video: Callable[[VideoRecord, bool], None] | N
     model's index."""
     meta = source.check()
     if meta is None:
-        raise NoIndex(f"nothing is indexed at {_where(source)}: there is nothing to copy")
+        raise NoIndex(f"nothing is indexed at {source.config.where}: there is nothing to copy")
     if source.legacy:
-        raise StoreError(f"the index at {_where(source)} is of an older vsearch (schema {source.legacy}): "
+        raise StoreError(f"the index at {source.config.where} is of an older vsearch (schema {source.legacy}): "
                          "bring it up to date first with `vsearch ingest` or `vsearch index` on it")
     levels = {k: v for k, v in meta.items() if k not in _MODELS}
     target.create(meta["model"], int(meta["dim"]), meta.get("text_model", "image"), meta.get("text_dim"), levels)
@@ -69,8 +69,3 @@ def _copy_video(source, target, record: VideoRecord, held: bool) -> int:
     target.replace_rows(record, slots, times, frames, cues, vecs, sounds)
     target.put_video(record)  # the source's record as it is (its time indexed, not the copy's)
     return len(slots) + len(cues) + (len(sounds.starts) if sounds is not None else 0)
-
-
-def _where(store) -> str:
-    config = store.config
-    return config.uri if config.is_lite else f"{config.uri} ({config.collection})"

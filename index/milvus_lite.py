@@ -38,6 +38,11 @@ class StoreConfig:
     def is_lite(self) -> bool:
         return "://" not in self.uri
 
+    @property
+    def where(self) -> str:
+        """The index as messages name it: a Milvus Lite folder, or a server and its collection prefix."""
+        return self.uri if self.is_lite else f"{self.uri} ({self.collection})"
+
 
 class StoreError(VsearchError):
     """The index cannot be opened, read or written."""

@@ -120,7 +120,7 @@ def migrate(store, meta: dict) -> dict:
     version = int(meta.get("schema") or 1)
     legacy, name = f"{store.config.collection}_{CUES[version]}", store.names["cues"]
     if not store.exact and not _claimed(store):
-        raise IndexBusy(f"index {store.config.uri} ({store.config.collection}) is being brought up to date by "
+        raise IndexBusy(f"index {store.config.where} is being brought up to date by "
                         "another vsearch process: retry when it is done (a few minutes)")
     if store.call("open", store.client.has_collection, name):
         store.call("write", store.client.drop_collection, name)

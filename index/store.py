@@ -157,7 +157,7 @@ class Store(Reads):
         meta = self.meta()
         if meta is None:
             return None
-        where = self.config.uri if self.config.is_lite else f"{self.config.uri} ({self.config.collection})"
+        where = self.config.where
         first = not self.dim  # the first check of this connection
         if int(meta.get("schema") or 1) < SCHEMA_VERSION:
             meta = migrate(self, meta) if self.write else read_old(self, meta)
