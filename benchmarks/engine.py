@@ -11,7 +11,8 @@ by the evals (docs/performance.md, "The CPU engine").
 Per model: ms per frame at the default CPU batch (16) and ms per one-text query for torch, ONNX
 fp32 and ONNX int8, the ratio to torch, and int8's lowest cosine to fp32. Then a cold `vsearch
 find` (process start to results) over an index of `--seconds` stored seconds made for SigLIP2-base
-and e5-small, with each engine: the p50 of `--finds` runs; on ONNX Runtime also with the index
+and e5-small, with each engine, and on ONNX Runtime at engine_precision fp32 and auto (its int8
+check judged first, on 64 made-up pictures): the p50 of `--finds` runs; at auto also with the index
 folder's copy of the meta row removed, so each find reads the row from the index first (two
 opens, as before index/meta_copy.py).
 """
@@ -95,6 +96,12 @@ def cold_finds(tmp: Path, image: str, text: str, seconds: int, finds: int) -> No
     home = tmp / "home"
     options = EncoderOptions(device="cpu", cache=home / "cache" / "models")
     encoder = load_encoder(image, options)  # exports both models, as the first ingest would
+    # ...and judges int8 on its first 64 frames (engine_precision auto): pictures of varied brightness
+    rng = np.random.default_rng(0)
+    size = (encoder.frame_spec.height, encoder.frame_spec.width, 3)
+    frames = np.stack([np.clip(rng.normal(rng.uniform(20, 235), rng.uniform(5, 80), size), 0, 255) for _ in range(64)])
+    encoder.encode_frames(frames.astype(np.uint8))
+    print(f"int8 check: {encoder.check.verdict}")
     words = load_text_encoder(text, options, encoder)
     encoder.levels = image_levels(encoder)
     built = build(str(home / "index.db"), seconds, encoder.dim, tmp / "videos", encoder.model_id,
@@ -102,21 +109,22 @@ def cold_finds(tmp: Path, image: str, text: str, seconds: int, finds: int) -> No
     print(f"index of {seconds} stored seconds built in {built:.0f}s")
     copy = next((home / "index.db").glob("vsearch.*.meta.json"))
     kept = copy.read_bytes()
-    walls: dict[tuple[str, int], list[float]] = {}
+    walls: dict[tuple[str, str, int], list[float]] = {}
     # One open against two alternate find by find, so neither gains from running later (warmer caches).
     for i in range(finds):
-        for engine, opens in (("torch", 1), ("onnx", 1), ("onnx", 2)):
+        for engine, precision, opens in (("torch", "fp32", 1), ("onnx", "fp32", 1), ("onnx", "auto", 1),
+                                         ("onnx", "auto", 2)):
             env = dict(os.environ, VSEARCH_HOME=str(home), VSEARCH_ENGINE=engine, VSEARCH_FIND_USE_SERVER="0",
-                       VSEARCH_DEVICE="cpu")
+                       VSEARCH_DEVICE="cpu", VSEARCH_ENGINE_PRECISION=precision)
             if opens == 2:
                 copy.unlink(missing_ok=True)  # the find reads the meta row from the index, then searches it
             began = time.perf_counter()
             subprocess.run([sys.executable, "-m", "vsearch", "find", QUERIES[i % len(QUERIES)], "--json"],
                            env=env, check=True, capture_output=True)
-            walls.setdefault((engine, opens), []).append(time.perf_counter() - began)
+            walls.setdefault((engine, precision, opens), []).append(time.perf_counter() - began)
             copy.write_bytes(kept)
-    for (engine, opens), got in walls.items():
-        print(f"cold find  engine={engine:<6} opens={opens} p50={statistics.median(got):.2f}s "
+    for (engine, precision, opens), got in walls.items():
+        print(f"cold find  engine={engine:<6} precision={precision:<5} opens={opens} p50={statistics.median(got):.2f}s "
               f"min={min(got):.2f}s max={max(got):.2f}s over {finds}")
 
 

@@ -1,6 +1,6 @@
 """Resident memory of the default models, each loaded through vsearch's own loading code.
 
-    python benchmarks/models_memory.py [--ingest VIDEO]
+    python benchmarks/models_memory.py [--ingest VIDEO [--no-sounds]]
 
 The hub is out of reach here, so each model is a randomly initialised checkpoint of the default's
 exact size (vocabulary included: SigLIP2's 256k-token Gemma vocabulary is most of its text
@@ -12,7 +12,9 @@ an upper bound and their time is not a measurement. Each line is the RSS growth 
 the model and runs it once, against the same process before loading (the baseline). With
 --ingest, more processes index VIDEO with all five (speech on, screen text auto, sounds on) and
 print their peak RSS at the default batch size (0: 16 on a CPU, 2 for sounds) and 32, against the
-same ingest without the sound model (the baseline).
+same ingest without the sound model (the baseline); --no-sounds runs only that baseline, the
+defaults on a CPU. The models are exported in the first ingest and, at engine_precision auto, the
+image tower's int8 check runs in it: use a video of well over 64 changing seconds.
 """
 
 import json
@@ -140,7 +142,10 @@ def ingest_peak(folder: Path, video: Path, batch: int, sounds: bool) -> dict:
     (path, outcome), = index_paths(settings, [video])
     if isinstance(outcome, Exception):
         raise SystemExit(f"{path}: {outcome}")
-    return {"frames": outcome.encoded, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    # The children: the export and int8 quantizing processes of this first use (engine_precision auto).
+    return {"frames": outcome.encoded, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "children_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            "frames_by_precision": (outcome.record.info or {}).get("precisions")}
 
 
 def main() -> None:
@@ -169,8 +174,9 @@ def main() -> None:
             total += mb
             print(f"{label}: +{mb:.0f} MB")
         print(f"models_total_mb={total:.0f} (each in its own process; add decoding, ~0.1-0.3 GB, and the process itself)")
-        if len(sys.argv) == 3 and sys.argv[1] == "--ingest":
-            for batch, sounds in ((0, "0"), (0, "1"), (32, "1")):
+        if len(sys.argv) in (3, 4) and sys.argv[1] == "--ingest":
+            runs = ((0, "0"),) if sys.argv[3:] == ["--no-sounds"] else ((0, "0"), (0, "1"), (32, "1"))
+            for batch, sounds in runs:
                 done = subprocess.run([sys.executable, __file__, "--ingest-one", tmp, sys.argv[2], str(batch), sounds],
                                       capture_output=True, text=True)
                 result = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else done.stderr[-300:]

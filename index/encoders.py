@@ -41,7 +41,7 @@ class EncoderOptions:
     dtype: str = default("dtype")
     batch_size: int = default("batch_size")
     engine: str = default("engine")  # "auto", "torch" or "onnx" (index/engines.py)
-    engine_precision: str = default("engine_precision")  # ONNX weights: "fp32" or "int8"
+    engine_precision: str = default("engine_precision")  # ONNX weights: "auto", "fp32" or "int8"
     cache: Path = field(default_factory=default_cache)  # exported towers
 
 

@@ -173,13 +173,17 @@ def _digest(path: Path) -> str:
 
 
 def _sweep(folder: Path) -> None:
-    """Delete what a process killed mid-export left behind: private folders over a day old."""
+    """Delete what a process killed mid-export left behind: private folders (and verdicts being
+    written, index/fidelity.py) over a day old."""
     import time
 
-    for stale in [*folder.glob(".build-*"), *folder.glob(".bad-*")]:
+    for stale in [*folder.glob(".build-*"), *folder.glob(".bad-*"), *folder.glob(".verdict-*")]:
         try:
             if stale.stat().st_mtime < time.time() - 86400:
-                shutil.rmtree(stale, ignore_errors=True)
+                if stale.is_dir():
+                    shutil.rmtree(stale, ignore_errors=True)
+                else:
+                    stale.unlink()
         except OSError:
             pass  # another process swept it
 

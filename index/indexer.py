@@ -3,6 +3,7 @@
 import functools
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
@@ -129,6 +130,8 @@ class VideoVectors:
     sounds: Sounds | None = None
     # Where the video's shots begin; None where frames were not decoded (or extract.shots is off).
     shots: Shots | None = None
+    # Frames encoded at each precision, where the encoder says ("fp32", "int8": index/fidelity.py).
+    precisions: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ def encode_video(
         try:
             if stored is not None and reader is None:
                 slots, times, vecs, duration = stored.slots, stored.times, list(stored.vecs), stored.duration
-                encoded, shots = 0, None
+                encoded, shots = Counter(), None
             else:
                 stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads,
                                      options.decode_readers, shots=options.shots)
@@ -250,8 +253,9 @@ def encode_video(
     sounds = windows.sounds().before(duration) if windows is not None else None
     if sounds is not None and sounds.skipped.startswith("failed"):
         warnings.append(_unheard(video, sounds.skipped))
-    return VideoVectors(duration, slots, times, frame_vecs, encoded, cues, cue_vecs, warnings, declared,
-                        _sense_notes(speech, ocr_cues, ocr_state, sounds, models.unheard), sounds, shots)
+    return VideoVectors(duration, slots, times, frame_vecs, sum(encoded.values()), cues, cue_vecs, warnings, declared,
+                        _sense_notes(speech, ocr_cues, ocr_state, sounds, models.unheard), sounds, shots,
+                        {p: n for p, n in encoded.items() if p})
 
 
 def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions, plan: ScreenPlan,
@@ -265,7 +269,10 @@ def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions,
     slots: list[int] = []
     times: list[float] = []
     vecs: list[np.ndarray] = []
-    encoded = 0
+    encoded = Counter()  # by the precision that encoded them ("" where the encoder does not say)
+    # An ONNX encoder's encode_frames also counts its precisions and feeds its int8 fidelity check.
+    frames = getattr(encoder, "encode_frames", None) or (lambda pixels: (encoder.encode_images(pixels),
+                                                                        {"": len(pixels)}))
     ref = ref_vec = None
     with Prefetch(stream) as chunks:
         for chunk in chunks:
@@ -284,8 +291,9 @@ def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions,
             fresh = [i for i in fresh if chunk[i].slot not in kept]
             new_vecs = {}
             if fresh:
-                new_vecs = dict(zip(fresh, encoder.encode_images(np.stack([chunk[i].pixels for i in fresh]))))
-            encoded += len(fresh)
+                got, used = frames(np.stack([chunk[i].pixels for i in fresh]))
+                new_vecs = dict(zip(fresh, got))
+                encoded.update(used)
             for i, frame in enumerate(chunk):
                 ref_vec = kept[frame.slot] if frame.slot in kept else new_vecs.get(i, ref_vec)
                 slots.append(frame.slot)
@@ -328,6 +336,10 @@ def index_video(
         info = {"subtitles": [str(s) for s in sub_files], "extra_subs": [str(s) for s in files.extra],
                 "warnings": vectors.warnings, **vectors.senses, "attempt": attempt_key(options), "file": known,
                 "completions": ((old.info or {}).get("completions", 0) + 1) if reuse_frames else 0}
+        # Frames kept from the index keep the precision they were encoded at.
+        kept = Counter((old.info or {}).get("precisions") or {}) if stored is not None else Counter()
+        if precisions := dict(kept + Counter(vectors.precisions)):
+            info["precisions"] = precisions
         if vectors.shots is not None:
             info["shots"] = {"cuts": list(vectors.shots.cuts), "looked": vectors.shots.looked}
         elif reuse_frames and (old.info or {}).get("shots"):

@@ -30,6 +30,7 @@ from .engines import (
     read_entry,
     source_folder,
 )
+from .fidelity import FrameCheck
 from .loading import ModelError, hub_reachable, on_terminal, pick_batch
 
 log = logging.getLogger("vsearch")
@@ -112,8 +113,11 @@ class Towers:
     """
 
     def __init__(self, model_id: str, kind: str, options, recipe: dict, say: Callable[[str], None] = on_terminal):
-        self.model_id, self.precision, self.recipe, self.say = model_id, options.engine_precision, recipe, say
+        self.model_id, self.recipe, self.say = model_id, recipe, say
+        # "auto" runs every tower fp32 but the image tower a fidelity check lets run int8 (OnnxClip).
+        self.precision = "fp32" if options.engine_precision == "auto" else options.engine_precision
         self._where = providers(options.device)
+        self.on_cpu = self._where == ["CPUExecutionProvider"]
         self.source = source_folder(model_id)
         if self.source is None:
             if hub_reachable():  # its own progress bars are in the export process, which shows none
@@ -124,40 +128,58 @@ class Towers:
             raise ExportFailed("its files are not in a local folder or the Hugging Face cache")
         self.root = options.cache / model_hash(self.source, kind)
         self._entries: dict = {}  # read (or exported) by meta(), not yet opened
-        self._open: dict[str, Tower] = {}
+        self._open: dict[tuple[str, str], Tower] = {}  # by (tower, precision)
 
     def meta(self, *towers: str) -> list[dict]:
         """The towers' meta.json, exporting those the cache has none of first (in one process)."""
-        self._entries.update({t: self._read(t) for t in towers})
-        if missing := [t for t in towers if self._entries[t] is None]:
-            self._entries.update(self._export(missing))
-        return [self._entries[t].meta for t in towers]
+        keys = [(t, self.precision) for t in towers]
+        self._entries.update({key: self._read(*key) for key in keys})
+        if missing := [t for t, p in keys if self._entries[t, p] is None]:
+            self._entries.update({(t, self.precision): e for t, e in self._export(missing, self.precision).items()})
+        return [self._entries[key].meta for key in keys]
 
-    def tower(self, tower: str) -> Tower:
-        """A tower's session, checked against its probe; a damaged entry is exported again."""
-        if tower not in self._open:
-            entry = self._entries.pop(tower, None) or self._read(tower)
+    def meta_at(self, tower: str, precision: str) -> dict:
+        """One tower's meta.json at `precision`, made first where the cache has none."""
+        key = (tower, precision)
+        if self._entries.get(key) is None:
+            self._entries[key] = self._read(*key) or self._export([tower], precision)[tower]
+        return self._entries[key].meta
+
+    def ready(self, tower: str, precision: str) -> bool:
+        """Whether a tower's entry at `precision` is open or on disk and whole, making none."""
+        key = (tower, precision)
+        if key not in self._open and self._entries.get(key) is None:
+            self._entries[key] = self._read(*key)
+        return key in self._open or self._entries[key] is not None
+
+    def tower(self, tower: str, precision: str | None = None) -> Tower:
+        """A tower's session (at its precision now, or `precision`), checked against its probe; a
+        damaged entry is exported again."""
+        key = (tower, precision or self.precision)
+        if key not in self._open:
+            entry = self._entries.pop(key, None) or self._read(*key)
             opened = self._checked(entry) if entry else None
             if opened is None:
-                opened = self._checked(self._export([tower])[tower])
+                opened = self._checked(self._export([tower], key[1])[tower])
             if opened is None:
-                raise ModelError(f"the {tower} tower exported to {self._folder(tower)} gives other vectors than "
+                raise ModelError(f"the {tower} tower exported to {self._folder(*key)} gives other vectors than "
                                  "when it was made; delete that folder, or use engine = \"torch\"")
-            self._open[tower] = opened
-        return self._open[tower]
+            self._open[key] = opened
+        return self._open[key]
 
-    def close(self, tower: str) -> None:
-        """Close a tower's session; it opens again on its next use."""
-        self._open.pop(tower, None)
+    def close(self, tower: str, precision: str | None = None) -> None:
+        """Close a tower's sessions (at `precision` only, if given); it opens again on its next use."""
+        for key in [k for k in self._open if k[0] == tower and precision in (None, k[1])]:
+            del self._open[key]
 
-    def _folder(self, tower: str, precision: str | None = None) -> Path:
-        return self.root / f"{tower}-{precision or self.precision}"
+    def _folder(self, tower: str, precision: str) -> Path:
+        return self.root / f"{tower}-{precision}"
 
-    def _read(self, tower: str):
-        """The tower's entry at this precision; an int8 one quantized another way (by an earlier
+    def _read(self, tower: str, precision: str):
+        """The tower's entry at `precision`; an int8 one quantized another way (by an earlier
         vsearch) is deleted, to be made again."""
-        entry = read_entry(self._folder(tower))
-        if entry is not None and self.precision == "int8" and entry.meta.get("quantization") != QUANTIZATION:
+        entry = read_entry(self._folder(tower, precision))
+        if entry is not None and precision == "int8" and entry.meta.get("quantization") != QUANTIZATION:
             discard(entry.folder)
             return None
         return entry
@@ -171,22 +193,22 @@ class Towers:
             return None
         return opened if ok else None
 
-    def _export(self, towers: list[str]) -> dict:
-        """Export `towers`, whose entries are missing or failed their check: {tower: entry}.
+    def _export(self, towers: list[str], precision: str) -> dict:
+        """Export `towers` at `precision`, whose entries are missing or failed their check: {tower: entry}.
 
         What is there of them is deleted first; an int8 entry is made from the fp32 one, which
         is kept where it still reads.
         """
         fp32 = {}
         for tower in towers:
-            _discard_damaged(tower, self._folder(tower))
-            fp32[tower] = read_entry(self._folder(tower, "fp32")) if self.precision != "fp32" else None
+            _discard_damaged(tower, self._folder(tower, precision))
+            fp32[tower] = read_entry(self._folder(tower, "fp32")) if precision != "fp32" else None
             if fp32[tower] is None:
                 _discard_damaged(tower, self._folder(tower, "fp32"))
         failed = self.root / "failed.json"
         if failed.exists():
             raise ExportFailed(json.loads(failed.read_text("utf-8")).get("why", "it failed before"))
-        engine = "the CPU engine" if self._where == ["CPUExecutionProvider"] else "ONNX Runtime"
+        engine = "the CPU engine" if self.on_cpu else "ONNX Runtime"
         if missing := {t: self._folder(t, "fp32") for t, entry in fp32.items() if entry is None}:
             # Minutes for the default models, and nothing else is said meanwhile.
             self.say(f"vsearch: exporting {self.model_id} ({', '.join(missing)}) to ONNX for {engine} "
@@ -198,11 +220,11 @@ class Towers:
                 self.root.mkdir(parents=True, exist_ok=True)
                 failed.write_text(json.dumps({"why": str(exc), "version": EXPORT_VERSION}), "utf-8")
                 raise
-        if self.precision == "fp32":
+        if precision == "fp32":
             return fp32
         self.say(f"vsearch: making int8 weights of {self.model_id} ({', '.join(towers)}) for {engine} "
                  "(once; later runs reuse them)")
-        return publish({t: self._folder(t) for t in towers}, lambda folders: run_export(
+        return publish({t: self._folder(t, precision) for t in towers}, lambda folders: run_export(
             {"quantize": {t: [str(fp32[t].folder), str(f)] for t, f in folders.items()}}))
 
 
@@ -237,15 +259,37 @@ class OnnxClip:
         self.model_id = model_id
         self.batch_size = pick_batch(options.batch_size, "cpu")
         self.towers = Towers(model_id, "clip", options, {"family": "clip", "model_id": model_id})
+        # "auto" on a CPU: the image tower runs int8 once it is judged faithful on this user's own
+        # frames, and fp32 until then and wherever it is not (index/fidelity.py).
+        auto = options.engine_precision == "auto" and self.towers.on_cpu
+        self.check = FrameCheck(self.towers, model_id) if auto else None
         image, text = self.towers.meta("image", "text")
         self.frame_spec = FrameSpec(*image["frame_spec"])
         self.dim = len(text["probe"][0])
 
-    def encode_images(self, pixels: np.ndarray) -> np.ndarray:
+    def encode_images(self, pixels: np.ndarray, precision: str | None = None) -> np.ndarray:
         """Encode (N, H, W, 3) uint8 frames already sized to `frame_spec`."""
-        tower = self.towers.tower("image")
+        if precision is None and self.check is not None:
+            precision = self.check.precision(ingest=False)
+        tower = self.towers.tower("image", precision)
         return _batched(len(pixels), self.batch_size, self.dim,
                         lambda lo, hi: tower.run({"pixels": np.ascontiguousarray(pixels[lo:hi])}))
+
+    def encode_frames(self, pixels: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+        """Encode an ingest's frames: (vectors, how many each precision encoded); under "auto" they
+        feed the fidelity check, which a chunk is cut for, so frames after the verdict run at it."""
+        parts, used, at = [], {}, 0
+        while at < len(pixels):
+            if self.check is None:
+                precision, cut = self.towers.precision, len(pixels)
+            else:
+                precision = self.check.precision(ingest=True)
+                cut = at + self.check.room(len(pixels) - at, precision)
+            parts.append(self.encode_images(pixels[at:cut], precision))
+            if self.check is not None:
+                self.check.see(pixels[at:cut], parts[-1], precision, lambda sample: self.encode_images(sample, "int8"))
+            used[precision], at = used.get(precision, 0) + cut - at, cut
+        return (np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)), used
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         tower = self.towers.tower("text")

@@ -13,6 +13,7 @@ from vsearch.extract.types import Source
 from .render import (
     count,
     echo_json,
+    engine_line,
     gone_note,
     hms,
     ingest_line,
@@ -298,6 +299,8 @@ def status(settings: Settings, as_json):
         click.echo(status_summary(records))
         if records and (meta := index_meta(settings)):
             click.echo(models_line(meta))
+            if engine := engine_line(meta["model"], settings):
+                click.echo(engine)
         if server := describe(settings):
             click.echo(server)
 

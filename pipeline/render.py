@@ -104,6 +104,9 @@ def senses(rec) -> str:
     parts += [f"shown {ocr['cues']}"] if ocr.get("state") in ("read", "cached") else []
     parts += [f"sounds {rec.sounds}" if "windows" in audio else f"sounds: {audio['skipped']}"] \
         if audio and audio.get("skipped") != "audio.mode is off" else []
+    if precisions := info.get("precisions"):  # "frames int8", or "frames fp32 64 + int8 530" for a switch midway
+        parts.append("frames " + (" + ".join(f"{p} {n}" for p, n in precisions.items()) if len(precisions) > 1
+                                  else next(iter(precisions))))
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -116,7 +119,7 @@ def record_json(rec) -> dict:
             "declared_duration": info.get("declared_duration"), "frames": rec.frames, "cues": rec.cues,
             "model": rec.model, "error": rec.error or None, "warnings": info.get("warnings", []),
             "sounds": rec.sounds, "asr": info.get("asr"), "ocr": info.get("ocr"), "audio": info.get("audio"),
-            "partial": failed(info) or None,
+            "partial": failed(info) or None, "precisions": info.get("precisions"),
             "indexed_at": rec.indexed_at or None, "attempts": rec.attempts, "retry_at": rec.retry_at or None}
 
 
@@ -202,6 +205,17 @@ def models_line(meta: dict) -> str:
     if meta.get("audio_model"):
         parts.append(f"sound {display(meta['audio_model'])}")
     return "models: " + "; ".join(parts)
+
+
+def engine_line(model_id: str, settings) -> str:
+    """`status`'s engine line: what runs the image model's towers here, and at what precision."""
+    from vsearch.index import ModelError
+    from vsearch.index.fidelity import engine_line as line
+
+    try:
+        return line(model_id, settings.encoder_options())
+    except ModelError:  # a device named that is not here: every command that loads a model says so
+        return ""
 
 
 def status_summary(records: list) -> str:

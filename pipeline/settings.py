@@ -91,7 +91,7 @@ RULES = {
     "dtype": _one_of("auto", "float32", "float16", "bfloat16"),
     "batch_size": _between(0, 4096),
     "engine": _one_of("auto", "torch", "onnx"),
-    "engine_precision": _one_of("fp32", "int8"),
+    "engine_precision": _one_of("auto", "fp32", "int8"),
     "extract.fps": _between(0.01, 60),
     "extract.chunk": _between(1, 10000),
     "extract.decode_threads": _between(0, 256),

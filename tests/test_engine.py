@@ -226,7 +226,7 @@ def test_a_bad_engine_setting_is_one_line(env, key, value, monkeypatch):
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         f"vsearch: error: setting {key[8:].lower()} from environment must be one of "
-        + ("auto, torch, onnx" if value == "gpu" else "fp32, int8") + f", not {value!r}"]
+        + ("auto, torch, onnx" if value == "gpu" else "auto, fp32, int8") + f", not {value!r}"]
 
 
 @pytest.mark.slow

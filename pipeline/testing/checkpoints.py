@@ -100,3 +100,20 @@ def tiny_sentence(folder: Path, kind: str = "xlm-roberta") -> Path:
         XLMRobertaModel(XLMRobertaConfig(**shape, max_position_embeddings=514, pad_token_id=1)).save_pretrained(folder)
     _tokenizer(64).save_pretrained(folder)
     return folder
+
+
+def outlier_clip(folder: Path, scale: float = 30.0) -> Path:
+    """`tiny_clip` with two channels of every vision block's layer norms `scale` times larger: the
+    activations' outliers a per-tensor int8 scale cannot hold, as some real models have (int8's
+    vectors of it fall to cosine 0.8 of fp32's)."""
+    import torch
+    from transformers import CLIPModel
+
+    tiny_clip(folder)
+    model = CLIPModel.from_pretrained(folder)
+    with torch.no_grad():
+        for layer in model.vision_model.encoder.layers:
+            layer.layer_norm1.weight[:2] *= scale
+            layer.layer_norm2.weight[:2] *= scale
+    model.save_pretrained(folder)
+    return folder

@@ -59,6 +59,15 @@ def numbered_video(path: Path, encode: list[str], seconds: int = 10, rate: int =
     return path
 
 
+def scenes_video(path: Path, seconds: int, seed: int = 0) -> Path:
+    """A video whose every second is another picture (colours and gradients), so each 1 fps frame
+    is encoded, none a copy of another."""
+    source = (f"nullsrc=s=64x48:r=5:d={seconds},geq=r='mod(floor(T)*37+{seed}\\,256)':"
+              f"g='mod(floor(T)*91+Y*3+{seed * 7}\\,256)':b='mod(X*4+floor(T)*13\\,256)'")
+    ffmpeg("-f", "lavfi", "-i", source, "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
 def frame_number(pixels) -> int:
     """Which frame of a `numbered_video` these pixels show."""
     red, green = pixels.reshape(-1, 3).mean(axis=0)[:2]
