@@ -11,6 +11,17 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def int8_instructions() -> str:
+    """The CPU's best int8 dot-product instructions ("avx512_vnni", "avx2", ...): ONNX Runtime's int8
+    kernels differ with them, so vectors judged on one CPU may not hold on another."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            flags = set(next((line for line in info if line.startswith("flags")), "").split())
+    except OSError:  # not Linux
+        return "unknown"
+    return next((f for f in ("avx512_vnni", "avx_vnni", "avx512bw", "avx2") if f in flags), "other")
+
+
 def memory_bytes() -> int:
     """Physical memory of this machine (0 where the OS won't say)."""
     try:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vsearch.extract.machine import int8_instructions
+
 from .engines import engine_for, model_hash, source_folder
 from .loading import pick_device
 
@@ -66,15 +68,7 @@ def judged_key(int8_meta: dict) -> str:
     files = json.dumps({name: [stamp[0], stamp[2]] for name, stamp in int8_meta.get("files", {}).items()},
                        sort_keys=True)
     digest = hashlib.sha256(f"{files} {int8_meta.get('quantization')}".encode()).hexdigest()[:16]
-    return f"{digest} onnxruntime {onnxruntime.__version__} {platform.machine()} {_int8_instructions()}"
-
-
-def _int8_instructions() -> str:
-    try:
-        flags = set(next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split())
-    except OSError:
-        return "unknown"
-    return next((f for f in ("avx512_vnni", "avx_vnni", "avx512bw", "avx2") if f in flags), "other")
+    return f"{digest} onnxruntime {onnxruntime.__version__} {platform.machine()} {int8_instructions()}"
 
 
 def judge(fp32: np.ndarray, int8: np.ndarray, judged: str) -> Verdict:
@@ -168,7 +162,7 @@ class FrameCheck:
     def _still_holds(self) -> bool:
         """Whether the passed verdict is for the int8 entry this machine runs; else it is judged again."""
         try:
-            holds = self.verdict.judged == judged_key(self.towers.meta_at("image", "int8"))
+            holds = self.verdict.judged == judged_key(self.towers.tower("image", "int8").meta)
         except Exception as exc:  # noqa: BLE001 - quantizing raises many kinds; frames then stay fp32
             self._warn(f"its int8 weights cannot be made ({str(exc)[:200]})")
             self.sample = None
@@ -176,6 +170,7 @@ class FrameCheck:
         if holds:
             self.towers.close("image", "fp32")  # its memory, for the rest of the run
         else:
+            self.towers.close("image", "int8")
             self.verdict = None
         return holds
 
@@ -196,7 +191,7 @@ class FrameCheck:
         sample, self.sample = self.sample, None
         try:
             quantized = int8(np.stack(sample.pixels))
-            verdict = judge(np.stack(sample.vectors), quantized, judged_key(self.towers.meta_at("image", "int8")))
+            verdict = judge(np.stack(sample.vectors), quantized, judged_key(self.towers.tower("image", "int8").meta))
         except (OSError, MemoryError) as exc:  # this machine now (a full disk): the next ingest tries again
             self._warn(f"its int8 check could not run ({exc})")
             self.towers.close("image", "int8")

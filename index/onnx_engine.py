@@ -138,13 +138,6 @@ class Towers:
             self._entries.update({(t, self.precision): e for t, e in self._export(missing, self.precision).items()})
         return [self._entries[key].meta for key in keys]
 
-    def meta_at(self, tower: str, precision: str) -> dict:
-        """One tower's meta.json at `precision`, made first where the cache has none."""
-        key = (tower, precision)
-        if self._entries.get(key) is None:
-            self._entries[key] = self._read(*key) or self._export([tower], precision)[tower]
-        return self._entries[key].meta
-
     def ready(self, tower: str, precision: str) -> bool:
         """Whether a tower's entry at `precision` is open or on disk and whole, making none."""
         key = (tower, precision)
@@ -278,16 +271,14 @@ class OnnxClip:
     def encode_frames(self, pixels: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
         """Encode an ingest's frames: (vectors, how many each precision encoded); under "auto" they
         feed the fidelity check, which a chunk is cut for, so frames after the verdict run at it."""
+        if self.check is None:
+            return self.encode_images(pixels, self.towers.precision), {self.towers.precision: len(pixels)}
         parts, used, at = [], {}, 0
         while at < len(pixels):
-            if self.check is None:
-                precision, cut = self.towers.precision, len(pixels)
-            else:
-                precision = self.check.precision(ingest=True)
-                cut = at + self.check.room(len(pixels) - at, precision)
+            precision = self.check.precision(ingest=True)
+            cut = at + self.check.room(len(pixels) - at, precision)
             parts.append(self.encode_images(pixels[at:cut], precision))
-            if self.check is not None:
-                self.check.see(pixels[at:cut], parts[-1], precision, lambda sample: self.encode_images(sample, "int8"))
+            self.check.see(pixels[at:cut], parts[-1], precision, lambda sample: self.encode_images(sample, "int8"))
             used[precision], at = used.get(precision, 0) + cut - at, cut
         return (np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)), used
 
