@@ -34,7 +34,6 @@ NEIGHBOUR_SHARE = 0.95
 # A neighbour int8 picks that fp32 scores within this of fp32's own pick is the same neighbour: two
 # frames fp32 itself cannot tell apart are a tie, and a swapped tie changes no ranking.
 TIE = 1e-3
-_SAME_FRAME = 0.9999  # frames this close in fp32 are one frame: a copy is its own trivial neighbour
 VERDICT = "image-int8-verdict.json"
 
 
@@ -97,17 +96,27 @@ def _same_neighbours(fp32: np.ndarray, int8: np.ndarray) -> np.ndarray:
 
 
 class Sample:
-    """The first distinct frames an ingest encoded, with their fp32 vectors, until there are SAMPLE."""
+    """The first distinct frames an ingest encoded, with their fp32 vectors, until there are SAMPLE.
+
+    Distinct by their pixels: a copy (a black frame in every video) would be its own trivial nearest
+    frame. Frames alike but not the same stay, however close their vectors (a random model's sit
+    within 0.0001 of each other); fp32 ties among them are what TIE allows for.
+    """
 
     def __init__(self):
         self.pixels: list[np.ndarray] = []
         self.vectors: list[np.ndarray] = []
+        self._seen: set[bytes] = set()
 
     def add(self, pixels: np.ndarray, vectors: np.ndarray) -> None:
+        import hashlib
+
         for frame, vector in zip(pixels, vectors):
             if self.full:
                 return
-            if not self.vectors or float(np.max(np.stack(self.vectors) @ vector)) < _SAME_FRAME:
+            digest = hashlib.blake2b(np.ascontiguousarray(frame).tobytes(), digest_size=16).digest()
+            if digest not in self._seen:
+                self._seen.add(digest)
                 self.pixels.append(frame.copy())
                 self.vectors.append(vector)
 

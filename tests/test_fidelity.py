@@ -76,11 +76,16 @@ def test_neighbours_pass_at_95_percent_and_fail_below():
 
 
 def test_the_sample_keeps_distinct_frames_up_to_its_size():
-    sample, pixels = Sample(), np.zeros((SAMPLE + 10, 2, 2, 3), np.uint8)
-    sample.add(pixels[:3], np.stack([FRAMES[0]] * 3))  # a still: one frame, however often it was encoded
+    sample = Sample()
+    pixels = np.random.default_rng(0).integers(0, 256, (SAMPLE + 10, 2, 2, 3), dtype=np.uint8)
+    sample.add(np.stack([pixels[0]] * 3), np.stack([FRAMES[0]] * 3))  # a still: one frame, however often encoded
     assert len(sample.vectors) == 1 and not sample.full
+    alike = pixels[1:2].copy()
+    alike[0, 0, 0, 0] ^= 1  # one bit apart: another frame, however close its vector
+    sample.add(alike, FRAMES[:1])
+    assert len(sample.vectors) == 2
     sample.add(pixels, np.concatenate([FRAMES, FRAMES[:10]]))
-    assert len(sample.vectors) == SAMPLE and sample.full
+    assert len(sample.vectors) == SAMPLE and sample.full and np.array_equal(sample.pixels[2], pixels[1])
 
 
 def test_a_verdict_is_read_only_whole_and_the_first_stored_for_the_same_weights_holds(tmp_path):
