@@ -97,16 +97,18 @@ def shown_state(rec) -> str:
 
 
 def senses(rec) -> str:
-    """What speech, screen text and sounds gave a video, for `status`: " (said 12 en, shown 3, sounds 40)"."""
+    """What encoded a video's frames and what speech, screen text and sounds gave it, for `status`:
+    " (frames int8, said 12 en, shown 3, sounds 40)"."""
     info = rec.info or {}
     asr, ocr, audio = info.get("asr") or {}, info.get("ocr") or {}, info.get("audio") or {}
-    parts = [f"said {asr['cues']} {asr.get('language', '')}".rstrip()] if "cues" in asr else []
-    parts += [f"shown {ocr['cues']}"] if ocr.get("state") in ("read", "cached") else []
-    parts += [f"sounds {rec.sounds}" if "windows" in audio else f"sounds: {audio['skipped']}"] \
-        if audio and audio.get("skipped") != "audio.mode is off" else []
+    parts = []
     if precisions := info.get("precisions"):  # "frames int8", or "frames fp32 64 + int8 530" for a switch midway
         parts.append("frames " + (" + ".join(f"{p} {n}" for p, n in precisions.items()) if len(precisions) > 1
                                   else next(iter(precisions))))
+    parts += [f"said {asr['cues']} {asr.get('language', '')}".rstrip()] if "cues" in asr else []
+    parts += [f"shown {ocr['cues']}"] if ocr.get("state") in ("read", "cached") else []
+    parts += [f"sounds {rec.sounds}" if "windows" in audio else f"sounds: {audio['skipped']}"] \
+        if audio and audio.get("skipped") != "audio.mode is off" else []
     return f" ({', '.join(parts)})" if parts else ""
 
 
