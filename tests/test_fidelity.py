@@ -196,3 +196,14 @@ def test_a_verdict_that_cannot_be_stored_is_obeyed_in_its_run(on_onnx, tmp_path,
         f"vsearch: warning: {tmp_path / 'clip'}'s int8 verdict cannot be stored in {_models(on_onnx)} "
         "(Is a directory); the next run judges it again"]
     assert "(frames fp32 64 + int8 6)" in run_cli("status").stdout
+
+
+def test_a_verdict_never_writes_through_a_link_planted_in_its_place(tmp_path):
+    outside = tmp_path / "outside.json"
+    outside.write_text("a user's file")
+    root = tmp_path / "models"
+    root.mkdir()
+    (root / VERDICT).symlink_to(outside)
+    verdict = judge(FRAMES, NOISY, KEY)
+    assert write_verdict(root, verdict) == verdict == read_verdict(root)
+    assert outside.read_text() == "a user's file" and not (root / VERDICT).is_symlink()
