@@ -177,11 +177,18 @@ class FrameCheck:
             self.sample = None
             return False
         if holds:
-            self.towers.close("image", "fp32")  # its memory, for the rest of the run
+            self._close("fp32")  # its memory, for the rest of the run
         else:
-            self.towers.close("image", "int8")
+            self._close("int8")
             self.verdict = None
         return holds
+
+    def _close(self, precision: str) -> None:
+        """Close the image tower's session at `precision` and hand its memory back to the OS."""
+        from vsearch.extract.native import malloc_trim
+
+        self.towers.close("image", precision)
+        malloc_trim()
 
     def room(self, count: int, precision: str) -> int:
         """How many of `count` frames to encode before the check may decide (all, once it has)."""
@@ -198,12 +205,15 @@ class FrameCheck:
         if not self.sample.full:
             return
         sample, self.sample = self.sample, None
+        # The sample's fp32 vectors are in hand: one image tower open at a time keeps the ingest's peak
+        # where fp32 alone had it (the fp32 one opens again if int8 fails).
+        self._close("fp32")
         try:
             quantized = int8(np.stack(sample.pixels))
             verdict = judge(np.stack(sample.vectors), quantized, judged_key(self.towers.tower("image", "int8").meta))
         except (OSError, MemoryError) as exc:  # this machine now (a full disk): the next ingest tries again
             self._warn(f"its int8 check could not run ({exc})")
-            self.towers.close("image", "int8")
+            self._close("int8")
             return
         except Exception as exc:  # noqa: BLE001 - quantizing or running int8 failed, and would again
             verdict = Verdict(False, len(sample.vectors), 0.0, -1.0, 0.0, "", f"int8 failed: {str(exc)[:200]}")
@@ -215,9 +225,8 @@ class FrameCheck:
         self.verdict = verdict
         if verdict.passed:
             self._int8 = True
-            self.towers.close("image", "fp32")
         else:
-            self.towers.close("image", "int8")
+            self._close("int8")
             self._warn(f"int8 was not faithful on {verdict.frames} of them ({verdict.why})")
 
     def _warn(self, why: str) -> None:
