@@ -66,6 +66,12 @@ LECTURES = [
     ],
 ]
 
+# Queries no lecture answers: nonsense, off-topic questions in English and Chinese, and ones that
+# share one word with a lecture ("neighbours", "memory", "graph", "model") but not its meaning.
+UNANSWERED = ["xyzzy plugh", "how to bake sourdough bread at home", "如何做红烧肉", "明天的天气预报",
+              "my neighbours are too loud at night", "a memory of my childhood summer holidays",
+              "a graph of house prices in London", "the fashion model walked down the runway"]
+
 
 # One template, twelve slides of their own topics: the first eight as they are, the last four filmed
 # by a camera. (Chinese title, English line, narration, a query about what is said.)
@@ -149,6 +155,8 @@ def main() -> None:
                                 "kind": kind})
     for made in (template_deck(args.out, False), template_deck(args.out, True), builds(args.out)):
         queries += made[1]
+    queries += [{"query": query, "video": str((args.out / "lecture0.mp4").resolve()), "relevant_windows": [],
+                 "kind": "no answer"} for query in UNANSWERED]
     (args.out / "queries.jsonl").write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries),
                                             "utf-8")
     print(f"{len(LECTURES) + 3} videos, {len(queries)} queries in {args.out}")

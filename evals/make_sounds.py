@@ -31,7 +31,7 @@ ASK_HEARD = {"beep": "where the beep is heard", "whistle": "the part with a whis
              "ping": "the ping"}
 ASK_BOTH = {"hum": "the {c} scene with the hum", "noise": "the {c} picture with noise",
             "buzz": "{c} screen and a buzz", "drone": "the drone over the {c} picture", "squeak": "a squeak, all {c}"}
-ABSENT = ["where the applause is heard", "the dog barking", "a door slams"]
+ABSENT = ["where the applause is heard", "the dog barking", "a door slams", "xyzzy plugh", "有人在敲门"]
 
 
 def main() -> None:

@@ -47,6 +47,10 @@ PICTURE = [("white", "the white part", "白色的画面"), ("black", "the black 
 # Topics no video talks about: the right answer is nothing.
 ABSENT = {"kangaroo": "袋鼠", "volleyball": "排球", "submarine cable": "海底电缆", "pottery": "陶艺"}
 ASK_SAID = {"en": "where they explain the {t}", "zh": "解释{t}的地方"}
+# Queries no video answers that are not about a topic: nonsense, an off-topic question, and one
+# that shares a single word with the cues ("database", "slide") but not their meaning.
+UNANSWERED = ["xyzzy plugh", "最近的地铁站在哪里", "a database of my grandmother's family recipes",
+              "the kids went down the water slide at the pool"]
 
 
 def scenes_for(rng: random.Random, seconds: int) -> list[dict]:
@@ -108,6 +112,8 @@ def main() -> None:
     for en, zh in ABSENT.items():
         for query in (ASK_SAID["en"].format(t=en), ASK_SAID["zh"].format(t=zh)):
             queries.append({"query": query, "video": "pictures.mp4", "relevant_windows": [], "kind": "no answer"})
+    for query in UNANSWERED:
+        queries.append({"query": query, "video": "pictures.mp4", "relevant_windows": [], "kind": "no answer"})
     with open(args.out / "queries.jsonl", "w", encoding="utf-8") as fh:
         for q in queries:
             fh.write(json.dumps(q, ensure_ascii=False) + "\n")

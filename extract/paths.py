@@ -32,10 +32,14 @@ def raw_bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
+def encodable(text: str) -> str:
+    r"""`text` with each undecodable byte as \xNN (`caf\xe9.mp4`): what UTF-8 alone can carry."""
+    return raw_bytes(text).decode("utf-8", "backslashreplace") if not is_clean(text) else text
+
+
 def display(text: str) -> str:
     r"""Printable form: each undecodable byte as \xNN (`caf\xe9.mp4`), control characters as \n, \x1b, \u2028."""
-    shown = raw_bytes(text).decode("utf-8", "backslashreplace") if not is_clean(text) else text
-    return _CONTROL.sub(lambda m: _escaped(m.group()), shown)
+    return _CONTROL.sub(lambda m: _escaped(m.group()), encodable(text))
 
 
 def shell_quote(path: str) -> str:

@@ -14,7 +14,7 @@ from vsearch.extract import Cue
 from vsearch.extract.paths import display
 from vsearch.extract.textfold import fold
 
-from . import lexical, meta_copy, tokens
+from . import background, lexical, meta_copy, tokens
 from .milvus_lite import Connection, StoreConfig, StoreError
 from .models_check import IndexMismatch, matched
 from .reads import Reads
@@ -305,6 +305,7 @@ class Store(Reads):
         done = replace(record, state="done", frames=len(frame_rows), cues=len(cues), sounds=len(sound_rows),
                        error="", attempts=0, retry_at=0, indexed_at=int(time.time()))
         self.put_video(done)
+        background.refresh(self)
         return done
 
     def _row_kinds(self) -> tuple[str, ...]:
@@ -320,3 +321,4 @@ class Store(Reads):
         """Forget a video entirely."""
         self.delete_rows(vid)
         self.delete(self.names["videos"], ids=[int(vid)])
+        background.refresh(self)

@@ -23,10 +23,11 @@ STOP_WORDS = frozenset(
     # how people frame a query
     "part parts moment moments scene scenes section bit clip video videos segment where's talk talks "
     "talking said says mention mentions mentioned discuss discusses discussed show shows shown "
+    "explain explains explained explaining "
     # Chinese function words and framing
     "的 了 是 在 和 与 也 就 都 而 及 着 吗 呢 吧 啊 呀 这 那 这个 那个 这里 那里 我 你 他 她 它 我们 你们 他们 "
     "们 有 没有 一个 一 把 被 让 给 对 从 到 向 以 为 之 所 其 或 还 又 很 不 要 会 能 可以 "
-    "部分 讲 讲到 说 说到 提到 谈到 关于 片段 那段 这段 地方 时候 画面 视频".split()
+    "部分 讲 讲到 说 说到 提到 谈到 关于 片段 那段 这段 地方 时候 画面 视频 解释 讲解 介绍".split()
 )
 # Scripts written without spaces (Han, kana) are cut by jieba; the rest are words between spaces
 # and punctuation, in any alphabet.

@@ -11,6 +11,7 @@ from vsearch.extract.paths import display
 from vsearch.extract.types import Source
 
 from .render import (
+    closest_line,
     count,
     echo_json,
     engine_line,
@@ -30,6 +31,7 @@ from .render import (
     status_summary,
 )
 from . import cli_moments  # noqa: F401  (the commands that turn moments into files join the group)
+from . import cli_mcp  # noqa: F401  (`vsearch mcp` joins the group)
 from .command import cli, common_options, setting_option
 from .settings import Settings
 from .wire import segment_json
@@ -93,10 +95,12 @@ def index(settings: Settings, paths, subs, as_json):
               help="Also write each result as an MP4 clip into this folder.")
 @click.option("--export", "edit_list", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the results as an edit list: moments.otio, .edl or .fcpxml.")
+@click.option("--all", "everything", is_flag=True, help="Every moment found, also those under the bar "
+              "(find.min_score, find.background, find.min_coverage).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per segment on stdout, nothing else.")
 @common_options
 def find(settings: Settings, query, image, sound, top_k, videos, sources, languages, speakers, clip_dir, edit_list,
-         as_json):
+         everything, as_json):
     """Find the moments that match QUERY, --image, both (one ranking), or --audio, best first.
 
     Answered by a running `vsearch serve` on the same index when there is one; at a terminal,
@@ -106,7 +110,8 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, langua
     from vsearch.request import from_files
 
     request = from_files(query, image, sound, k=settings["find.top_k"] if top_k is None else top_k,
-                         videos=videos, sources=tuple(sources), languages=languages, speakers=speakers)
+                         videos=videos, sources=tuple(sources), languages=languages, speakers=speakers,
+                         all=everything)
     queried = [p for p in (image, sound) if p is not None]  # files this find reads: never an output
     if edit_list is not None:
         from vsearch.outputs import guard
@@ -138,6 +143,10 @@ def find(settings: Settings, query, image, sound, top_k, videos, sources, langua
             click.echo(segment_lines(n, seg))
     for line in note_lines(found.notes):  # on stderr with --json too, and when nothing was found
         click.echo(line, err=True)
+    if found.closest is not None:
+        click.echo(closest_line(found.closest), err=True)
+    if edit_list is not None and not segments:
+        raise VsearchError(f"no matching moments: {display(str(edit_list))} not written")
 
 
 @cli.command()

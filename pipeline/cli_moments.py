@@ -9,7 +9,7 @@ from vsearch.extract.paths import display
 from vsearch.extract.types import Source
 
 from .command import cli, common_options
-from .render import count, echo_json, gone_note, note_lines
+from .render import closest_line, count, echo_json, gone_note, note_lines
 from .settings import Settings
 
 
@@ -38,21 +38,24 @@ def chapters(settings: Settings, video, fmt):
 @click.option("--lang", "languages", multiple=True,
               help="Only moments whose matched cue is in this language (a subtitle file's tag, speech's).")
 @click.option("--speaker", "speakers", multiple=True, help="Only moments this speaker says.")
+@click.option("--all", "everything", is_flag=True, help="Join moments under the bar too (as `find --all`).")
 @common_options
-def supercut(settings: Settings, query, output, top_k, videos, sources, languages, speakers):
+def supercut(settings: Settings, query, output, top_k, videos, sources, languages, speakers, everything):
     """Join the moments that match QUERY, best first, into one MP4, each cut to the frame."""
     from vsearch.finding import find
     from vsearch.outputs import guard, supercut as join
     from vsearch.request import from_files
 
     request = from_files(query, k=settings["find.top_k"] if top_k is None else top_k, videos=videos,
-                         sources=tuple(sources), languages=languages, speakers=speakers)
+                         sources=tuple(sources), languages=languages, speakers=speakers, all=everything)
     guard(settings, output)
     found = find(settings, request, lambda line: click.echo(line, err=True))
     for line in ([gone_note(found.gone)] if found.gone else []) + note_lines(found.notes):
         click.echo(line, err=True)
+    if found.closest is not None:
+        click.echo(closest_line(found.closest), err=True)
     if not found.segments:
-        raise VsearchError("no matching moments to join")
+        raise VsearchError(f"no matching moments: {display(str(output))} not written")
     out = join(settings, found.segments, output)
     seconds = sum(s.end - s.start for s in found.segments)
     click.echo(f"wrote    {display(str(out))} ({count(len(found.segments), 'moment')}, {seconds:.1f} s)", err=True)
@@ -88,6 +91,7 @@ def transcript(settings: Settings, video, fmt, source):
     """Print the stored transcript of VIDEO (what was said), e.g. as subtitles for a player."""
     from vsearch.library import transcript as stored
     from vsearch.extract.subtitles import write_subtitles
+    from vsearch.wire import cue_json
 
     cues, used = stored(settings, video, source)
     if used != (source or Source.ASR):
@@ -95,7 +99,6 @@ def transcript(settings: Settings, video, fmt, source):
                    "(--source subtitle)", err=True)
     if fmt == "json":
         for cue in cues:
-            echo_json({"start": cue.start, "end": cue.end, "text": cue.text, "lang": cue.lang,
-                       "lang_prob": cue.lang_prob, "words": [t for _, t in cue.words]})
+            echo_json(cue_json(cue))
         return
     click.echo(write_subtitles(cues, fmt), nl=False)

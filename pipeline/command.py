@@ -1,6 +1,6 @@
 """The `vsearch` command group: one-line errors instead of tracebacks, and the options every command takes.
 
-Its commands join it from cli.py and cli_moments.py.
+Its commands join it from cli.py, cli_moments.py and cli_mcp.py.
 """
 
 import functools
@@ -45,7 +45,7 @@ class Cli(click.Group):
             click.echo("vsearch: interrupted", err=True)
             sys.exit(130)
         except Terminated:
-            if ctx.invoked_subcommand == "serve":  # `serve --stop`, a service manager: the way a server ends
+            if ctx.invoked_subcommand in ("serve", "mcp"):  # `serve --stop`, an assistant: the way a server ends
                 click.echo("vsearch: the server stopped", err=True)
                 sys.exit(0)
             click.echo("vsearch: terminated; what was indexed is kept, run it again to go on", err=True)

@@ -85,14 +85,15 @@ def answer(store, request: FindRequest, options, loaded: Loaded) -> Answer:
         gone.append(record.path)
 
     notes: dict[str, str] = {}
+    closest = None
     if loaded.sound is not None:
         found = find_sounds(store, loaded.audio, loaded.sound, options, ids, left_out)
     elif not request.query:
         found = find_frames(store, loaded.encoder, loaded.picture, options, ids, left_out)
     else:
-        found, notes = find_noted(store, loaded.encoder, request.query, options, ids, left_out, loaded.text,
-                                  loaded.audio, loaded.picture)
-    return Answer(request.select(found), notes, gone)
+        found, notes, closest = find_noted(store, loaded.encoder, request.query, options, ids, left_out,
+                                           loaded.text, loaded.audio, loaded.picture)
+    return Answer(request.select(found), notes, gone, closest)
 
 
 def _warm(encoder, text, query: str) -> threading.Thread:

@@ -82,13 +82,20 @@ def transcript(settings: Settings, video: str | Path, source: str | None = None)
 
     path = absolute(video)
     with store_opener(settings, write=False)() as store:
-        if store.get_video(video_id(str(path))) is None:
+        record = store.get_video(video_id(str(path)))
+        if record is None:
             raise VsearchError(f"not indexed: {display(str(video))} (see `vsearch list`)")
-        for kind in [source] if source else [Source.ASR, Source.SUBTITLE]:
-            cues = store.cues_of(video_id(str(path)), kind)
-            if cues:
-                return cues, kind
-    raise VsearchError(f"no {source or 'asr or subtitle'} cues for {display(str(video))}: see `vsearch status` for why")
+        return transcript_in(store, record, source)
+
+
+def transcript_in(store, record, source: str | None = None) -> tuple[list, str]:
+    """`transcript` of an indexed video from an open index."""
+    for kind in [source] if source else [Source.ASR, Source.SUBTITLE]:
+        cues = store.cues_of(record.id, kind)
+        if cues:
+            return cues, kind
+    raise VsearchError(f"no {source or 'asr or subtitle'} cues for {display(record.path)}: "
+                       "see `vsearch status` for why")
 
 
 def copy_to(settings: Settings, target: str, token: str, collection: str | None, on_video=None):

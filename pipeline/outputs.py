@@ -148,5 +148,45 @@ def export_clips(settings: Settings, segments, folder: Path, inputs: Iterable = 
 
 def clip_name(seg, n: int) -> str:
     """A file name for a segment's clip made only of safe characters: `03-talk-723-761.mp4`."""
-    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(seg.video).stem)[:60].strip("_") or "clip"
-    return f"{n:02d}-{stem}-{seg.start:g}-{seg.end:g}.mp4"
+    return f"{n:02d}-{safe_stem(seg.video)}-{seg.start:g}-{seg.end:g}.mp4"
+
+
+def safe_stem(path: str) -> str:
+    """A file's stem in letters, digits, - and _ only (no dots: never hidden, never `..`), at most 60."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(path).stem)[:60].strip("_") or "clip"
+
+
+def clip_into(folder: Path, record, start: float, end: float, longest: float) -> tuple[Path, float, float]:
+    """Cut seconds `start`-`end` of an indexed video (the file indexed, held open) into a new MP4
+    in `folder` named after it: (the file, the seconds cut). No file already there is replaced."""
+    from vsearch.extract.export import clip_bounds, export_clip
+    from vsearch.extract.identity import pinned
+
+    start, end = clip_bounds(start, end, record.duration, longest)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VsearchError(f"{display(str(folder))}: cannot create the clip folder ({exc.strerror})") from None
+    out = _claimed(folder, f"{safe_stem(record.path)}-{start:g}-{end:g}")
+    try:
+        with pinned(record.path, record.fingerprint, record.file) as held, written(out) as part:
+            export_clip(Path(held.path), start, end, part, name=record.path)
+    except BaseException:
+        out.unlink(missing_ok=True)  # the empty file claimed above, nobody else's
+        raise
+    return out, start, end
+
+
+def _claimed(folder: Path, stem: str) -> Path:
+    """A new empty file `stem.mp4` made in `folder` (`stem-2.mp4` and on where the name is taken):
+    O_EXCL, so an existing file or link there is never the one written."""
+    for n in range(1, 1000):
+        out = folder / (f"{stem}.mp4" if n == 1 else f"{stem}-{n}.mp4")
+        try:
+            os.close(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return out
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise VsearchError(f"{display(str(out))}: cannot write there ({exc.strerror})") from None
+    raise VsearchError(f"{display(str(folder))}: 999 clips named {stem} already; remove some")

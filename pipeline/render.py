@@ -144,6 +144,13 @@ def segment_lines(n: int, seg) -> str:
             f"    {fragment_url(seg.video, seg.start, seg.end)}")
 
 
+def closest_line(seg) -> str:
+    """What `find` says of the closest moment under the bar when nothing passed it."""
+    said = f' "{seg.cue[:70]}"' if seg.cue else ""
+    return (f"note: closest under the bar: {display(Path(seg.video).name)} {hms(seg.start)}–{hms(seg.end)}{said} "
+            f"(score {seg.score:.3f}); `--all` shows the moments under it")
+
+
 def note_lines(notes: dict[str, str]) -> list[str]:
     """Why signals were left out of the query, a `note:` line each."""
     return [f"note: {signal} {why}" for signal, why in notes.items()]

@@ -52,6 +52,7 @@ class FindRequest:
     sound: bytes | None = None
     sound_file: Path | None = None  # a sound too large to send, heard from its file in this process
     name: str = ""  # the picture's or sound's name, for messages
+    all: bool = False  # every moment found, under the bar too (find.min_score, find.background, find.min_coverage)
 
     def checked(self) -> "FindRequest":
         """This request with its query stripped, or a RequestError saying what to change."""
@@ -86,7 +87,7 @@ class FindRequest:
     def options(self, base):
         """The find options (query/search.py FindOptions) of this request over the settings' `base`."""
         wanted = (self.offset + self.k) * (_FILTERED_DEPTH if self.filtered else 1)
-        options = replace(base, top_k=min(MAX_TOP_K, wanted))
+        options = replace(base.bare() if self.all else base, top_k=min(MAX_TOP_K, wanted))
         if self.shown in ("frames", "audio"):
             return replace(options, weights={self.shown: 1.0})
         if self.shown or self.sources:
@@ -103,7 +104,7 @@ class FindRequest:
     def params(self) -> list[tuple[str, str]]:
         """The request as query parameters (its picture or sound travels beside them)."""
         pairs = [("q", self.query), ("k", str(self.k)), ("offset", str(self.offset)), ("source", self.shown),
-                 ("name", self.name)]
+                 ("name", self.name), ("all", "1" if self.all else "")]
         pairs += [(name, v) for name, values in (("video", self.videos), ("sources", self.sources),
                                                  ("lang", self.languages), ("speaker", self.speakers)) for v in values]
         return [(name, value) for name, value in pairs if value]
@@ -115,7 +116,8 @@ def from_params(params, default_k: int, picture: bytes | None = None, sound: byt
                        offset=_integer(params, "offset", 0), videos=tuple(params.getlist("video")),
                        sources=tuple(params.getlist("sources")), shown=params.get("source") or "",
                        languages=tuple(params.getlist("lang")), speakers=tuple(params.getlist("speaker")),
-                       picture=picture, sound=sound, name=params.get("name") or "").checked()
+                       picture=picture, sound=sound, name=params.get("name") or "",
+                       all=_integer(params, "all", 0) == 1).checked()
 
 
 def checked_query(text: str, empty_ok: bool = False) -> str:

@@ -11,7 +11,7 @@ import time
 from dataclasses import replace
 
 from .finding import Loaded, answer, heard
-from .library import chapters_in
+from .library import chapters_in, transcript_in
 from .request import FindRequest
 from .session import EMPTY, index_meta, load_models, picture_vector, query_sound, store_opener
 from .settings import Settings
@@ -124,6 +124,10 @@ class Resident:
     def chapters(self, record) -> list:
         """The chapters of an indexed video (query/chapters.py), for the player's markers."""
         return self._with_store(lambda store: chapters_in(store, record, self.settings["chapters.min_length"]))
+
+    def transcript(self, record, source: str | None = None) -> tuple[list, str]:
+        """An indexed video's cues of one source, or what was said (library.transcript)."""
+        return self._with_store(lambda store: transcript_in(store, record, source), searching=True)
 
     def similar(self, record, t: float, k: int) -> list:
         """Moments that look like second `t` of an indexed video, itself left out."""

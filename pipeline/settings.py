@@ -135,6 +135,8 @@ RULES = {
     "find.weight_picture": _between(0, 1000),
     "find.rel_threshold": _between(0, 1),
     "find.min_score": _between(0, 1000),
+    "find.background": _between(0, 10),
+    "find.min_coverage": _between(0, 1),
     "find.max_gap": _between(0, 3600),
     "find.max_len": _between(0.1, 86400),
     "chapters.min_length": _between(0, 86400),
@@ -159,6 +161,7 @@ RULES = {
     "serve.hold": _between(0, 3600),
     "serve.idle": _between(0, 10080),
     "serve.page": _between(1, 200),
+    "mcp.output_dir": (lambda v: "\0" not in v, "a folder path"),
 }
 
 

@@ -11,12 +11,14 @@ from vsearch.extract.paths import file_url
 
 @dataclass(frozen=True)
 class Answer:
-    """What a find gives back: ranked segments, why signals were left out (signal -> why), and the
-    paths of indexed videos whose files are gone."""
+    """What a find gives back: ranked segments, why signals were left out (signal -> why), the
+    paths of indexed videos whose files are gone, and when nothing passed the bar, the closest
+    moment under it (a request with `all` shows it and those like it)."""
 
     segments: list
     notes: dict[str, str] = field(default_factory=dict)
     gone: list[str] = field(default_factory=list)
+    closest: object = None
 
 
 def fragment_url(path: str, start: float, end: float) -> str:
@@ -41,12 +43,22 @@ def segment_of(value: dict):
     return Segment(**{k: int(v) if k == "video_id" else v for k, v in value.items() if k in known})
 
 
+def cue_json(cue, words: bool = True) -> dict:
+    """A stored cue as JSON (`transcript --json`, the MCP tool get_transcript): its times, text,
+    language, and with `words` when each word began."""
+    shape = {"start": cue.start, "end": cue.end, "text": cue.text, "lang": cue.lang, "lang_prob": cue.lang_prob}
+    return {**shape, "words": [t for _, t in cue.words]} if words else shape
+
+
 def answer_json(answer: Answer, k: int, extra=lambda seg: {}) -> dict:
     """The JSON body of an answer; `extra(seg)` adds fields to each segment (the page's routes)."""
+    closest = {**segment_json(answer.closest), **extra(answer.closest)} if answer.closest is not None else None
     return {"results": [{**segment_json(s), **extra(s)} for s in answer.segments], "notes": answer.notes,
-            "gone": answer.gone, "k": k}
+            "gone": answer.gone, "k": k, "closest": closest}
 
 
 def answer_of(body: dict) -> Answer:
     """The Answer a server sent as `answer_json`."""
-    return Answer([segment_of(r) for r in body.get("results", [])], body.get("notes") or {}, body.get("gone") or [])
+    closest = body.get("closest")
+    return Answer([segment_of(r) for r in body.get("results", [])], body.get("notes") or {}, body.get("gone") or [],
+                  segment_of(closest) if isinstance(closest, dict) else None)

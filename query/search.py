@@ -11,11 +11,12 @@ from vsearch.index import AudioEncoder, Encoder, Hit, Store, VideoRecord
 from vsearch.index.calibration import share as calibrated
 
 from .fusion import SIGNALS, fuse
-
-SEEN = ("frames", "picture")  # the signals whose hits are frames
+from .levels import Bar, bars, read_levels
 from .segments import merge_slots, pad_span, shot_of, snap_span
 from .types import Segment, SlotScore
 from .words import coverages, matched_at, query_terms, script_of
+
+SEEN = ("frames", "picture")  # the signals whose hits are frames
 
 # "More like this" leaves out the seconds this close to the one it starts from.
 _NEAR_SECONDS = 5.0
@@ -43,6 +44,12 @@ class FindOptions:
     # Cue sources searched (extract.types.Source); empty searches them all.
     sources: tuple[str, ...] = ()
     min_score: float = default("find.min_score")
+    background: float = default("find.background")
+    min_coverage: float = default("find.min_coverage")
+
+    def bare(self) -> "FindOptions":
+        """These options without a bar: every moment found, the background and lexical rule left out."""
+        return replace(self, min_score=0.0, background=0.0, min_coverage=0.0)
 
 
 def _evidence(hits: list[Hit], first_t: float, last_t: float,
@@ -173,42 +180,12 @@ def gather_hits(
     return hits
 
 
-# Per signal: which model it is, and what its probes ask of it (index/calibration.py).
-_PROBED = {"frames": ("image", "match {script} text to pictures"), "cues": ("text", "tell {script} paraphrases apart"),
-           "audio": ("sound", "match {script} text to sounds")}
-
-
-def _levels(model, query: str, signal: str) -> tuple[tuple[float, float] | None, str | None]:
-    """A model's (unrelated, match) levels for the query's script, with no note; where they were
-    measured and it cannot tell this script's pairs apart, (1, 1), which gives nothing, and a note
-    saying so; where they were never measured, None (scale per query)."""
-    levels = model.levels if model is not None else None
-    if not levels:
-        return None, None
-    script = script_of(query)
-    script = script if script in levels else "latin"  # a script with no probes of its own (Cyrillic): Latin's
-    if levels.get(script):
-        return levels[script], None
-    kind, fails = _PROBED[signal]
-    return (1.0, 1.0), f"left out: the {kind} model {model.model_id} does not {fails.format(script=script)} (measured)"
-
-
-def _read_levels(query: str, encoder, text, audio, weights: Mapping[str, float]) -> tuple[dict, dict[str, str]]:
-    """Each signal's levels for this query, and notes for the signals left out by them."""
-    levels, notes = {}, {}
-    for signal, model in {"frames": encoder, "cues": text, "audio": audio}.items():
-        levels[signal], note = _levels(model, query, signal)
-        if note and weights.get(signal, 0) > 0:
-            notes[signal] = note
-    return levels, notes
-
-
 def query_notes(store: Store, encoder: Encoder, query: str, options: FindOptions, text=None,
                 audio: AudioEncoder | None = None) -> dict[str, str]:
     """Why signals were left out of this query (signal -> why), as `find` puts them on segments."""
     _, notes = _sound_query(audio if store.audio else None, query)
     audio = audio if store.audio and "audio" not in notes else None
-    notes.update(_read_levels(query, encoder, text, audio, options.weights)[1])
+    notes.update(read_levels(query, encoder, text, audio, options.weights)[1])
     notes.update(_old_index(store, options.weights))
     return notes
 
@@ -221,12 +198,14 @@ def _old_index(store: Store, weights: Mapping[str, float]) -> dict[str, str]:
                     "`vsearch index` or `vsearch ingest` brings it up to date, once, without re-encoding"}
 
 
-def _read(hit: Hit, terms: list[str], held: float, levels: Mapping[str, tuple[float, float] | None]) -> Hit:
+def _read(hit: Hit, terms: list[str], held: float, bar: Bar | None) -> Hit | None:
     """A hit as the query reads it: for a cue, where its matched words are said and, for BM25,
-    how much of the query it holds (`held`); for a vector hit, its share between its model's
-    unrelated and match levels (`levels` per signal)."""
-    pair = levels.get(hit.signal)
-    share = calibrated(hit.score, pair) if pair is not None else None
+    how much of the query it holds (`held`); for a vector hit, its share between its signal's
+    levels for this query (`bar`), or None where it has no levels and lies under the query's
+    background (a hit that does not stand out is no hit)."""
+    if bar is not None and bar.pair is None and bar.floor is not None and hit.score <= bar.floor:
+        return None
+    share = calibrated(hit.score, bar.pair) if bar is not None and bar.pair is not None else None
     if hit.signal not in ("cues", "bm25"):
         return hit if share is None else replace(hit, share=share)
     seek = matched_at(hit.text, hit.words, terms) if hit.words else None
@@ -246,10 +225,14 @@ def find_noted(
     store: Store, encoder: Encoder, query: str, options: FindOptions,
     video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
     text=None, audio: AudioEncoder | None = None, picture=None,
-) -> tuple[list[Segment], dict[str, str]]:
-    """`find`, with why signals were left out of the query (signal -> why), also when nothing was found."""
-    found = find(store, encoder, query, options, video_ids, on_gone, text, audio, picture)
-    return found, found[0].notes if found else query_notes(store, encoder, query, options, text, audio)
+) -> tuple[list[Segment], dict[str, str], Segment | None]:
+    """`find`, with why signals were left out of the query (signal -> why), also when nothing was
+    found, and then the closest moment under the bar (what `options.bare()` ranks first), if any."""
+    found, under = find_many(store, encoder, query, [options, replace(options.bare(), top_k=1)], video_ids, on_gone,
+                             text, audio, picture)
+    named = found or under
+    notes = named[0].notes if named else query_notes(store, encoder, query, options, text, audio)
+    return found, notes, (under[0] if under and not found else None)
 
 
 def _sound_query(audio: AudioEncoder | None, query: str) -> tuple[object, dict[str, str]]:
@@ -285,7 +268,8 @@ def find_many(
     text_vector = None if own_tower else text.encode_queries([query])[0]
     checks = (text.model_id, text.dim) if text is not None else ("image", encoder.dim)
     sound = (audio.model_id, audio.dim) if audio is not None else None
-    if store.check(encoder.model_id, encoder.dim, *checks, audio=sound) is None:
+    meta = store.check(encoder.model_id, encoder.dim, *checks, audio=sound)
+    if meta is None:
         return [[] for _ in variants]
     sound_vector, notes = _sound_query(audio if store.audio else None, query)
     words = store.folded(query)  # once, for BM25 and for how much of the query each cue holds
@@ -296,11 +280,25 @@ def find_many(
     terms = query_terms(words)
     lexical = [i for i, h in enumerate(hits) if h.signal == "bm25"]
     held = dict(zip(lexical, coverages([hits[i].text for i in lexical], terms, cue_total)))
-    levels, left_out = _read_levels(query, encoder, text, audio if sound_vector is not None else None, weights)
+    pairs, left_out = read_levels(query, encoder, text, audio if sound_vector is not None else None, weights)
     notes.update(left_out)
     notes.update(_old_index(store, weights))
-    hits = [_read(h, terms, held.get(i, h.coverage), levels) for i, h in enumerate(hits) if h.video_id in videos]
-    ranked = [rank_segments([h for h in hits if h.rank < options.candidates], videos, options)
+    searched = {"frames": vector, "cues": vector if text_vector is None else text_vector, "audio": sound_vector,
+                "picture": picture}
+    searched = {signal: v for signal, v in searched.items() if v is not None and weights.get(signal, 0) > 0}
+    read: dict[float, list[Hit]] = {}  # the hits as read against each background strength asked for
+    for strength in dict.fromkeys(v.background for v in variants):
+        levels, thin = bars(store, meta, searched, pairs, strength)
+        notes.update({signal: why for signal, why in thin.items() if signal not in notes})
+        read[strength] = [r for i, h in enumerate(hits) if h.video_id in videos
+                          and (r := _read(h, terms, held.get(i, h.coverage), levels.get(h.signal))) is not None]
+    # Where a text model reads the query's script, meaning is the cue vectors' to judge: a cue
+    # holding only a small part of the query's words (one common word of four) is no match by
+    # itself. Where none reads it, words are all there is to go by.
+    judged = weights.get("cues", 0) > 0 and pairs.get("cues") != (1.0, 1.0)
+    ranked = [rank_segments([h for h in read[options.background] if h.rank < options.candidates
+                             and not (judged and h.signal == "bm25" and h.coverage < options.min_coverage)],
+                            videos, options)
               for options in variants]
     return [[replace(seg, notes=notes) for seg in segs] for segs in ranked] if notes else ranked
 
@@ -325,9 +323,10 @@ def find_frames(
 ) -> list[Segment]:
     """Moments whose frames are nearest an image vector (a query picture, or a stored second for
     "more like this"); `leave_out` (video id, second) drops the moment the vector came from."""
-    if store.check(encoder.model_id, encoder.dim) is None:
+    meta = store.check(encoder.model_id, encoder.dim)
+    if meta is None:
         return []
-    return _nearest(store, "frames", vector, options, video_ids, on_gone, leave_out)
+    return _nearest(store, meta, "frames", vector, options, video_ids, on_gone, leave_out)
 
 
 def find_sounds(
@@ -335,13 +334,16 @@ def find_sounds(
     on_gone: Callable[[VideoRecord], None] | None = None,
 ) -> list[Segment]:
     """Moments that sound most like a sound vector (a query clip's)."""
-    if store.check(audio=(audio.model_id, audio.dim)) is None:
+    meta = store.check(audio=(audio.model_id, audio.dim))
+    if meta is None:
         return []
-    return _nearest(store, "audio", vector, options, video_ids, on_gone)
+    return _nearest(store, meta, "audio", vector, options, video_ids, on_gone)
 
 
-def _nearest(store: Store, signal: str, vector, options: FindOptions, video_ids: Iterable[int] | None,
-             on_gone: Callable[[VideoRecord], None] | None, leave_out: tuple[int, float] | None = None) -> list[Segment]:
+def _nearest(store: Store, meta: dict, signal: str, vector, options: FindOptions, video_ids: Iterable[int] | None,
+             on_gone: Callable[[VideoRecord], None] | None,
+             leave_out: tuple[int, float] | None = None) -> list[Segment]:
+    """Moments of one signal's rows nearest `vector`, scaled per query above its background."""
     options = replace(options, weights={signal: 1.0})
     ids = list(video_ids) if video_ids is not None else None
     search = store.search_frames if signal == "frames" else store.search_sounds
@@ -349,5 +351,7 @@ def _nearest(store: Store, signal: str, vector, options: FindOptions, video_ids:
     if leave_out is not None:
         vid, t = leave_out
         hits = [h for h in hits if h.video_id != vid or abs(h.start - t) > _NEAR_SECONDS]
+    bar = bars(store, meta, {signal: vector}, {}, options.background)[0][signal]
     videos = _playable(store.get_videos({h.video_id for h in hits}), on_gone)
-    return rank_segments([h for h in hits if h.video_id in videos], videos, options)
+    return rank_segments([h for h in hits if h.video_id in videos and _read(h, [], 1.0, bar) is not None], videos,
+                         options)

@@ -117,3 +117,21 @@ def test_text_that_changes_twice_in_a_few_seconds_is_read_once_it_holds_from_whe
     got = plan_of(frames, "auto")
     reads = [(t, since) for t, (kind, since) in enumerate(got) if kind == "read"]
     assert reads[0] == (1, 0.0) and reads[-1][1] == 5.0 and reads[-1][0] <= 10
+
+
+def test_the_ocr_engine_loads_at_the_first_frame_to_read_and_a_failed_load_is_the_readers_error(tmp_path):
+    from vsearch.extract.ocr import ScreenReader
+
+    def broken():
+        loads.append(1)
+        raise RuntimeError("no engine")
+
+    loads = []
+    moving = ScreenReader(tmp_path / "film.mp4", OcrOptions(), 1.0, broken)
+    for t in range(5):  # a film's moving shots under auto: nothing to read, so nothing loaded
+        moving.note("changed", float(t), float(t))
+    assert moving.finish() == ([], "") and loads == []
+    read = ScreenReader(tmp_path / "film.mp4", OcrOptions(), 1.0, broken)
+    for t in range(3):
+        read.note("read", float(t), float(t), np.zeros((H, W, 3), np.uint8))
+    assert read.finish() == ([], "cannot read on-screen text (no engine)") and loads == [1]

@@ -91,7 +91,9 @@ def test_search_click_and_the_player_lands_on_the_seek(page_url, browser, tmp_pa
     # The moment begins with its shot, green from 6 s (find.snap), and plays from the words at 7 s.
     assert (first["start"], first["seek"], first["shot_start"]) == (6.0, 7.0, 6.0) and first["source"] == "subtitle"
     # The colour model's text tower, the cue model here, reads no paraphrases: the page says so.
-    assert page.text_content("#status") == "text " + first["notes"]["cues"]
+    status = page.text_content("#status")
+    assert status.startswith("text " + first["notes"]["cues"] + " · ")
+    assert status.endswith("seen by the model's probe levels alone (20 frames are too few for a background)")
     assert page.get_attribute("#status", "class") == "note"
     with page.expect_download() as downloading:  # every moment shown, as an edit list
         page.click("#export a[data-format=otio]")
@@ -137,6 +139,24 @@ def test_the_player_marks_where_chapters_begin(short_chapters, page_url, browser
     for (left, title), chapter in zip(ticks, chapters[1:]):
         assert abs(float(left.rstrip("%")) - 100 * chapter["start"] / chapters[-1]["end"]) < 0.01
         assert title.endswith(chapter["title"])
+
+
+@pytest.fixture
+def high_bar(env, monkeypatch):
+    monkeypatch.setenv("VSEARCH_FIND_MIN_SCORE", "5")  # over any moment's score: every one is under the bar
+
+
+def test_nothing_over_the_bar_names_the_closest_and_shows_all_on_a_click(high_bar, page_url, browser):
+    page = browser.new_page(bypass_csp=True)
+    page.goto(page_url)
+    page.fill("#q", "lighthouse")
+    page.press("#q", "Enter")
+    page.wait_for_function("document.getElementById('status').textContent.includes('closest under the bar')")
+    assert page.evaluate("document.querySelectorAll('.card').length") == 0
+    assert NAME in page.text_content("#status")  # the file's name, as text
+    page.click("#status button.all")
+    page.wait_for_selector(".card")
+    assert "lighthouse" in page.eval_on_selector(".card .cue", "c => c.textContent")
 
 
 def test_text_from_videos_is_shown_as_text_never_run(page_url, browser):
@@ -345,8 +365,9 @@ def test_videos_of_one_name_show_as_much_of_their_folders_as_tells_them_apart(li
     page.wait_for_function("document.querySelectorAll('#videos option').length === 5")
     listed = page.eval_on_selector_all("#videos option", "os => os.map(o => [o.value, o.label])")
     assert {str(Path(path).resolve()): label for path, label in listed} == shown  # the value: the path, the filter
-    page.fill("#q", "red green blue yellow white")
+    page.fill("#q", "red green blue yellow white")  # every video alike: none stands out, all are shown
     page.press("#q", "Enter")
+    page.click("#status button.all")
     page.wait_for_selector(".card")
     titles = page.eval_on_selector_all(".card", "cs => cs.map(c => c.querySelector('.folder').textContent + "
                                                  "c.querySelector('.name').textContent)")

@@ -137,7 +137,7 @@ def test_rank_segments_end_to_end_pure():
     hits = [frame(1, s, sc) for s, sc in [(5, 0.9), (6, 0.88), (7, 0.86), (15, 0.2), (0, 0.1)]]
     hits.append(cue("cues", 1, 4.6, 7.9, 0.7, text="vector databases"))
     hits.append(cue("cues", 1, 12.0, 13.0, 0.1, rank=1, text="unrelated"))
-    options = FindOptions(top_k=2, pad=1.0)
+    options = FindOptions(top_k=2, pad=1.0, min_score=0.05)  # the second is a weak one, to compare
     [best, second] = rank_segments(hits, {1: record(1)}, options)
     assert (best.start, best.end, best.seek) == (3.0, 9.0, 4.0)
     assert best.cue == "vector databases" and best.cue_start == 4.6
@@ -172,11 +172,12 @@ def test_rank_segments_cites_no_evidence_from_a_signal_weighted_zero():
 def test_vector_hits_are_shared_by_their_models_levels(levels, query, score, share, left_out, signal):
     from types import SimpleNamespace
 
-    from vsearch.query.search import _levels, _read
+    from vsearch.query.levels import Bar, probe_levels
+    from vsearch.query.search import _read
 
     hit = Hit(signal, 1, 0, score, 0.0, 2.0, slot=0 if signal == "frames" else None, text="x")
-    pair, note = _levels(SimpleNamespace(levels=levels, model_id="m1"), query, signal)
-    read = _read(hit, [], hit.coverage, {signal: pair})
+    pair, note = probe_levels(SimpleNamespace(levels=levels, model_id="m1"), query, signal)
+    read = _read(hit, [], hit.coverage, Bar(pair))
     assert (note or "").startswith("left out: the ") == left_out and (not left_out or "model m1 does not" in note)
     assert read.share == (share if share is None else pytest.approx(share))
 

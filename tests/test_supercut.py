@@ -56,7 +56,7 @@ def test_supercut_joins_what_find_finds(env, rgb_video, tmp_path):
 
 
 @pytest.mark.parametrize("args,says,code", [(["  "], "the query is empty", 2),
-                                            (["zebra"], "no matching moments to join", 1),
+                                            (["zebra"], "no matching moments: ", 1),
                                             (["green", "--video", "/nope.mp4"], "not indexed", 1)])
 def test_a_supercut_that_cannot_be_made_is_one_line(env, rgb_video, tmp_path, args, says, code):
     run_cli("index", str(rgb_video))

@@ -14,9 +14,11 @@ const STRINGS = {
     clip: "Download this clip", similar: "More like this", more: "More results", empty: "query is empty",
     exportAll: "Download all as an edit list:",
     nothing: "no matching moments", searching: "searching…", score: "score",
+    closest: (name, when, score) => `closest under the bar: ${name} ${when} (score ${score})`, showAll: "Show all",
     external: "This browser cannot play this file; open it with:",
     gone: (n) => `${n} indexed videos are gone from disk and were left out`,
     leftOut: (signal, why) => `${signal} left out: ${why}`,
+    thin: (signal, rows) => `${signal} by the model's probe levels alone (${rows} are too few for a background)`,
     measured: (kind, model, fails, script) => `the ${kind} model ${model} does not ${fails} (measured)`,
     reads: (model, scripts, script) => `the sound model ${model} reads ${scripts} text, and this query is ${script}`,
   },
@@ -29,9 +31,11 @@ const STRINGS = {
     clip: "下载这一段", similar: "找相似画面", more: "更多结果", empty: "查询为空",
     exportAll: "全部下载为剪辑列表：",
     nothing: "没有匹配的片段", searching: "搜索中…", score: "得分",
+    closest: (name, when, score) => `最接近但未达标的：${name} ${when}（得分 ${score}）`, showAll: "全部显示",
     external: "浏览器无法播放此文件，请用以下命令打开：",
     gone: (n) => `${n} 个已索引的视频已不在磁盘上，已略去`,
     leftOut: (signal, why) => `已略去${signal}信号：${why}`,
+    thin: (signal, rows) => `${signal}仅按模型的探针水平衡量（${rows}，太少，无法衡量查询的背景）`,
     measured: (kind, model, fails, script) => `${ZH_KIND[kind] || kind}模型 ${model} 无法${ZH_FAILS[fails.replace(script, "{script}")] || fails}（实测），查询为${ZH_SCRIPT[script] || script}`,
     reads: (model, scripts, script) => `声音模型 ${model} 只读${scripts.split(", ").map((s) => ZH_SCRIPT[s] || s).join("、")}文本，而此查询为${ZH_SCRIPT[script] || script}`,
   },
@@ -66,9 +70,11 @@ function shortModel(model) {
 }
 
 function note(signal, why) {
-  // The server's notes are English sentences of two shapes (query/search.py); anything else is shown as it came,
+  // The server's notes are English sentences of three shapes (query/levels.py); anything else is shown as it came,
   // any local path in it by its last part.
   const name = T[signal] || signal, text = why.replace(/^left out: /, "");
+  const thin = why.match(/^measured by the model's probe levels alone: (\d+ [^:]+?) are too few/);
+  if (thin) return T.thin(name, thin[1]);
   let m = text.match(/^the (\w+) model (.+) does not (.+) \(measured\)$/);
   const script = m && (m[3].match(/\b(han|latin|other)\b/) || [])[1];
   if (m && script) return T.leftOut(name, T.measured(m[1], shortModel(m[2]), m[3], script));
@@ -223,8 +229,12 @@ function render(body, append) {
   // Why a signal was left out, and videos gone from disk: shown with the results or in place of them.
   const why = Object.entries(body.notes || {}).map(([signal, reason]) => note(signal, reason));
   if ((body.gone || []).length) why.push(T.gone(body.gone.length));
-  if (!results.length) say([T.nothing, ...why].join(" · "));
-  else if (!append) say(why.join(" · "));
+  if (!results.length) {
+    const c = body.closest;
+    if (c) why.unshift(T.closest(c.name, `${hms(c.start)}–${hms(c.end)}`, c.score.toFixed(3)));
+    say([T.nothing, ...why].join(" · "));
+    if (c && lastQuery.q !== undefined) offerAll();
+  } else if (!append) say(why.join(" · "));
   if (lastQuery.q !== undefined && results.length) offerEditList();
   if (found.length === body.k && lastQuery.q !== undefined) {  // a full page: there may be more
     const more = document.createElement("button");
@@ -235,9 +245,19 @@ function render(body, append) {
   }
 }
 
+function offerAll() {
+  // Nothing passed the bar: one click asks again for every moment found, the closest first.
+  const button = document.createElement("button");
+  button.className = "all";
+  button.textContent = T.showAll;
+  button.addEventListener("click", () => search(0, true));
+  $("status").append(" ", button);
+}
+
 function offerEditList() {
   // The moments shown for a text query, as /api/export writes them: the same query, filters and count.
   const params = queryParams(lastQuery.q);
+  if (lastQuery.all) params.set("all", "1");
   params.set("k", Math.min(results.length, 1000));  // the most one request may ask for (request.py MAX_TOP_K)
   for (const link of $("export").querySelectorAll("a")) {
     params.set("format", link.dataset.format);
@@ -269,12 +289,13 @@ async function ask(url, init, append = false) {
   }
 }
 
-function search(offset = 0) {
+function search(offset = 0, all = offset > 0 && lastQuery.all) {
   const q = $("q").value.trim();
   if (!q) { clearResults(); say(T.empty, "error"); $("q").focus(); return; }
-  lastQuery = { q };
+  lastQuery = { q, all };
   const params = queryParams(q);
   params.set("offset", offset);
+  if (all) params.set("all", "1");
   return ask(`/api/find?${params}`, undefined, offset > 0);
 }
 

@@ -53,6 +53,34 @@ class ColorEncoder:
 register_encoder("test-colors", lambda options: ColorEncoder())
 
 
+class SquashedEncoder(ColorEncoder):
+    """test-colors with every similarity moved to `shift + scale * similarity`, as a real model's
+    sit in a narrow band of its own (SigLIP's matching captions about 0.1, CLIP's about 0.3): the
+    same rankings must come out of it. Two more coordinates carry the shift, a third keeps each
+    side a unit vector: a text's and a picture's meet only in the shift's."""
+
+    model_id = "test-colors-squashed"
+    dim = ColorEncoder.dim + 3
+
+    def __init__(self, shift: float = 0.05, scale: float = 0.1):
+        self.shift, self.scale = shift, scale
+
+    def _squashed(self, vecs: np.ndarray, side: int) -> np.ndarray:
+        rest = np.zeros((len(vecs), 2), np.float32)
+        rest[:, side] = np.sqrt(1.0 - self.shift - self.scale)
+        shift = np.full((len(vecs), 1), np.sqrt(self.shift), np.float32)
+        return np.concatenate([np.sqrt(self.scale) * vecs, shift, rest], axis=1).astype(np.float32)
+
+    def encode_images(self, pixels: np.ndarray) -> np.ndarray:
+        return self._squashed(super().encode_images(pixels), 0)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        return self._squashed(super().encode_texts(texts), 1)
+
+
+register_encoder("test-colors-squashed", lambda options: SquashedEncoder())
+
+
 class InterruptingEncoder(ColorEncoder):
     """Raises KeyboardInterrupt on its second batch of a video's frames, as Ctrl-C does mid-video."""
 
