@@ -189,7 +189,7 @@ class Tools:
             data["note"] = "no matching moments: try other words, another source, or no video"
             if (c := found.closest) is not None:
                 data["note"] += (f"; the closest under the bar is {display(Path(c.video).name)} "
-                                 f"{c.start:g}-{c.end:g} s (score {c.score:.3f}): all=true shows the moments under it")
+                                 f"{c.start:g}-{c.end:g} s: all=true shows the moments under it")
             lines.append(data["note"])
         lines += note_lines(found.notes) + ([gone_note(found.gone)] if found.gone else [])
         return Reply(data, "\n".join(lines))

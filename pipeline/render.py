@@ -147,8 +147,9 @@ def segment_lines(n: int, seg) -> str:
 def closest_line(seg) -> str:
     """What `find` says of the closest moment under the bar when nothing passed it."""
     said = f' "{seg.cue[:70]}"' if seg.cue else ""
-    return (f"note: closest under the bar: {display(Path(seg.video).name)} {hms(seg.start)}–{hms(seg.end)}{said} "
-            f"(score {seg.score:.3f}); `--all` shows the moments under it")
+    # No score: the closest one's is what it scores with the bar left out, which says nothing of the bar.
+    return (f"note: closest under the bar: {display(Path(seg.video).name)} {hms(seg.start)}–{hms(seg.end)}{said}; "
+            "`--all` shows the moments under it")
 
 
 def note_lines(notes: dict[str, str]) -> list[str]:

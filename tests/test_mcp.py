@@ -86,6 +86,10 @@ def test_the_tools_are_listed_with_their_schemas_and_find_answers_the_subtitle_m
         # Nothing found is an empty answer with its note, not an error (no screen text was read).
         nothing = await _ok(session, "find_moments", query="grass", source="shown")
         assert nothing["results"] == [] and "no matching moments" in nothing["note"]
+        # Every colour alike: nothing passes the bar; the note names the closest, all=true shows them.
+        under = await _ok(session, "find_moments", query="red green blue yellow")
+        assert under["results"] == [] and under["closest"]["video"] == video and "all=true" in under["note"]
+        assert (await _ok(session, "find_moments", query="red green blue yellow", all=True))["results"]
 
     _session(env, steps)
 

@@ -14,7 +14,7 @@ const STRINGS = {
     clip: "Download this clip", similar: "More like this", more: "More results", empty: "query is empty",
     exportAll: "Download all as an edit list:",
     nothing: "no matching moments", searching: "searching…", score: "score",
-    closest: (name, when, score) => `closest under the bar: ${name} ${when} (score ${score})`, showAll: "Show all",
+    closest: (name, when) => `closest under the bar: ${name} ${when}`, showAll: "Show all",
     external: "This browser cannot play this file; open it with:",
     gone: (n) => `${n} indexed videos are gone from disk and were left out`,
     leftOut: (signal, why) => `${signal} left out: ${why}`,
@@ -31,7 +31,7 @@ const STRINGS = {
     clip: "下载这一段", similar: "找相似画面", more: "更多结果", empty: "查询为空",
     exportAll: "全部下载为剪辑列表：",
     nothing: "没有匹配的片段", searching: "搜索中…", score: "得分",
-    closest: (name, when, score) => `最接近但未达标的：${name} ${when}（得分 ${score}）`, showAll: "全部显示",
+    closest: (name, when) => `最接近但未达标的：${name} ${when}`, showAll: "全部显示",
     external: "浏览器无法播放此文件，请用以下命令打开：",
     gone: (n) => `${n} 个已索引的视频已不在磁盘上，已略去`,
     leftOut: (signal, why) => `已略去${signal}信号：${why}`,
@@ -231,7 +231,7 @@ function render(body, append) {
   if ((body.gone || []).length) why.push(T.gone(body.gone.length));
   if (!results.length) {
     const c = body.closest;
-    if (c) why.unshift(T.closest(c.name, `${hms(c.start)}–${hms(c.end)}`, c.score.toFixed(3)));
+    if (c) why.unshift(T.closest(c.name, `${hms(c.start)}–${hms(c.end)}`));
     say([T.nothing, ...why].join(" · "));
     if (c && lastQuery.q !== undefined) offerAll();
   } else if (!append) say(why.join(" · "));
