@@ -9,8 +9,9 @@ integer ids (`ids`), so a filter holds only integers we compute, never a user's 
 import hashlib
 import re
 
-# Function words of English and Chinese, and the words people frame a query with ("the part
-# that talks about", "讲到…的部分"): a cue sharing only these with a query shares nothing with it.
+# Function words of English and Chinese (and the commonest of Spanish, French and German), and the
+# words people frame a query with ("the part that talks about", "讲到…的部分"): a cue sharing only
+# these with a query shares nothing with it.
 STOP_WORDS = frozenset(
     # English function words
     "a about above after again against all am an and any are as at be because been before being below "
@@ -20,6 +21,10 @@ STOP_WORDS = frozenset(
     "so some such than that the their theirs them themselves then there these they this those through to "
     "too under until up very was we were what when where which while who whom why will with would you "
     "your yours yourself yourselves i'm it's he's she's that's there's what's let's don't isn't "
+    # Spanish, French and German function words that are no English word ("die", "son", "con", "pour" are)
+    "el la los las una unos unas del al que es su sus se lo le les por para ha muy más pero como "
+    "todo toda todos todas est une des du et ou qui il elle nous vous ils elles ne sur avec dans au aux "
+    "der das dem des ein eine einen einem und oder ist sind nicht mit von zu im auf für sich auch "
     # how people frame a query
     "part parts moment moments scene scenes section bit clip video videos segment where's talk talks "
     "talking said says mention mentions mentioned discuss discusses discussed show shows shown "

@@ -91,6 +91,20 @@ def test_bm25_contributions_follow_query_coverage(scores, coverages, expected):
     assert contributions(hits, "score", 60.0) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("query,terms", [
+    ("ha estado sola toda su vida", ["estado", "sola", "vida"]),  # Spanish function words
+    ("où est le chat et la souris", ["où", "chat", "souris"]),
+    ("der Hund ist nicht im Haus", ["hund", "haus"]),
+    ("the son of the man who would die", ["son", "man", "die"]),  # English words stay words
+    ("讲到向量数据库的部分", ["向量", "数据", "据库", "数据库"]),
+])
+def test_function_words_of_the_commonest_languages_are_not_distinctive(query, terms):
+    from vsearch.extract.textfold import fold
+    from vsearch.query.words import query_terms
+
+    assert query_terms(fold(query)) == terms
+
+
 def lexical(query: str, cues: list[str], total: int = 1000) -> list[Hit]:
     """BM25 hits as Milvus ranks them (the given order), read the way `find` reads them."""
     from vsearch.extract.textfold import fold
