@@ -34,6 +34,30 @@ def few_arenas() -> None:
         mallopt(_M_ARENA_MAX, 2)
 
 
+@contextlib.contextmanager
+def trimming(every: float = 1.0):
+    """Trim freed heap memory every `every` seconds while inside, from a thread of its own.
+
+    An ingest's threads free memory all the time (a frame batch's activations, each step's
+    growing speech-decoding state, decoded pictures) in holes glibc keeps; together they held
+    several hundred MB above what was in use (docs/performance.md, "Memory of the default
+    models together"). A trim costs milliseconds.
+    """
+    stop = threading.Event()
+
+    def trim() -> None:
+        while not stop.wait(every):
+            malloc_trim()
+
+    thread = threading.Thread(target=trim, name="vsearch-trim", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 @functools.cache
 def _libc():
     try:

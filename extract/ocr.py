@@ -110,7 +110,7 @@ class ScreenPlan:
 
 class ScreenReader:
     """A thread that reads the frames a ScreenPlan picks and merges them into cues, with the OCR
-    engine `load()` gives (index/sense_models.py), loaded on that thread."""
+    engine `load()` gives (index/sense_models.py), loaded on that thread at the first frame to read."""
 
     def __init__(self, video: Path, options: OcrOptions, step: float, load: Callable[[], object]):
         self.options, self.step = options, step
@@ -141,15 +141,8 @@ class ScreenReader:
 
     def _work(self) -> None:
         open_cue = None  # [start, end, text]
+        engine = stills = None
         try:
-            engine = self._load()
-            stills = Stills(self._video, self.options.max_side)
-        except Exception as exc:  # noqa: BLE001 - reported as a warning; frames are still indexed
-            self.error = str(exc) if isinstance(exc, VsearchError) else f"cannot read on-screen text ({exc})"
-            while self._jobs.get() is not None:
-                pass
-            return
-        with stills:
             while (job := self._jobs.get()) is not None:
                 kind, since, t, seen = job
                 if self.error:
@@ -162,6 +155,16 @@ class ScreenReader:
                     self._close(open_cue)
                     open_cue = None
                     continue
+                if engine is None:
+                    # Loaded at the first frame to read, not before: a video with none (a film's
+                    # moving shots, under auto) never holds the engine's few hundred MB.
+                    try:
+                        engine = self._load()
+                        stills = Stills(self._video, self.options.max_side)
+                    except Exception as exc:  # noqa: BLE001 - reported as a warning; frames are still indexed
+                        self.error = str(exc) if isinstance(exc, VsearchError) else \
+                            f"cannot read on-screen text ({exc})"
+                        continue
                 try:
                     text = ""
                     if holds_text(engine, seen):
@@ -178,6 +181,9 @@ class ScreenReader:
                     open_cue[1] = max(open_cue[0], min(open_cue[1], since))
                 self._close(open_cue)
                 open_cue = [since, t + self.step, text]
+        finally:
+            if stills is not None:
+                stills.close()
         self._close(open_cue)
 
     def _close(self, cue) -> None:

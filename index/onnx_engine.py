@@ -313,6 +313,10 @@ class OnnxSentence:
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.preset.passage_prefix)
 
+    def close_text_tower(self) -> None:
+        """Free the session (e5-small's holds over 100 MB) until a text is encoded again."""
+        self.towers.close("text")
+
 
 class OnnxClap(ClapHearing):
     """A CLAP model on ONNX Runtime: its audio tower, and its text tower `with_text` (ClapEncoder's twin).

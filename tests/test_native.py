@@ -29,3 +29,14 @@ def test_give_back_returns_the_free_memory_between_live_blocks():
     before, after = map(int, done.stdout.split())
     assert before > 200 and after < before - 150, (before, after)
 
+
+
+TRIMMING = FRAGMENT.replace("malloc_trim()", "import time\nfrom vsearch.extract.native import trimming\n"
+                            "with trimming(0.05):\n    time.sleep(0.5)")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_trimming_gives_back_what_threads_free_while_inside():
+    done = subprocess.run([sys.executable, "-c", TRIMMING], capture_output=True, text=True, check=True)
+    before, after = map(int, done.stdout.split())
+    assert before > 200 and after < before - 150, (before, after)
