@@ -42,9 +42,10 @@ def main() -> None:
         print(f"seconds={args.seconds} dim={args.dim} built in {took:.0f}s")
         config, encoder = StoreConfig(uri), RandomEncoder(args.dim)
         with Store(config) as store:
-            meta = store.check("bench", args.dim)
+            store.check("bench", args.dim)
             began = time.perf_counter()
-            samples = {kind: background.sample(store, kind, meta) for kind in ("frames", "cues")}
+            entries = background.kept(store)
+            samples = {kind: background.sample(store, kind, entries) for kind in ("frames", "cues")}
             read = time.perf_counter() - began
             print(f"  samples read once per process: {read * 1000:.1f}ms "
                   f"({', '.join(f'{k} {len(s.vectors)} of {s.rows}' for k, s in samples.items())})")
@@ -52,7 +53,7 @@ def main() -> None:
             for i in range(args.queries):
                 vector = encoder.encode_texts([WORDS[i % 10]])[0]
                 began = time.perf_counter()
-                bars(store, meta, {"frames": vector, "cues": vector}, {"frames": encoder.levels["latin"]}, 1.0)
+                bars(store, {"frames": vector, "cues": vector}, {"frames": encoder.levels["latin"]}, 1.0)
                 costs.append(time.perf_counter() - began)
             print(f"  bars per query (two signals): {ms(costs)}")
             timed = {1.0: [], 0.0: []}

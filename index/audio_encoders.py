@@ -8,7 +8,6 @@ sound signal to count (query/search.py).
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -16,10 +15,11 @@ import numpy as np
 from .calibration import Levels, sound_levels
 from .clap import ClapHearing
 from .encoders import EncoderOptions, register_encoder
+from .imagebind_models import imagebind_sounds, is_imagebind
 from .loading import (
     ModelError,
     SOUND,
-    hub_reachable,
+    hub_files,
     load_failure,
     load_plugins,
     pick_batch,
@@ -89,10 +89,12 @@ def load_audio_encoder(name: str, options: EncoderOptions, with_text: bool = Tru
 
 
 def clap_encoder(model_id: str, options: EncoderOptions, with_text: bool) -> AudioEncoder:
-    """A CLAP checkpoint on the engine `options` pick (index/engines.py)."""
+    """A CLAP checkpoint on the engine `options` pick (index/engines.py), or an ImageBind folder (on torch)."""
     from .engines import on_engine
     from .onnx_engine import OnnxClap
 
+    if is_imagebind(model_id):
+        return imagebind_sounds(model_id, options, with_text)
     return on_engine(model_id, options, lambda opts: ClapEncoder(model_id, opts, with_text),
                      lambda: OnnxClap(model_id, options, with_text))
 
@@ -109,7 +111,7 @@ class ClapEncoder(ClapHearing):
         self.device = pick_device(options.device)
         # On a CPU, HTSAT's activations grow fast with the batch (docs/sounds.md).
         self.batch_size = pick_batch(options.batch_size, self.device, on_cpu=2)
-        offline = {} if Path(model_id).is_dir() or hub_reachable() else {"local_files_only": True}
+        offline = hub_files(model_id)
         # Ingest loads the audio tower and its projection alone from the full checkpoint: the
         # RoBERTa text tower would be a quarter of the memory budget, unused (docs/sounds.md).
         kind = ClapModel if with_text else ClapAudioModelWithProjection
@@ -156,3 +158,7 @@ def _preset_factory(preset: AudioPreset) -> AudioFactory:
 
 for _name, _preset in AUDIO_PRESETS.items():
     register_audio_encoder(_name, _preset_factory(_preset))
+
+# ImageBind hears in the space its image model sees (index/imagebind_models.py); CC BY-NC-SA 4.0,
+# non-commercial use only, so it is never a default.
+register_audio_encoder("imagebind", lambda options, with_text: imagebind_sounds(None, options, with_text))

@@ -5,28 +5,39 @@ easy pairs: a query that nothing answers still has a nearest row, and among thou
 some clear any fixed level. So each query is also scored against a sample of the same signal's
 rows in this index, in the same pass, and a hit counts only where it stands out from them: above
 the similarity the best of the collection's unrelated rows reaches by chance (`chance`). The
-sample is a list of primary keys per collection in the meta row (`background`), chosen evenly
-over the keys in insertion order (so over every video) and chosen again when the collection has
-grown or shrunk by a quarter; a process reads its vectors once, by key (in a Milvus Lite folder,
-from a copy of them beside the meta row's). An index written before keeps none: its keys are
-chosen where it is read, until a write keeps them.
+sample is a list of primary keys per collection, chosen evenly over the keys in insertion order
+(so over every video), kept in a row of the meta collection of its own (never the meta row, which
+a writer beside this one may be changing), and chosen again when the collection has grown or
+shrunk by a quarter or a video's rows replaced some of its keys. A process reads its vectors once,
+by key (in a Milvus Lite folder, from a copy beside the meta row's copy). An index written before
+keeps none: its keys are chosen where it is read, once a process, until a write keeps them.
 """
 
 import base64
+import contextlib
 import math
-import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-SAMPLE = 1024  # rows per signal: 11 kB of keys in the meta row, 3 MB of 768-d vectors read once
+SAMPLE = 1024  # rows per signal: 11 kB of keys (a JSON field holds 64 kB), 3 MB of 768-d vectors read once
 MIN_ROWS = 50  # fewer rows: too few to tell a query's background, the probe levels alone
 GROWTH = 1.25  # the sample is chosen again when its collection grew or shrank by this factor
-KINDS = ("frames", "cues", "sounds")
+KINDS = ("frames", "cues", "sounds", "pictures")
 
-# (index location, collection, keys) -> the sample's vectors, read once per process.
+ROW = 2  # the meta collection's row of the samples' keys (0: the meta row; 1: a migration's claim, index/schema.py)
+KEPT = 0.9  # a sample with fewer of its keys still stored is chosen again
+
+# (index location, collection, keys) -> the sample's vectors, read once per process; and
+# (index location, collection, rows) -> keys chosen where none were kept.
 _READ: dict[tuple, np.ndarray] = {}
+_CHOSEN: dict[tuple, dict] = {}
+# (index location, meta collection) -> (when read, the entries): a server answering query after
+# query reads them at most this often, so sees a sample chosen anew this long after its write.
+_KEPT: dict[tuple, tuple[float, dict]] = {}
+KEPT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -71,33 +82,57 @@ def _choose(store, kind: str, rows: int) -> dict:
     return {"rows": rows, "keys": _packed(chosen(keys))}
 
 
-def _stale(entry, rows: int) -> bool:
-    if not isinstance(entry, dict) or not isinstance(entry.get("rows"), int) or not isinstance(entry.get("keys"), str):
-        return True
-    return not entry["rows"] / GROWTH <= rows <= entry["rows"] * GROWTH
+def _valid(entry) -> bool:
+    return isinstance(entry, dict) and isinstance(entry.get("rows"), int) and isinstance(entry.get("keys"), str)
 
 
 def _kinds(store) -> tuple[str, ...]:
-    return KINDS if store.audio else KINDS[:2]
+    made = {"sounds": store.audio, "pictures": store.picture}  # collections a model of their own made
+    return tuple(kind for kind in KINDS if made.get(kind, True))
 
 
-def refresh(store) -> None:
-    """Choose each signal's sample again where its collection grew or shrank by a quarter since
-    (a writer, after a video's rows are written); the meta row keeps the keys."""
-    meta = store.peek()
-    if meta is None:
-        return
-    kept = dict(meta["background"]) if isinstance(meta.get("background"), dict) else {}
-    changed = []
-    for kind in _kinds(store):
-        rows = store.count(store.names[kind])
-        if _stale(kept.get(kind), rows):
-            kept[kind] = _choose(store, kind, rows)
-            changed.append(kind)
-    if changed:
-        store.put_meta({**meta, "background": kept})
-    for kind in changed:
-        _keep_copy(store, kind, kept[kind])
+def kept(store, fresh: bool = False) -> dict:
+    """Each collection's sample entry as the index keeps it ({} where none is kept), read at most
+    every KEPT_SECONDS by a process that searches (a server answers many queries), or now (`fresh`)."""
+    key, now = (store.config.uri, store.names["meta"]), time.monotonic()
+    if fresh or key not in _KEPT or now - _KEPT[key][0] > KEPT_SECONDS:
+        found = store.query(store.names["meta"], "", ["info"], ids=[ROW])
+        entries = found[0]["info"].get("background") if found and isinstance(found[0]["info"], dict) else None
+        _KEPT[key] = (now, entries if isinstance(entries, dict) else {})
+    return _KEPT[key][1]
+
+
+def refresh(store, replaced: bool = False) -> None:
+    """Choose each signal's sample again where its collection grew or shrank by a quarter, or
+    (`replaced`: a video's old rows were deleted) where fewer than 90% of its keys are still
+    stored; a writer calls this after a video's rows are written or removed. A failure leaves
+    the old sample, chosen again where it is read and by the next write."""
+    from .milvus_lite import StoreError
+
+    try:
+        entries, changed = dict(kept(store, fresh=True)), []
+        for kind in _kinds(store):
+            rows = store.count(store.names[kind])
+            if _due(store, kind, entries.get(kind), rows, replaced):
+                entries[kind] = _choose(store, kind, rows)
+                changed.append(kind)
+        if changed:
+            store.call("write", store.client.upsert, store.names["meta"],
+                       [{"id": ROW, "info": {"background": entries}, "pad": [1.0, 0.0]}])
+            _KEPT.pop((store.config.uri, store.names["meta"]), None)
+        for kind in changed:
+            _keep_copy(store, kind, entries[kind])
+    except StoreError:
+        pass
+
+
+def _due(store, kind: str, entry, rows: int, replaced: bool) -> bool:
+    if not _valid(entry) or not entry["rows"] / GROWTH <= rows <= entry["rows"] * GROWTH:
+        return True
+    if not replaced or entry["rows"] < MIN_ROWS:
+        return False
+    keys = _unpacked(entry["keys"])
+    return len(store.query(store.names[kind], "", ["id"], ids=keys)) < KEPT * len(keys)
 
 
 def _copy_path(store, kind: str) -> Path:
@@ -108,18 +143,20 @@ def _keep_copy(store, kind: str, entry: dict) -> None:
     """In a Milvus Lite folder, the sample's vectors beside the meta row's copy: Milvus Lite turns
     1,024 stored vectors into Python lists in about 200 ms, a file reads in a few. None where the
     folder cannot take it (read from the index instead)."""
+    from vsearch.extract.errors import VsearchError
+    from vsearch.extract.outputs import written
+
     if not store.config.is_lite:
         return
     path = _copy_path(store, kind)
-    part = path.with_name(f".{path.name}.{os.getpid()}.npz")
     try:
         vectors = _queried(store, kind, entry)
-        with open(part, "wb") as fh:
-            np.savez(fh, keys=np.asarray(_unpacked(entry["keys"]), "<i8"),
+        with written(path) as part:
+            np.savez(part, keys=np.asarray(_unpacked(entry["keys"]), "<i8"),
                      vectors=vectors if vectors is not None else np.zeros((0, 0), np.float32))
-        os.replace(part, path)
-    except OSError:
-        part.unlink(missing_ok=True)
+    except VsearchError:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)  # an old copy holds other keys: none is clearer
 
 
 def _copied(store, kind: str, entry: dict) -> np.ndarray | None:
@@ -127,9 +164,9 @@ def _copied(store, kind: str, entry: dict) -> np.ndarray | None:
     if not store.config.is_lite:
         return None
     try:
-        with np.load(_copy_path(store, kind)) as kept:
-            if kept["keys"].tolist() == _unpacked(entry["keys"]) and len(kept["vectors"]) >= MIN_ROWS:
-                return kept["vectors"].astype(np.float32)
+        with np.load(_copy_path(store, kind)) as copy:
+            if copy["keys"].tolist() == _unpacked(entry["keys"]) and len(copy["vectors"]) >= MIN_ROWS:
+                return copy["vectors"].astype(np.float32)
     except (OSError, ValueError, KeyError):
         pass  # none, damaged or another's: read from the index
     return None
@@ -141,17 +178,25 @@ def _queried(store, kind: str, entry: dict) -> np.ndarray | None:
     return np.asarray([r["vec"] for r in found], np.float32) if len(found) >= MIN_ROWS else None
 
 
-def sample(store, kind: str, meta: dict | None) -> Sample:
-    """The sample of collection `kind` (frames, cues, sounds), its vectors as stored."""
-    kept = (meta or {}).get("background")
-    entry = kept.get(kind) if isinstance(kept, dict) else None
-    if _stale(entry, entry.get("rows", -1) if isinstance(entry, dict) else -1):  # none kept: choose here
-        entry = _choose(store, kind, store.count(store.names[kind]))
-    vectors = _read(store, kind, entry)
-    if vectors is None and entry["rows"] >= MIN_ROWS:  # rows removed since the keys were kept
-        entry = _choose(store, kind, store.count(store.names[kind]))
+def sample(store, kind: str, entries: dict) -> Sample:
+    """The sample of collection `kind` (frames, cues, sounds, pictures), its vectors as stored;
+    `entries` as `kept` read them."""
+    entry = entries.get(kind)
+    vectors = _read(store, kind, entry) if _valid(entry) else None
+    if vectors is None and not (_valid(entry) and entry["rows"] < MIN_ROWS):
+        entry = _chosen_here(store, kind)  # none kept, or rows removed since the keys were kept
         vectors = _read(store, kind, entry)
     return Sample(vectors, entry["rows"])
+
+
+def _chosen_here(store, kind: str) -> dict:
+    """Keys chosen in this process for the collection at its present size, once per size."""
+    key = (store.config.uri, store.names[kind], store.count(store.names[kind]))
+    if key not in _CHOSEN:
+        if len(_CHOSEN) >= 2 * len(KINDS):
+            _CHOSEN.clear()
+        _CHOSEN[key] = _choose(store, kind, key[2])
+    return _CHOSEN[key]
 
 
 def _read(store, kind: str, entry: dict) -> np.ndarray | None:

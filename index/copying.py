@@ -16,7 +16,8 @@ from .milvus_lite import NoIndex, StoreError
 from .records import VideoRecord
 
 # What the meta row holds besides the models' measured levels (index/calibration.py).
-_MODELS = ("schema", "model", "dim", "text_model", "text_dim", "created", "audio_model", "audio_dim", "moved_from")
+_MODELS = ("schema", "model", "dim", "text_model", "text_dim", "created", "audio_model", "audio_dim", "picture_model",
+           "picture_dim", "moved_from")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ def copy_index(source, target, on_video: Callable[[VideoRecord, bool], None] | N
     target.create(meta["model"], int(meta["dim"]), meta.get("text_model", "image"), meta.get("text_dim"), levels)
     if meta.get("audio_model"):
         target.add_audio(meta["audio_model"], int(meta["audio_dim"]))
+    if meta.get("picture_model"):
+        target.add_pictures(meta["picture_model"], int(meta["picture_dim"]))
     copied = kept = rows = 0
     for record in source.videos():
         held = target.get_video(record.id)
@@ -64,8 +67,9 @@ def _copy_video(source, target, record: VideoRecord, held: bool) -> int:
         return 0
     slots, times, frames = source.frames_of(record.id)
     said = [pair for kind in Source for pair in source.cue_vectors_of(record.id, kind)]
-    sounds = source.sounds_of(record.id)
+    sounds, pictures = source.sounds_of(record.id), source.pictures_of(record.id)
     cues, vecs = [c for c, _ in said], [v for _, v in said]
-    target.replace_rows(record, slots, times, frames, cues, vecs, sounds)
+    target.replace_rows(record, slots, times, frames, cues, vecs, sounds, pictures)
     target.put_video(record)  # the source's record as it is (its time indexed, not the copy's)
-    return len(slots) + len(cues) + (len(sounds.starts) if sounds is not None else 0)
+    return (len(slots) + len(cues) + (len(sounds.starts) if sounds is not None else 0)
+            + (len(pictures) if pictures is not None else 0))

@@ -12,10 +12,12 @@ from vsearch.configs import default
 from vsearch.extract import FrameSpec
 
 from .calibration import Levels, image_levels, stored
+from .imagebind_models import imagebind_images, is_imagebind
 from .loading import (
     IMAGE,
     ModelError,
-    hub_reachable,
+    default_cache,
+    hub_files,
     load_failure,
     load_plugins,
     pick_batch,
@@ -24,13 +26,6 @@ from .loading import (
     resolve,
 )
 from .torch_tweaks import unit_rows
-
-
-def default_cache() -> Path:
-    """Where exported models are kept when no index home is given: the default home's cache."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("vsearch")) / "cache" / "models"
 
 
 @dataclass(frozen=True)
@@ -49,7 +44,8 @@ class Encoder(Protocol):
     """Turns RGB frames and texts into L2-normalised vectors of one space.
 
     `levels` are its similarity levels per script (index/calibration.py), set by `load_encoder`:
-    None where they were not measured (a picture query needs none).
+    None where they were not measured (a picture query needs none). A model that reads a picture
+    and words together also has `encode_query(text, pixels)`: one query vector of both (index/gme.py).
     """
 
     model_id: str
@@ -82,6 +78,10 @@ PRESETS = {
         "OFA-Sys/chinese-clip-vit-base-patch16", "best for Chinese queries and subtitles"
     ),
     "clip": Preset("openai/clip-vit-base-patch32", "English only; small and fast"),
+    "gme": Preset(
+        "Alibaba-NLP/gme-Qwen2-VL-2B-Instruct",
+        "Chinese and English; a picture with words is one query; 2B parameters, for GPUs (index/gme.py)",
+    ),
 }
 
 _REGISTRY: dict[str, EncoderFactory] = {}
@@ -112,10 +112,16 @@ def load_encoder(name: str, options: EncoderOptions, known_levels: dict | None =
 
 
 def hf_encoder(model_id: str, options: EncoderOptions) -> Encoder:
-    """A CLIP-family checkpoint on the engine `options` pick (ONNX Runtime on a CPU, torch on a GPU)."""
+    """A CLIP-family checkpoint on the engine `options` pick (ONNX Runtime on a CPU, torch on a GPU),
+    or an ImageBind folder or a GME model (on torch)."""
     from .engines import on_engine
+    from .gme import is_gme, load_gme
     from .onnx_engine import OnnxClip
 
+    if is_imagebind(model_id):
+        return imagebind_images(model_id, options)
+    if is_gme(model_id):
+        return load_gme(model_id, options)
     return on_engine(model_id, options, lambda opts: HFEncoder(model_id, opts),
                      lambda: OnnxClip(model_id, options))
 
@@ -143,8 +149,7 @@ class HFEncoder:
         self.device = pick_device(options.device)
         self.dtype = pick_dtype(options.dtype, self.device)
         self.batch_size = pick_batch(options.batch_size, self.device)
-        # Where the hub cannot be reached, transformers retries for half a minute before failing.
-        offline = {} if Path(model_id).is_dir() or hub_reachable() else {"local_files_only": True}
+        offline = hub_files(model_id)
         try:
             self.model = AutoModel.from_pretrained(model_id, dtype=self.dtype, **offline).to(self.device).eval()
             self.tokenizer = AutoTokenizer.from_pretrained(model_id, **offline)
@@ -214,17 +219,6 @@ def _preset_factory(preset: Preset) -> EncoderFactory:
 for _name, _preset in PRESETS.items():
     register_encoder(_name, _preset_factory(_preset))
 
-# README, "ImageBind": its package needs torchvision and torchaudio builds matching vsearch's
-# torch, which the CPU build it pins has none of; and its weights are non-commercial.
-IMAGEBIND_NOTE = (
-    "ImageBind needs its own package: pip install imagebind-unofficial (with torchvision and "
-    "torchaudio built for your torch); its weights are CC BY-NC-SA 4.0, non-commercial use only. "
-    "vsearch cannot load it yet (README, \"ImageBind\"): use --model siglip2 with --audio-model clap"
-)
-
-
-def _imagebind(options: EncoderOptions) -> Encoder:
-    raise ModelError(IMAGEBIND_NOTE)
-
-
-register_encoder("imagebind", _imagebind)
+# ImageBind (index/imagebind_models.py): frames, texts and sounds in one space; its weights are
+# CC BY-NC-SA 4.0, non-commercial use only, so it is never a default.
+register_encoder("imagebind", lambda options: imagebind_images(None, options))

@@ -23,6 +23,7 @@ import numpy as np
 from vsearch.extract.machine import int8_instructions
 
 from .engines import engine_for, model_hash, source_folder
+from .gme import is_gme
 from .loading import pick_device
 
 log = logging.getLogger("vsearch")
@@ -243,7 +244,7 @@ def engine_line(model_id: str, options) -> str:
     if source is None:
         return ""
     root = options.cache / model_hash(source, "clip")
-    if engine_for(options.engine, options.device) == "torch" or (root / "failed.json").exists():
+    if engine_for(options.engine, options.device) == "torch" or (root / "failed.json").exists() or is_gme(model_id):
         return "engine: torch"
     if options.engine_precision != "auto" or pick_device(options.device) != "cpu":
         every = options.engine_precision if options.engine_precision != "auto" else "fp32"

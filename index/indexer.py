@@ -32,6 +32,7 @@ from .audio_encoders import AudioEncoder
 from .calibration import meta_entries
 from .encoders import Encoder
 from .hearing import listen
+from .picture_frames import PictureFrames
 from .records import VideoRecord, video_id
 from .sense_models import load_ocr
 from .senses import attempt_key
@@ -45,12 +46,13 @@ from .video_files import VideoFiles, collect_cues
 class Models:
     """The models a run indexes with: frames by `image`, cues by `text` (None: the image model's
     own text tower), sounds by `sound`, or none, for the reason `unheard` gives ("" when
-    audio.mode is off)."""
+    audio.mode is off), and frames again by `picture` (index/picture_models.py; None: none)."""
 
     image: Encoder
     text: object = None
     sound: AudioEncoder | None = None
     unheard: str = ""
+    picture: object = None
 
     @property
     def cue_text(self):
@@ -61,6 +63,8 @@ class Models:
         """Create the index's collections for these models, or check an existing index was made with them."""
         text = self.cue_text
         store.create(self.image.model_id, self.image.dim, text.model_id, text.dim, meta_entries(self.image, text))
+        if self.picture is not None:
+            store.add_pictures(self.picture.model_id, self.picture.dim)
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,8 @@ Progress = Callable[[Advance], None]
 class IndexOptions:
     """How a video is sampled, which subtitles are read, and how speech and screen text are read.
 
-    `cache` is the folder of transcripts and screen text kept by content (None keeps none).
+    `cache` is the folder of transcripts and screen text kept by content (None keeps none);
+    `picture`, the picture model's name, says whether stored videos lack its vectors (index/senses.py).
     """
 
     fps: float = default("extract.fps")
@@ -101,6 +106,7 @@ class IndexOptions:
     ocr: OcrOptions = field(default_factory=OcrOptions)
     audio: AudioOptions = field(default_factory=AudioOptions)
     cache: Path | None = None
+    picture: str = default("picture_model")
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,9 @@ class VideoVectors:
     shots: Shots | None = None
     # Frames encoded at each precision, where the encoder says ("fp32", "int8": index/fidelity.py).
     precisions: dict = field(default_factory=dict)
+    # The picture model's vector of each second (None without one), and how many it encoded.
+    pictures: np.ndarray | None = None
+    pictured: int = 0
 
 
 @dataclass(frozen=True)
@@ -142,6 +151,7 @@ class StoredFrames:
     times: list[float]
     vecs: np.ndarray
     duration: float
+    pictures: np.ndarray | None = None  # the picture model's, in slot order; None where the index has none
 
 
 def looks_truncated(decoded: float, declared: float) -> bool:
@@ -181,6 +191,9 @@ def encode_video(
     if models.unheard and options.audio.mode == "on":  # asked for, and the model did not load
         warnings.append(_unheard(video, models.unheard))
     windows = SoundWindows(models.sound, options.audio, handoff=True) if models.sound is not None else None
+    kept = stored.pictures if stored is not None else None
+    looks = PictureFrames(models.picture, dict(zip(stored.slots, kept)) if kept is not None else {}) \
+        if models.picture is not None else None
     cache = CueCache(options.cache)
     stop = threading.Event()
     ocr = options.ocr
@@ -205,14 +218,14 @@ def encode_video(
         heard = pool.submit(listen, video, options.asr, {c.lang for c in cues}, cache, stop, windows,
                             lambda t: said.__setitem__(0, t))
         try:
-            if stored is not None and reader is None:
+            if stored is not None and reader is None and (looks is None or kept is not None):
                 slots, times, vecs, duration = stored.slots, stored.times, list(stored.vecs), stored.duration
                 encoded, shots = Counter(), None
             else:
                 stream = FrameStream(video, options.fps, encoder.frame_spec, options.chunk, options.decode_threads,
                                      options.decode_readers, shots=options.shots)
                 slots, times, vecs, encoded = _encode_frames(stream, encoder, options, plan, reader, report,
-                                                             windows, stored)
+                                                             windows, stored, looks)
                 duration = stream.duration
                 shots = stream.shot_log.shots() if stream.shot_log is not None else None
             while not heard.done():  # the sounds the listening thread still hands off; speech going on
@@ -253,18 +266,19 @@ def encode_video(
     sounds = windows.sounds().before(duration) if windows is not None else None
     if sounds is not None and sounds.skipped.startswith("failed"):
         warnings.append(_unheard(video, sounds.skipped))
+    pictures = looks.vectors() if looks is not None and looks.vecs else kept
     return VideoVectors(duration, slots, times, frame_vecs, sum(encoded.values()), cues, cue_vecs, warnings, declared,
                         _sense_notes(speech, ocr_cues, ocr_state, sounds, models.unheard), sounds, shots,
-                        {p: n for p, n in encoded.items() if p})
+                        {p: n for p, n in encoded.items() if p}, pictures, looks.encoded if looks is not None else 0)
 
 
 def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions, plan: ScreenPlan,
                    reader: ScreenReader | None, progress: Callable[[int, int], None],
                    windows: SoundWindows | None = None,
-                   stored: StoredFrames | None = None):
+                   stored: StoredFrames | None = None, looks: PictureFrames | None = None):
     """Encode changed frames (static ones reuse the last vector; `stored` ones are taken as they
-    are), queue frames to read for text, and between chunks encode the sound windows handed off
-    by the listening thread."""
+    are) and hand them to the picture model (`looks`), queue frames to read for text, and between
+    chunks encode the sound windows handed off by the listening thread."""
     kept = dict(zip(stored.slots, stored.vecs)) if stored is not None else {}
     slots: list[int] = []
     times: list[float] = []
@@ -288,6 +302,8 @@ def _encode_frames(stream: FrameStream, encoder: Encoder, options: IndexOptions,
                 if ref is None or plan.scene.differs(ref, seen, options.dedup_threshold):
                     fresh.append(i)
                     ref = seen
+            if looks is not None:
+                looks.add(chunk, fresh)
             fresh = [i for i in fresh if chunk[i].slot not in kept]
             new_vecs = {}
             if fresh:
@@ -322,7 +338,7 @@ def index_video(
             with open_store() as store:
                 old = store.get_video(video_id(str(path)))
                 if old is not None and old.fps == options.fps and old.model == encoder.model_id:
-                    stored = StoredFrames(*store.frames_of(old.id), old.duration)
+                    stored = StoredFrames(*store.frames_of(old.id), old.duration, store.pictures_of(old.id))
         vectors = encode_video(files, models, options, progress, stored)
         if fingerprint(path, sub_files) != mark:
             raise FileChanged(f"{path}: changed while being indexed; it will be indexed once it is stable")
@@ -340,6 +356,8 @@ def index_video(
         kept = Counter((old.info or {}).get("precisions") or {}) if stored is not None else Counter()
         if precisions := dict(kept + Counter(vectors.precisions)):
             info["precisions"] = precisions
+        if vectors.pictures is not None and store.picture:
+            info["pictures"] = {"model": store.picture, "encoded": vectors.pictured}
         if vectors.shots is not None:
             info["shots"] = {"cuts": list(vectors.shots.cuts), "looked": vectors.shots.looked}
         elif reuse_frames and (old.info or {}).get("shots"):
@@ -349,5 +367,5 @@ def index_video(
         record = replace(old, fingerprint=mark, duration=vectors.duration, fps=options.fps,
                          model=encoder.model_id, info=info)
         done = store.replace_rows(record, vectors.slots, vectors.times, vectors.frame_vecs,
-                                  vectors.cues, vectors.cue_vecs, vectors.sounds)
+                                  vectors.cues, vectors.cue_vecs, vectors.sounds, vectors.pictures)
     return IndexResult(done, time.monotonic() - began, vectors.encoded, vectors.warnings)

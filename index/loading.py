@@ -47,11 +47,36 @@ SPEECH = Kind("speech model", "--asr-model", "asr.mode = off", "asr.model")
 SCREEN_TEXT = Kind("screen-text model", "", "ocr.mode = off")  # no folder: its models come inside its package
 
 
+def default_cache() -> Path:
+    """Where exported models are kept when no index home is given: the default home's cache."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("vsearch")) / "cache" / "models"
+
+
+# Models users name that vsearch does not load, by a part of their name, and why.
+REFUSED = {
+    "jina-clip": "its model code lives in its hub repository and runs only with trust_remote_code, which "
+                 "vsearch does not run (the model's own Python would run with your rights); pick siglip2, or gme "
+                 "for a picture and words as one query",
+    "bge-visualized": "its image side is the FlagEmbedding package's own code over an EVA-CLIP checkpoint, not a "
+                      "transformers model; for a picture and words as one query pick gme",
+}
+
+
+def refuse(name: str) -> None:
+    """A ModelError where `name` is a model vsearch does not load (REFUSED), saying why."""
+    for part, why in REFUSED.items():
+        if part in name.lower():
+            raise ModelError(f"cannot load {name}: {why} (docs/models.md)")
+
+
 def resolve(name: str, kind: Kind, known: Mapping[str, Callable[[], T]], from_source: Callable[[str], T]) -> T:
     """The model `name` stands for: a known (registered) name, else a folder or a Hugging Face id
     (owner/name), which `from_source` loads; an error listing what is known otherwise."""
     if name in known:
         return known[name]()
+    refuse(name)
     local = Path(name).expanduser()
     if local.is_dir():
         return from_source(str(local.resolve()))
@@ -59,6 +84,12 @@ def resolve(name: str, kind: Kind, known: Mapping[str, Callable[[], T]], from_so
         return from_source(name)
     raise ModelError(f"unknown {kind.noun} {name!r}: use one of {', '.join(known)}, a Hugging Face id "
                      "or a local folder")
+
+
+def hub_files(source: str) -> dict:
+    """transformers' keywords for reading `source`: local files only where it is no folder and the
+    hub cannot be reached (transformers retries for half a minute before failing)."""
+    return {} if Path(source).is_dir() or hub_reachable() else {"local_files_only": True}
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:

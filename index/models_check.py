@@ -6,7 +6,7 @@ from .milvus_lite import StoreError
 
 
 class IndexMismatch(StoreError):
-    """The index was written by another schema version, image model, text model or sound model."""
+    """The index was written by another schema version, image model, text model, sound model or picture model."""
 
 
 _ELSEWHERE = "or a separate index with --home DIR or --collection NAME"
@@ -18,10 +18,11 @@ def moved(stored: str, given: str) -> bool:
 
 
 def matched(meta: dict, where: str, model: str | None = None, dim: int | None = None, text_model: str | None = None,
-            text_dim: int | None = None, audio: tuple[str, int] | None = None) -> dict:
+            text_dim: int | None = None, audio: tuple[str, int] | None = None,
+            picture: tuple[str, int] | None = None) -> dict:
     """The meta row as these models read it; IndexMismatch, saying which flag to pass, for another
-    image model, text model or sound model (`audio`: id and dimension; an index no sound model
-    wrote takes any). None leaves a model unchecked.
+    image model, text model, sound model or picture model (`audio`, `picture`: id and dimension;
+    an index none such wrote takes any). None leaves a model unchecked.
 
     A model folder that moved, named at its new place, is taken (`moved_from` says where it was);
     an index made before text models holds cue vectors of the image model's tower ("image").
@@ -37,8 +38,10 @@ def matched(meta: dict, where: str, model: str | None = None, dim: int | None = 
         raise IndexMismatch(f"index {where} holds cue vectors of the text model {meta['text_model']} (dim "
                             f"{meta['text_dim']}), not {text_model}: use --text-model {meta['text_model']}, "
                             f"{_ELSEWHERE}")
-    stored = (meta.get("audio_model"), meta.get("audio_dim"))
-    if audio is not None and stored[0] and stored != tuple(audio):
-        raise IndexMismatch(f"index {where} holds sound vectors of the audio model {stored[0]} (dim {stored[1]}), "
-                            f"not {audio[0]}: use --audio-model {stored[0]}, {_ELSEWHERE}")
+    for key, what, given in (("audio", "sound vectors of the audio model", audio),
+                             ("picture", "picture vectors of the picture model", picture)):
+        stored = (meta.get(f"{key}_model"), meta.get(f"{key}_dim"))
+        if given is not None and stored[0] and stored != tuple(given):
+            raise IndexMismatch(f"index {where} holds {what} {stored[0]} (dim {stored[1]}), not {given[0]}: "
+                                f"use --{key}-model {stored[0]}, {_ELSEWHERE}")
     return meta

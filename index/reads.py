@@ -28,13 +28,19 @@ def ids_filter(video_ids: Iterable[int] | None) -> str:
 class Reads:
     """What Store reads: stored rows by video, and nearest or best-matching rows by signal."""
 
-    def frames_of(self, vid: int) -> tuple[list[int], list[float], np.ndarray]:
-        """A video's stored frames: slots, times and vectors in slot order, so a video whose
-        speech or screen text is added later keeps them without being encoded again."""
-        rows = sorted(self.rows(self.names["frames"], f"video_id == {int(vid)}", ["slot", "t", "vec"])
+    def frames_of(self, vid: int, kind: str = "frames") -> tuple[list[int], list[float], np.ndarray]:
+        """A video's stored frames (or, `kind` "pictures", their picture-model vectors): slots, times
+        and vectors in slot order, so a video whose speech or screen text is added later keeps
+        them without being encoded again."""
+        rows = sorted(self.rows(self.names[kind], f"video_id == {int(vid)}", ["slot", "t", "vec"])
                       if self._ready() else [], key=lambda r: r["slot"])
         vecs = np.asarray([r["vec"] for r in rows], dtype=np.float32).reshape(len(rows), -1 if rows else self.dim)
         return [int(r["slot"]) for r in rows], [float(r["t"]) for r in rows], vecs
+
+    def pictures_of(self, vid: int) -> np.ndarray | None:
+        """A video's picture-model vectors in slot order; None where it has none (or the index no picture model)."""
+        vecs = self.frames_of(vid, "pictures")[2] if self._ready() and self.picture else None
+        return vecs if vecs is not None and len(vecs) else None
 
     def sounds_of(self, vid: int):
         """A video's stored sound hops (index/sounds.py's Sounds), in time order; None without a sound model."""
@@ -56,21 +62,23 @@ class Reads:
                         search_params=search_breadth(self, limit), **self.level(self.names[kind]))
         return res[0]
 
-    def search_frames(self, vec: np.ndarray, limit: int, video_ids: Iterable[int] | None = None) -> list[Hit]:
-        """Frames nearest the query vector."""
-        if not self._ready():
+    def search_frames(self, vec: np.ndarray, limit: int, video_ids: Iterable[int] | None = None,
+                      kind: str = "frames") -> list[Hit]:
+        """Frames nearest the query vector: by the image model's vectors, or (`kind` "pictures",
+        hits of the "pictures" signal) the picture model's; none where the index has no such."""
+        if not self._ready() or (kind == "pictures" and not self.picture):
             return []
         return [
-            Hit("frames", int(h["entity"]["video_id"]), rank, float(h["distance"]),
+            Hit(kind, int(h["entity"]["video_id"]), rank, float(h["distance"]),
                 float(h["entity"]["t"]), float(h["entity"]["t"]), slot=int(h["entity"]["slot"]))
-            for rank, h in enumerate(self._search("frames", vec, limit, video_ids, ["video_id", "slot", "t"]))
+            for rank, h in enumerate(self._search(kind, vec, limit, video_ids, ["video_id", "slot", "t"]))
         ]
 
-    def frame_vector(self, vid: int, t: float) -> np.ndarray | None:
-        """The stored vector of a video's frame nearest second `t`, or None."""
-        if not self._ready():
+    def frame_vector(self, vid: int, t: float, kind: str = "frames") -> np.ndarray | None:
+        """The stored vector (of `kind`: frames, or pictures) of a video's frame nearest second `t`, or None."""
+        if not self._ready() or (kind == "pictures" and not self.picture):
             return None
-        rows = self.query(self.names["frames"], f"video_id == {int(vid)} and t >= {float(t) - 1.0:.3f} "
+        rows = self.query(self.names[kind], f"video_id == {int(vid)} and t >= {float(t) - 1.0:.3f} "
                           f"and t <= {float(t) + 1.0:.3f}", ["t", "vec"], 64)
         if not rows:
             return None

@@ -7,7 +7,8 @@ and language probability; their `text` is folded for matching.
 function (2.5 and later). An older index is migrated when first opened for writing, without
 decoding or encoding anything, and read as it is until then, without the lexical signal. The
 sounds collection is made the first time a sound model writes (its model is then in the meta
-row); an index without one has no sound signal, and needs no new version.
+row), and the pictures collection (a picture model's frame vectors, index/picture_models.py) when
+a run first names one; an index without them has no such signal, and needs no new version.
 """
 
 from pathlib import Path
@@ -33,10 +34,11 @@ def create_collection(store, kind: str, dim: int) -> None:
 
     from .tokens import MAX_WORDS
 
-    s = MilvusClient.create_schema(auto_id=kind in ("frames", "cues", "sounds"), enable_dynamic_field=False)
+    rows = ("frames", "cues", "sounds", "pictures")  # kinds of vector rows; the others hold one row per key
+    s = MilvusClient.create_schema(auto_id=kind in rows, enable_dynamic_field=False)
     s.add_field("id", DataType.INT64, is_primary=True)
     params = store.client.prepare_index_params()
-    if kind == "frames":
+    if kind in ("frames", "pictures"):
         s.add_field("video_id", DataType.INT64)
         s.add_field("slot", DataType.INT64)
         s.add_field("t", DataType.DOUBLE)
@@ -60,7 +62,7 @@ def create_collection(store, kind: str, dim: int) -> None:
     else:
         s.add_field("info", DataType.JSON)
     # Milvus wants a vector in every collection: videos and meta get a 2-d pad.
-    vec = "vec" if kind in ("frames", "cues", "sounds") else "pad"
+    vec = "vec" if kind in rows else "pad"
     s.add_field(vec, DataType.FLOAT_VECTOR, dim=dim if vec == "vec" else 2)
     index, built = vector_index(store) if vec == "vec" else ("AUTOINDEX", {})
     params.add_index(vec, index_type=index, metric_type="IP", params=built)

@@ -1,4 +1,4 @@
-"""Milvus storage: one collection each for index metadata, videos, frame vectors, cues and sounds.
+"""Milvus storage: one collection each for index metadata, videos, frame vectors, cues, sounds and pictures.
 
 Filters only ever contain integers we compute (video ids, word ids), never user strings. The
 searches are index/reads.py's.
@@ -22,6 +22,8 @@ from .records import PATH_BYTES, TEXT_BYTES, VideoRecord, clip, cue_extra, pack
 from .schema import CUES, SCHEMA_VERSION, create_collection, drop_old_cues, exact_search, migrate, read_old
 
 _INSERT_BATCH = 512
+# The collections made once a model of their own writes, and the meta entry naming it.
+_MODEL_OF = {"sounds": "audio_model", "pictures": "picture_model"}
 
 
 # When this process last deleted from a server's collection, (uri, name) -> monotonic seconds, and
@@ -34,7 +36,7 @@ class Store(Reads):
     """An open connection to the index; use as a context manager and keep it short.
 
     `write=False` (searching, listing) never creates an index, and reads one on a read-only
-    mount through a private snapshot. `names` maps each kind (meta, videos, frames, cues, sounds) to its
+    mount through a private snapshot. `names` maps each kind (meta, videos, frames, cues, sounds, pictures) to its
     collection, `opened` is the Milvus Lite folder open, `legacy` the version of an older index
     being read as it is (index/schema.py), and `exact` says the engine is Milvus Lite's (in
     process or behind `milvus-lite server`: searched exactly, flushed).
@@ -47,6 +49,7 @@ class Store(Reads):
         # This version's cues (index/schema.py); an older index's may stand beside them until migrated.
         self.names["cues"] = f"{config.collection}_{CUES[SCHEMA_VERSION]}"
         self.names["sounds"] = f"{config.collection}_sounds"
+        self.names["pictures"] = f"{config.collection}_pictures"
         self.legacy = 0  # the schema version of an older index read as it is (read-only), else 0
         self._connection = Connection(config, write)
         self.client = self._connection.client
@@ -56,6 +59,7 @@ class Store(Reads):
         self.dim = 0
         self._cue_total = None  # reads.py cue_count's, for a connection that only reads
         self.audio = ""  # the sound model of the index's sounds collection, once checked
+        self.picture = ""  # the picture model of its pictures collection, likewise
 
     def __enter__(self) -> "Store":
         return self
@@ -143,15 +147,16 @@ class Store(Reads):
             return None
         # Milvus Lite reopens collections released; searching needs them loaded. An older index
         # has no cues collection of this version yet (check() migrates it or reads the old one),
-        # and an index no sound model wrote has no sounds collection.
+        # and an index no sound (picture) model wrote has no sounds (pictures) collection.
         for kind, collection in self.names.items():
-            optional = kind == "cues" or (kind == "sounds" and not info.get("audio_model"))
+            optional = kind == "cues" or (kind in _MODEL_OF and not info.get(_MODEL_OF[kind]))
             if kind != "meta" and (not optional or self.call("open", self.client.has_collection, collection)):
                 self.call("open", self.client.load_collection, collection)
         return info
 
     def check(self, model: str | None = None, dim: int | None = None, text_model: str | None = None,
-              text_dim: int | None = None, audio: tuple[str, int] | None = None) -> dict | None:
+              text_dim: int | None = None, audio: tuple[str, int] | None = None,
+              picture: tuple[str, int] | None = None) -> dict | None:
         """The meta row; IndexMismatch for an index of another schema version, or written by
         other models than those named (index/models_check.py)."""
         meta = self.meta()
@@ -170,19 +175,29 @@ class Store(Reads):
                 f"index {where} has schema version {meta.get('schema')}, this vsearch reads "
                 f"{SCHEMA_VERSION}: re-index into a new --home (or --collection)"
             )
-        meta = matched(meta, where, model, dim, text_model, text_dim, audio)
+        meta = matched(meta, where, model, dim, text_model, text_dim, audio, picture)
         self.dim, self.audio = int(meta["dim"]), meta.get("audio_model") or ""
+        self.picture = meta.get("picture_model") or ""
         return meta
 
     def add_audio(self, model: str, dim: int) -> None:
         """Make the sounds collection for `model` unless the index has one; refuse another model's."""
-        meta = self.check(audio=(model, dim))
-        if meta is None or meta.get("audio_model"):
-            return
-        self._drop_leftover("sounds")  # a run killed between these two steps
-        create_collection(self, "sounds", dim)
-        self.put_meta({**meta, "audio_model": model, "audio_dim": dim})
+        self._add_collection("sounds", model, dim, audio=(model, dim))
         self.audio = model
+
+    def add_pictures(self, model: str, dim: int) -> None:
+        """Make the pictures collection for the picture model `model` unless the index has one; refuse another's."""
+        self._add_collection("pictures", model, dim, picture=(model, dim))
+        self.picture = model
+
+    def _add_collection(self, kind: str, model: str, dim: int, **checked) -> None:
+        meta = self.check(**checked)
+        key = _MODEL_OF[kind]
+        if meta is None or meta.get(key):
+            return
+        self._drop_leftover(kind)  # a run killed between these two steps
+        create_collection(self, kind, dim)
+        self.put_meta({**meta, key: model, key.replace("_model", "_dim"): dim})
 
     def create(self, model: str, dim: int, text_model: str = "image", text_dim: int | None = None,
                levels: dict | None = None) -> None:
@@ -203,7 +218,8 @@ class Store(Reads):
         # Meta goes last: its presence means the others exist, complete. A run killed before it
         # leaves some of them behind, perhaps without their index; they hold no rows yet (videos
         # are written after meta), so the next run makes them again.
-        self._drop_leftover("sounds")  # made later, by add_audio
+        for kind in _MODEL_OF:  # made later, by add_audio and add_pictures
+            self._drop_leftover(kind)
         made = []
         try:
             for kind in ("frames", "cues", "videos", "meta"):
@@ -239,8 +255,7 @@ class Store(Reads):
             for folded in [fold(c.text)]
             for stored in [clip(folded, TEXT_BYTES)]
         ]
-        for lo in range(0, len(rows), _INSERT_BATCH):
-            self.call("write", self.client.insert, self.names["cues"], rows[lo : lo + _INSERT_BATCH])
+        self._insert("cues", rows)
 
     # --- videos ---------------------------------------------------------------------------
 
@@ -275,11 +290,12 @@ class Store(Reads):
 
     def replace_rows(
         self, record: VideoRecord, slots: Sequence[int], times: Sequence[float],
-        frame_vecs: np.ndarray, cues: Sequence[Cue], cue_vecs: np.ndarray, sounds=None,
+        frame_vecs: np.ndarray, cues: Sequence[Cue], cue_vecs: np.ndarray, sounds=None, pictures=None,
     ) -> VideoRecord:
         """Swap a video's rows for new ones; marked done only once all are written.
 
-        `sounds` (index/sounds.py) go in the sounds collection, which `add_audio` made.
+        `sounds` (index/sounds.py) go in the sounds collection, which `add_audio` made, and
+        `pictures` (the picture model's vector of each second) in the one `add_pictures` made.
         """
         vid = record.id
         # Rows are written only once the record says "indexing", so a video without a record has
@@ -292,24 +308,28 @@ class Store(Reads):
             {"video_id": vid, "slot": int(s), "t": float(t), "vec": v.tolist()}
             for s, t, v in zip(slots, times, frame_vecs)
         ]
-        for lo in range(0, len(frame_rows), _INSERT_BATCH):
-            self.call("write", self.client.insert, self.names["frames"], frame_rows[lo : lo + _INSERT_BATCH])
+        self._insert("frames", frame_rows)
         self.insert_cues(vid, cues, cue_vecs)
         sound_rows = [{"video_id": vid, "start": float(t), "end": float(t) + sounds.hop, "vec": v.tolist()}
                       for t, v in zip(sounds.starts, sounds.vecs)] if sounds is not None and self.audio else []
-        for lo in range(0, len(sound_rows), _INSERT_BATCH):
-            self.call("write", self.client.insert, self.names["sounds"], sound_rows[lo : lo + _INSERT_BATCH])
+        self._insert("sounds", sound_rows)
+        if pictures is not None and self.picture:
+            self._insert("pictures", [{**row, "vec": v.tolist()} for row, v in zip(frame_rows, pictures)])
         # Persist the rows before the record says "done": a kill in between must leave the
         # video "indexing" (redone by the next run), never "done" with rows missing.
         self.settle(*self._row_kinds())
         done = replace(record, state="done", frames=len(frame_rows), cues=len(cues), sounds=len(sound_rows),
                        error="", attempts=0, retry_at=0, indexed_at=int(time.time()))
         self.put_video(done)
-        background.refresh(self)
+        background.refresh(self, replaced=had_record)
         return done
 
+    def _insert(self, kind: str, rows: list[dict]) -> None:
+        for lo in range(0, len(rows), _INSERT_BATCH):
+            self.call("write", self.client.insert, self.names[kind], rows[lo : lo + _INSERT_BATCH])
+
     def _row_kinds(self) -> tuple[str, ...]:
-        return ("frames", "cues", "sounds") if self.audio else ("frames", "cues")
+        return ("frames", "cues") + (("sounds",) if self.audio else ()) + (("pictures",) if self.picture else ())
 
     def delete_rows(self, vid: int) -> None:
         """Delete a video's frame, cue and sound rows, keeping its record."""
@@ -321,4 +341,4 @@ class Store(Reads):
         """Forget a video entirely."""
         self.delete_rows(vid)
         self.delete(self.names["videos"], ids=[int(vid)])
-        background.refresh(self)
+        background.refresh(self, replaced=True)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .calibration import Levels, stored, text_levels
 from .encoders import Encoder, EncoderOptions
-from .loading import TEXT, hub_reachable, load_failure, pick_batch, pick_device, pick_dtype, resolve
+from .loading import TEXT, hub_files, load_failure, pick_batch, pick_device, pick_dtype, resolve
 
 # The image model's own text tower: what every index before text models had.
 IMAGE_TOWER = "image"
@@ -52,7 +52,8 @@ class TowerText:
         return self.tower_of.encode_texts(texts)
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
-        return self.tower_of.encode_texts(texts)
+        # A model whose queries carry an instruction (index/gme.py) encodes documents without it.
+        return getattr(self.tower_of, "encode_passages", self.tower_of.encode_texts)(texts)
 
 
 class SentenceEncoder:
@@ -66,7 +67,7 @@ class SentenceEncoder:
         self.device = pick_device(options.device)
         self.batch_size = pick_batch(options.batch_size, self.device)
         source = preset.model_id
-        offline = {} if Path(source).is_dir() or hub_reachable() else {"local_files_only": True}
+        offline = hub_files(source)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(source, **offline)
             self.model = AutoModel.from_pretrained(source, dtype=pick_dtype(options.dtype, self.device),

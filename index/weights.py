@@ -19,7 +19,9 @@ from .loading import (
     fetch_command,
     hub_reachable,
     load_failure,
+    refuse,
 )
+from .picture_models import NONE, PICTURE, PICTURE_PRESETS
 from .sense_models import INSTALL_RAPIDOCR, INSTALL_WHISPER, installed, ocr_here, speech_model_name, whisper_here
 from .text_encoders import TEXT_PRESETS
 
@@ -52,11 +54,12 @@ def check_models(needed: Iterable[tuple[Kind, str]], wanted: Iterable[tuple[Kind
 
 
 def sense_models(options, sound: str) -> list[tuple[Kind, str]]:
-    """The speech, screen-text and sound models (`sound`: its name) an index run with `options`
-    (IndexOptions) uses: check_models's `wanted`."""
+    """The speech, screen-text, sound and picture models (`sound`: its name) an index run with
+    `options` (IndexOptions) uses: check_models's `wanted`."""
     senses = [(SPEECH, speech_model_name(options.asr))] if options.asr.mode != "off" else []
     senses += [(SCREEN_TEXT, RAPIDOCR)] if options.ocr.mode != "off" else []
     # asr.device is the `device` setting every model runs on.
+    senses += [(PICTURE, options.picture)] if options.picture != NONE else []
     return senses + ([(SOUND, sound)] if embeds_sounds(options.audio.mode, options.asr.device) else [])
 
 
@@ -73,6 +76,7 @@ def _missing(kind: Kind, name: str, reachable: Callable[[], bool]) -> Missing | 
         if not installed("faster_whisper"):
             return kind, name, f"{INSTALL_WHISPER}, or set {kind.off}"
         return None if whisper_here(name) or reachable() else (kind, name, "")
+    refuse(name)
     model_id = hub_id(kind, name)
     if model_id is None or source_folder(model_id) is not None or reachable():
         return None
@@ -80,9 +84,11 @@ def _missing(kind: Kind, name: str, reachable: Callable[[], bool]) -> Missing | 
 
 
 def hub_id(kind: Kind, name: str) -> str | None:
-    """The Hugging Face id an image, text or sound model's name stands for: a preset's, or the id
-    itself; None for a folder, the image model's tower, a plugin's name or a name no loader knows."""
-    presets = {IMAGE: PRESETS, TEXT: TEXT_PRESETS, SOUND: AUDIO_PRESETS}[kind]
+    """The Hugging Face id an image, text, sound or picture model's name stands for: a preset's, or
+    the id itself; None for a folder, the image model's tower, a plugin's name or a name no loader knows."""
+    if kind == PICTURE and name in PICTURE_PRESETS:
+        return PICTURE_PRESETS[name]
+    presets = {IMAGE: PRESETS, TEXT: TEXT_PRESETS, SOUND: AUDIO_PRESETS, PICTURE: {}}[kind]
     if name in presets:
         return presets[name].model_id
     return name if _hub_like(name) and "/" in name else None

@@ -94,16 +94,19 @@ def common_options(fn):
         click.option("--text-model", help="Model of cue vectors: multilingual-e5-small, bge-m3, minilm, image, "
                                           "HF id or folder [VSEARCH_TEXT_MODEL]."),
         click.option("--audio-model", help="Sound model: clap, clap-general, HF id or folder [VSEARCH_AUDIO_MODEL]."),
+        click.option("--picture-model", help="Picture model for --image and \"more like this\": none, dinov2-small, "
+                                             "dinov2, webssl, vit, HF id or folder [VSEARCH_PICTURE_MODEL]."),
         click.option("--asr-model", help="Speech model: auto, a faster-whisper size (tiny, small, large-v3-turbo), "
                                          "HF id or folder [VSEARCH_ASR_MODEL]."),
         click.option("--device", help="auto, cpu, cuda [VSEARCH_DEVICE]."),
     ]
 
     @functools.wraps(fn)
-    def wrapper(*args, config_file, home, uri, token, collection, model, text_model, audio_model, asr_model, device,
-                **kwargs):
+    def wrapper(*args, config_file, home, uri, token, collection, model, text_model, audio_model, picture_model,
+                asr_model, device, **kwargs):
         flags = {"home": home, "uri": uri, "token": token, "collection": collection, "model": model,
-                 "text_model": text_model, "audio.model": audio_model, "asr.model": asr_model, "device": device,
+                 "text_model": text_model, "audio.model": audio_model, "picture_model": picture_model,
+                 "asr.model": asr_model, "device": device,
                  **click.get_current_context().meta.get(_FLAGS, {})}
         settings = load_settings(config_file, flags)
         return fn(settings, *args, **kwargs)

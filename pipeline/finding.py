@@ -9,12 +9,21 @@ import contextlib
 import io
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vsearch.extract.errors import VsearchError
 
 from .request import FindRequest
-from .session import NO_SOUNDS, indexed_ids, load_models, picture_vector, query_index, query_sound
+from .session import (
+    NO_SOUNDS,
+    hearing,
+    indexed_ids,
+    load_models,
+    load_picture,
+    picture_vector,
+    query_index,
+    query_sound,
+)
 from .settings import Settings
 from .wire import Answer
 
@@ -26,8 +35,9 @@ class Loaded:
     encoder: object = None
     text: object = None
     audio: object = None  # the sound model: for a sound, or a text query's sound signal
-    picture: object = None  # the image model's vector of the request's picture
+    picture: object = None  # the image model's vector of the request's picture (or `looks`'s)
     sound: object = None  # the sound model's vector of the request's sound
+    looks: object = None  # the picture model whose vector `picture` is, for a picture alone; None: the image model
 
 
 def find(settings: Settings, request: FindRequest, say: Callable[[str], None] = print) -> Answer:
@@ -50,17 +60,24 @@ def here(settings: Settings, request: FindRequest) -> Answer:
 
     def load(meta) -> Loaded:
         if request.heard:
-            return heard(query_sound(settings, meta, with_text=False), request, settings["audio.query_seconds"])
+            return heard(hearing(settings, meta), request, settings["audio.query_seconds"])
         encoder, text = load_models(settings, meta, with_text=bool(request.query))
-        picture = picture_vector(encoder, request.picture, request.name) if request.picture is not None else None
+        looks = load_picture(settings, meta) if request.picture is not None and not request.query else None
+        picture = picture_vector(looks or encoder, request.picture, request.name, request.query) \
+            if request.picture is not None else None
         if request.query:
             warming.append(_warm(encoder, text, request.query))
-        return Loaded(encoder, text, query_sound(settings, meta) if request.query else None, picture)
+        return Loaded(encoder, text, query_sound(settings, meta) if request.query else None, picture, looks=looks)
 
     with query_index(settings, load) as (store, loaded):
         for thread in warming:  # one encoding at a time: the two would share the cores
             thread.join()
         return answer(store, request, request.options(settings.find_options()), loaded)
+
+
+def _sees(meta: dict, audio) -> bool:
+    """Whether a sound query ranks frames: the index has no sounds and its image model is the sound model."""
+    return not meta.get("audio_model") and meta.get("model") == audio.model_id
 
 
 def heard(audio, request: FindRequest, seconds: float) -> Loaded:
@@ -76,7 +93,7 @@ def heard(audio, request: FindRequest, seconds: float) -> Loaded:
 def answer(store, request: FindRequest, options, loaded: Loaded) -> Answer:
     """The request's segments from an open index: a sound, a picture alone, or a text query (with
     a picture or not, one ranking). Videos whose files are gone are left out and named."""
-    from vsearch.query import find_frames, find_noted, find_sounds
+    from vsearch.query import find_frames, find_noted, find_pictures, find_sounds
 
     gone: list[str] = []
     ids = indexed_ids(store, request.videos)
@@ -85,15 +102,22 @@ def answer(store, request: FindRequest, options, loaded: Loaded) -> Answer:
         gone.append(record.path)
 
     notes: dict[str, str] = {}
-    closest = None
-    if loaded.sound is not None:
+    closest, under = None, []  # the ranking with no bar: text queries only
+    if loaded.sound is not None and _sees(store.check() or {}, loaded.audio):
+        found = find_frames(store, loaded.audio, loaded.sound, options, ids, left_out)
+    elif loaded.sound is not None:
         found = find_sounds(store, loaded.audio, loaded.sound, options, ids, left_out)
+    elif not request.query and loaded.looks is not None:
+        found = find_pictures(store, (loaded.looks.model_id, loaded.looks.dim), loaded.picture, options, ids, left_out)
     elif not request.query:
         found = find_frames(store, loaded.encoder, loaded.picture, options, ids, left_out)
     else:
-        found, notes, closest = find_noted(store, loaded.encoder, request.query, options, ids, left_out,
-                                           loaded.text, loaded.audio, loaded.picture)
-    return Answer(request.select(found), notes, gone, closest)
+        found, notes, under = find_noted(store, loaded.encoder, request.query, options, ids, left_out,
+                                         loaded.text, loaded.audio, loaded.picture)
+    shown = request.select(found)
+    if not shown and not request.offset:  # nothing passed: the closest that the request's filters let through
+        closest = next(iter(replace(request, k=1).select(under)), None)
+    return Answer(shown, notes, gone, closest)
 
 
 def _warm(encoder, text, query: str) -> threading.Thread:

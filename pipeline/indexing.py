@@ -8,11 +8,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from vsearch.extract.errors import MediaError, VsearchError
-from vsearch.extract.native import few_arenas, malloc_trim
+from vsearch.extract.native import few_arenas, malloc_trim, trimming
 from vsearch.extract.paths import absolute
 from vsearch.extract.scratch import sweep_scratch
 
-from .session import index_meta, load_models, sound_name, store_opener
+from .session import index_meta, index_options, load_models, load_picture, sound_name, store_opener
 from .settings import Settings
 
 # On a CPU the sound model adds about half a film's frames-only time, and with the CPU default
@@ -27,7 +27,7 @@ class Indexing:
     def __init__(self, settings: Settings, meta: dict | None):
         few_arenas()  # before the run starts its decoding, speech and screen-text threads
         self.settings, self.meta = settings, meta
-        self.options = settings.index_options()
+        self.options = index_options(settings, meta)
         self.open_store = store_opener(settings)
         self._models = None
 
@@ -41,19 +41,15 @@ class Indexing:
         """The run's models (index/indexer.py Models), loaded on first use with the index made for them."""
         if self._models is None:
             from vsearch.index import Models
-            from vsearch.index.text_encoders import IMAGE_TOWER
             from vsearch.index.weights import sense_models
 
             senses = sense_models(self.options, sound_name(self.settings, self.meta))
             image, text = load_models(self.settings, self.meta, also=senses)
-            models = Models(image, text, *_sound_model(self.settings, self.meta))
+            models = Models(image, text, *_sound_model(self.settings, self.meta),
+                            picture=load_picture(self.settings, self.meta, querying=False))
             with self.open_store() as store:  # failures are recorded there too
                 models.make_index(store)
-            # The image model's text tower was opened only to measure its levels, which the index
-            # now keeps; indexing encodes no text with it unless it makes the cue vectors too.
-            if text.model_id != IMAGE_TOWER and hasattr(image, "close_text_tower"):
-                image.close_text_tower()
-            malloc_trim()
+            _close_text_towers(models)
             self._models = models
         return self._models
 
@@ -62,9 +58,10 @@ class Indexing:
         from vsearch.index import index_video
 
         try:
-            return index_video(files, self.open_store, self.models(), self.options, progress, reuse_frames)
+            with trimming():
+                return index_video(files, self.open_store, self.models(), self.options, progress, reuse_frames)
         finally:
-            malloc_trim()  # what one video's decoding and transcription freed, before the next
+            _close_text_towers(self._models)
 
     def failed(self, record, quick: str, error: str) -> None:
         """Note a failure with its retry time. An indexed video keeps its rows and stays searchable."""
@@ -78,6 +75,20 @@ class Indexing:
                 store.delete_rows(record.id)  # no half-written rows
                 failed = replace(failed, state="failed", fingerprint=quick)
             store.put_video(failed)
+
+
+def _close_text_towers(models) -> None:
+    """Close the text towers and trim what they and a video's decoding and transcription freed.
+
+    A text tower is opened to measure its model's levels on a new index (which keeps them), and
+    to encode a video's cues once its frames and speech are done; in between, while frames,
+    speech and screen text are at their peak, none is used (the image model's SigLIP2 text tower
+    holds about 400 MB once run, e5-small over 100 MB). Each opens again when it next encodes.
+    """
+    for model in (models.image, models.text) if models is not None else ():
+        if hasattr(model, "close_text_tower"):
+            model.close_text_tower()
+    malloc_trim()
 
 
 def backoff(attempts: int, base: int, cap: int) -> int:

@@ -230,7 +230,6 @@ def ingest(
     if not root.is_dir():
         raise VsearchError(f"{root}: not a folder; give the folder of videos to ingest")
     summary = Summary(settle=settings["ingest.settle_seconds"])
-    options = settings.index_options()
     open_store = store_opener(settings)
     with run_lock(settings.home):
         sweep_scratch()
@@ -246,6 +245,7 @@ def ingest(
             meta = store.check()
             known = {r.path: r for r in store.videos()}
         run = Indexing(settings, meta)
+        options = run.options
 
         def note(outcome: Outcome) -> None:
             summary.outcomes.append(outcome)

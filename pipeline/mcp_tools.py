@@ -117,6 +117,11 @@ def arguments(schema: dict, given) -> dict:
             raise ArgumentError(f"{name} must be {'an' if spec['type'] == 'integer' else 'a'} {spec['type']}")
         if "enum" in spec and value not in spec["enum"]:
             raise ArgumentError(f"{name} must be one of {', '.join(spec['enum'])}")
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: no file, video or word is named so
+                raise ArgumentError(f"{name} must be text (it holds a lone surrogate)") from None
         if "maxLength" in spec and len(value) > spec["maxLength"]:
             raise ArgumentError(f"{name} must be at most {spec['maxLength']} characters")
     return kept

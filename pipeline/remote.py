@@ -22,7 +22,7 @@ from .wire import Answer, answer_of, segment_of
 
 NAME = "serve.json"
 # The settings a server's answers depend on besides the query; top_k travels with each request.
-_RANKING = ("model", "text_model", "audio.model", "device", "dtype", "engine", "engine_precision",
+_RANKING = ("model", "text_model", "audio.model", "picture_model", "device", "dtype", "engine", "engine_precision",
             "audio.query_seconds")
 _PER_REQUEST = ("find.top_k", *NOT_RANKING)
 

@@ -97,8 +97,8 @@ def shown_state(rec) -> str:
 
 
 def senses(rec) -> str:
-    """What encoded a video's frames and what speech, screen text and sounds gave it, for `status`:
-    " (frames int8, said 12 en, shown 3, sounds 40)"."""
+    """What encoded a video's frames and what speech, screen text, sounds and a picture model gave
+    it, for `status`: " (frames int8, said 12 en, shown 3, sounds 40, pictures)"."""
     info = rec.info or {}
     asr, ocr, audio = info.get("asr") or {}, info.get("ocr") or {}, info.get("audio") or {}
     parts = []
@@ -109,6 +109,7 @@ def senses(rec) -> str:
     parts += [f"shown {ocr['cues']}"] if ocr.get("state") in ("read", "cached") else []
     parts += [f"sounds {rec.sounds}" if "windows" in audio else f"sounds: {audio['skipped']}"] \
         if audio and audio.get("skipped") != "audio.mode is off" else []
+    parts += ["pictures"] if info.get("pictures") else []
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -121,7 +122,7 @@ def record_json(rec) -> dict:
             "declared_duration": info.get("declared_duration"), "frames": rec.frames, "cues": rec.cues,
             "model": rec.model, "error": rec.error or None, "warnings": info.get("warnings", []),
             "sounds": rec.sounds, "asr": info.get("asr"), "ocr": info.get("ocr"), "audio": info.get("audio"),
-            "partial": failed(info) or None, "precisions": info.get("precisions"),
+            "partial": failed(info) or None, "precisions": info.get("precisions"), "pictures": info.get("pictures"),
             "indexed_at": rec.indexed_at or None, "attempts": rec.attempts, "retry_at": rec.retry_at or None}
 
 
@@ -214,6 +215,8 @@ def models_line(meta: dict) -> str:
              f"text {display(meta.get('text_model', 'image'))} ({reads(meta.get('text_levels'))})"]
     if meta.get("audio_model"):
         parts.append(f"sound {display(meta['audio_model'])}")
+    if meta.get("picture_model"):
+        parts.append(f"picture {display(meta['picture_model'])} (reads pictures only: --image, more like this)")
     return "models: " + "; ".join(parts)
 
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from .finding import Loaded, answer, heard
 from .library import chapters_in, transcript_in
 from .request import FindRequest
-from .session import EMPTY, index_meta, load_models, picture_vector, query_sound, store_opener
+from .session import EMPTY, hearing, index_meta, load_models, load_picture, picture_vector, query_sound, store_opener
 from .settings import Settings
 from .wire import Answer
 
@@ -27,6 +27,7 @@ class Resident:
         meta = meta or index_meta(settings)
         self.encoder, self.text = load_models(settings, meta)
         self._audio = query_sound(settings, meta, with_text=settings["find.weight_audio"] > 0)
+        self._looks = load_picture(settings, meta)
         self._open = store_opener(settings, write=False)
         self._store = None
         self._lock = threading.RLock()
@@ -98,18 +99,28 @@ class Resident:
             meta = store.peek()
             if meta and meta.get("audio_model"):
                 self._audio = query_sound(self.settings, meta, with_text=weighed)
+            elif meta and not for_text:  # no sounds: the image model's ear, where it has one (ImageBind)
+                self._audio = hearing(self.settings, meta)
         return self._audio if weighed or not for_text else None
+
+    def looks(self, store):
+        """The picture model, loaded once the index holds its vectors (an ingest may add them while serving)."""
+        if self._looks is None:
+            self._looks = load_picture(self.settings, store.peek())
+        return self._looks
 
     def find(self, request: FindRequest) -> Answer:
         """The answer to a checked request, as `vsearch find` gives it (finding.answer)."""
-        picture = picture_vector(self.encoder, request.picture, request.name or "image") \
-            if request.picture is not None else None
 
         def run(store):
             if request.heard:
                 loaded = heard(self.audio(store, for_text=False), request, self.settings["audio.query_seconds"])
             else:
-                loaded = Loaded(self.encoder, self.text, self.audio(store) if request.query else None, picture)
+                looks = self.looks(store) if request.picture is not None and not request.query else None
+                picture = picture_vector(looks or self.encoder, request.picture, request.name or "image",
+                                         request.query) if request.picture is not None else None
+                loaded = Loaded(self.encoder, self.text, self.audio(store) if request.query else None, picture,
+                                looks=looks)
             return answer(store, request, request.options(self.settings.find_options()), loaded)
 
         return self._with_store(run, searching=True)
@@ -130,15 +141,8 @@ class Resident:
         return self._with_store(lambda store: transcript_in(store, record, source), searching=True)
 
     def similar(self, record, t: float, k: int) -> list:
-        """Moments that look like second `t` of an indexed video, itself left out."""
-        from vsearch.query import find_frames
+        """Moments that look like second `t` of an indexed video, itself left out (query/search.py more_like)."""
+        from vsearch.query import more_like
 
         options = replace(self.settings.find_options(), top_k=k)
-
-        def run(store):
-            vector = store.frame_vector(record.id, t)
-            if vector is None:
-                return []
-            return find_frames(store, self.encoder, vector, options, leave_out=(record.id, t))
-
-        return self._with_store(run) or []
+        return self._with_store(lambda store: more_like(store, self.encoder, record.id, t, options)) or []

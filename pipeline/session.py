@@ -84,6 +84,30 @@ def sound_name(settings: Settings, meta: dict | None) -> str:
         "audio_model", settings["audio.model"])
 
 
+def picture_name(settings: Settings, meta: dict | None) -> str:
+    """The picture model's name: the one named, else the index's own, else the default ("none")."""
+    if "picture_model" in settings.explicit:
+        return settings["picture_model"]
+    return (meta or {}).get("picture_model") or settings["picture_model"]
+
+
+def index_options(settings: Settings, meta: dict | None):
+    """The settings' IndexOptions, with the picture model this run writes (`picture_name`)."""
+    from dataclasses import replace
+
+    return replace(settings.index_options(), picture=picture_name(settings, meta))
+
+
+def load_picture(settings: Settings, meta: dict | None, querying: bool = True):
+    """The picture model (index/picture_models.py), or None: "none", or for a query an index
+    that holds no picture vectors (the image model's frames answer it then)."""
+    from vsearch.index.picture_models import load_picture_encoder
+
+    if querying and not (meta or {}).get("picture_model"):
+        return None
+    return load_picture_encoder(picture_name(settings, meta), settings.encoder_options())
+
+
 def query_sound(settings: Settings, meta: dict | None, with_text: bool = True):
     """The sound model for a query: the index's (or the one named), None where the index has no
     sounds, or a text query where the sound signal is weighted 0. With its text tower it carries
@@ -93,6 +117,19 @@ def query_sound(settings: Settings, meta: dict | None, with_text: bool = True):
     if not (meta or {}).get("audio_model") or (with_text and settings["find.weight_audio"] <= 0):
         return None
     return load_audio_encoder(sound_name(settings, meta), settings.encoder_options(), with_text)
+
+
+def hearing(settings: Settings, meta: dict | None):
+    """The sound model a sound query is heard with: the index's; where it holds no sounds but its
+    image model also hears (ImageBind: frames and sounds in one space), that model's audio tower,
+    to rank frames; else None."""
+    from vsearch.index import load_audio_encoder
+    from vsearch.index.imagebind_models import is_imagebind
+
+    audio = query_sound(settings, meta, with_text=False)
+    if audio is None and meta and is_imagebind(meta.get("model") or ""):
+        return load_audio_encoder(meta["model"], settings.encoder_options(), with_text=False)
+    return audio
 
 
 @contextmanager
@@ -145,10 +182,14 @@ def indexed_ids(store, videos: Iterable[str]) -> list[int] | None:
     return [*files, *under]
 
 
-def picture_vector(encoder, data: bytes, name: str = "image"):
-    """The image model's vector of a picture file's bytes, sized and cropped as its frames are."""
+def picture_vector(encoder, data: bytes, name: str = "image", query: str = ""):
+    """The image model's (or a picture model's) vector of a picture file's bytes, sized and cropped as its frames are;
+    of the picture and the `query` as one vector where the model reads both together (`encode_query`, index/gme.py)."""
     from vsearch.extract.frames import fit
     from vsearch.extract.pictures import read_picture
 
-    pixels = read_picture(data, name, 4 * max(encoder.frame_spec.width, encoder.frame_spec.height))
-    return encoder.encode_images(fit(pixels, encoder.frame_spec)[None])[0]
+    pixels = fit(read_picture(data, name, 4 * max(encoder.frame_spec.width, encoder.frame_spec.height)),
+                 encoder.frame_spec)
+    if hasattr(encoder, "encode_query"):
+        return encoder.encode_query(query, pixels)
+    return encoder.encode_images(pixels[None])[0]

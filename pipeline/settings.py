@@ -87,6 +87,7 @@ RULES = {
     "fast_lite": (lambda v: True, "true or false"),
     "model": (lambda v: bool(v.strip()), "a preset, a Hugging Face id or a folder"),
     "text_model": (lambda v: bool(v.strip()), "image, a text-model preset, a Hugging Face id or a folder"),
+    "picture_model": (lambda v: bool(v.strip()), "none, a picture-model preset, a Hugging Face id or a folder"),
     "device": _matches(r"auto|cpu|mps|cuda(:\d+)?", "auto, cpu, mps, cuda or cuda:N"),
     "dtype": _one_of("auto", "float32", "float16", "bfloat16"),
     "batch_size": _between(0, 4096),

@@ -10,16 +10,16 @@ keeps the model's own scale and a hit must stand out of what the query scores ag
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from vsearch.index.background import MIN_ROWS, chance, sample
+from vsearch.index.background import MIN_ROWS, chance, kept, sample
 
 from .words import script_of
 
 # Per signal: which model it is, and what its probes ask of it (index/calibration.py).
 _PROBED = {"frames": ("image", "match {script} text to pictures"), "cues": ("text", "tell {script} paraphrases apart"),
            "audio": ("sound", "match {script} text to sounds")}
-# The collection each signal's hits come from; a picture's are frames.
-KIND = {"frames": "frames", "picture": "frames", "cues": "cues", "audio": "sounds"}
-_ROWS = {"frames": "frames", "cues": "cues", "sounds": "seconds of sound"}
+# The collection each signal's hits come from; a picture's are frames, the picture model's its own.
+KIND = {"frames": "frames", "picture": "frames", "cues": "cues", "audio": "sounds", "pictures": "pictures"}
+_ROWS = {"frames": "frames", "cues": "cues", "sounds": "seconds of sound", "pictures": "frames"}
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,15 @@ class Bar:
     floor: float | None = None
 
     def raised(self) -> "Bar":
-        """The bar with both levels moved up to the floor where the floor lies above the unrelated level."""
+        """The bar with both levels moved up to the floor where the floor lies above the unrelated
+        level, by at most half the way to the match level: where most of a library is like the
+        query (a library of slides, asked for "slides"), the floor lies among the matches, and a
+        hit that matches as well as the probes' right pairs still counts."""
         if self.pair is None or self.floor is None or self.floor <= self.pair[0]:
             return self
-        lift = self.floor - self.pair[0]
-        return Bar((self.pair[0] + lift, self.pair[1] + lift), self.floor)
+        unrelated, match = self.pair
+        lift = min(self.floor - unrelated, (match - unrelated) / 2)
+        return Bar((unrelated + lift, match + lift), self.floor)
 
 
 def probe_levels(model, query: str, signal: str) -> tuple[tuple[float, float] | None, str | None]:
@@ -63,21 +67,22 @@ def read_levels(query: str, encoder, text, audio, weights: Mapping[str, float]) 
     return levels, notes
 
 
-def bars(store, meta: dict | None, vectors: Mapping[str, object], pairs: Mapping[str, tuple | None],
+def bars(store, vectors: Mapping[str, object], pairs: Mapping[str, tuple | None],
          strength: float) -> tuple[dict[str, Bar], dict[str, str]]:
     """Each searched signal's Bar from its query vector (`vectors`: signal -> vector) against its
     collection's sample, and a note for each signal whose collection is too small for one.
     `strength` 0 leaves every floor out (find.background)."""
     found, notes = {}, {}
+    entries = kept(store) if strength > 0 and vectors else {}
     for signal, vector in vectors.items():
         floor = None
         if strength > 0:
-            drawn = sample(store, KIND[signal], meta)
+            drawn = sample(store, KIND[signal], entries)
             if drawn.vectors is not None:
                 floor = chance(drawn.vectors @ vector, drawn.rows, strength)
             elif pairs.get(signal) != (1.0, 1.0):  # a signal left out needs no second note
-                notes[signal] = (f"measured by the model's probe levels alone: {drawn.rows} "
-                                 f"{_ROWS[KIND[signal]]} are too few to tell this query's background "
-                                 f"(it takes {MIN_ROWS})")
+                how = "measured by the model's probe levels alone" if pairs.get(signal) else "scaled among its hits"
+                notes[signal] = (f"{drawn.rows} {_ROWS[KIND[signal]]} are too few to tell this query's background "
+                                 f"(it takes {MIN_ROWS}): {how}")
         found[signal] = Bar(pairs.get(signal), floor).raised()
     return found, notes

@@ -16,7 +16,7 @@ from .segments import merge_slots, pad_span, shot_of, snap_span
 from .types import Segment, SlotScore
 from .words import coverages, matched_at, query_terms, script_of
 
-SEEN = ("frames", "picture")  # the signals whose hits are frames
+SEEN = ("frames", "picture", "pictures")  # the signals whose hits are frames ("pictures": the picture model's)
 
 # "More like this" leaves out the seconds this close to the one it starts from.
 _NEAR_SECONDS = 5.0
@@ -225,14 +225,14 @@ def find_noted(
     store: Store, encoder: Encoder, query: str, options: FindOptions,
     video_ids: Iterable[int] | None = None, on_gone: Callable[[VideoRecord], None] | None = None,
     text=None, audio: AudioEncoder | None = None, picture=None,
-) -> tuple[list[Segment], dict[str, str], Segment | None]:
+) -> tuple[list[Segment], dict[str, str], list[Segment]]:
     """`find`, with why signals were left out of the query (signal -> why), also when nothing was
-    found, and then the closest moment under the bar (what `options.bare()` ranks first), if any."""
-    found, under = find_many(store, encoder, query, [options, replace(options.bare(), top_k=1)], video_ids, on_gone,
-                             text, audio, picture)
+    found, and the same ranking with no bar (`options.bare()`), where the closest moment under it is."""
+    found, under = find_many(store, encoder, query, [options, options.bare()], video_ids, on_gone, text, audio,
+                             picture)
     named = found or under
     notes = named[0].notes if named else query_notes(store, encoder, query, options, text, audio)
-    return found, notes, (under[0] if under and not found else None)
+    return found, notes, under
 
 
 def _sound_query(audio: AudioEncoder | None, query: str) -> tuple[object, dict[str, str]]:
@@ -256,20 +256,23 @@ def find_many(
     `text` is the index's text model (index/text_encoders.py); without one, cue vectors are
     searched with the image model's text tower. `audio` is the index's sound model; without
     one, or for a query in a script its text tower does not read, sounds are not searched.
-    `picture`, the image model's vector of a picture given with the query, is the "picture" signal.
+    `picture`, the image model's vector of a picture given with the query, is the "picture" signal;
+    of an image model that reads a picture and words together (`encode_query`), it is one vector
+    of both, and frames are not searched with the words alone.
 
     Videos whose files are gone (a stat per video among the hits) are left out, each passed to
     `on_gone`.
     """
     weights = {name: max(v.weights.get(name, 0.0) for v in variants) for name in SIGNALS}
+    if picture is not None and hasattr(encoder, "encode_query"):
+        weights["frames"] = 0.0  # `picture` holds the query's words too: frames are searched once, with it
     widest = replace(variants[0], weights=weights, candidates=max(v.candidates for v in variants))
     vector = encoder.encode_texts([query])[0]
     own_tower = text is None or getattr(text, "tower_of", None) is encoder
     text_vector = None if own_tower else text.encode_queries([query])[0]
     checks = (text.model_id, text.dim) if text is not None else ("image", encoder.dim)
     sound = (audio.model_id, audio.dim) if audio is not None else None
-    meta = store.check(encoder.model_id, encoder.dim, *checks, audio=sound)
-    if meta is None:
+    if store.check(encoder.model_id, encoder.dim, *checks, audio=sound) is None:
         return [[] for _ in variants]
     sound_vector, notes = _sound_query(audio if store.audio else None, query)
     words = store.folded(query)  # once, for BM25 and for how much of the query each cue holds
@@ -288,7 +291,7 @@ def find_many(
     searched = {signal: v for signal, v in searched.items() if v is not None and weights.get(signal, 0) > 0}
     read: dict[float, list[Hit]] = {}  # the hits as read against each background strength asked for
     for strength in dict.fromkeys(v.background for v in variants):
-        levels, thin = bars(store, meta, searched, pairs, strength)
+        levels, thin = bars(store, searched, pairs, strength)
         notes.update({signal: why for signal, why in thin.items() if signal not in notes})
         read[strength] = [r for i, h in enumerate(hits) if h.video_id in videos
                           and (r := _read(h, terms, held.get(i, h.coverage), levels.get(h.signal))) is not None]
@@ -319,14 +322,35 @@ def _playable(found: Mapping[int, VideoRecord], on_gone: Callable[[VideoRecord],
 
 def find_frames(
     store: Store, encoder: Encoder, vector, options: FindOptions, video_ids: Iterable[int] | None = None,
-    on_gone: Callable[[VideoRecord], None] | None = None, leave_out: tuple[int, float] | None = None,
+    on_gone: Callable[[VideoRecord], None] | None = None,
 ) -> list[Segment]:
-    """Moments whose frames are nearest an image vector (a query picture, or a stored second for
-    "more like this"); `leave_out` (video id, second) drops the moment the vector came from."""
-    meta = store.check(encoder.model_id, encoder.dim)
-    if meta is None:
+    """Moments whose frames are nearest a query picture's image-model vector."""
+    if store.check(encoder.model_id, encoder.dim) is None:
         return []
-    return _nearest(store, meta, "frames", vector, options, video_ids, on_gone, leave_out)
+    return _nearest(store, "frames", vector, options, video_ids, on_gone)
+
+
+def find_pictures(
+    store: Store, picture: tuple[str, int], vector, options: FindOptions, video_ids: Iterable[int] | None = None,
+    on_gone: Callable[[VideoRecord], None] | None = None,
+) -> list[Segment]:
+    """Moments whose frames the picture model (`picture`: its id and dimension, which the index
+    must hold) finds nearest a query picture's vector."""
+    if store.check(picture=picture) is None:
+        return []
+    return _nearest(store, "pictures", vector, options, video_ids, on_gone)
+
+
+def more_like(store: Store, encoder: Encoder, vid: int, t: float, options: FindOptions) -> list[Segment]:
+    """Moments that look like second `t` of video `vid`, itself left out: by the picture model's
+    stored vectors where the index holds them for it, else the image model's."""
+    kind = "pictures" if store.check(encoder.model_id, encoder.dim) is not None and store.picture else "frames"
+    vector = store.frame_vector(vid, t, kind)
+    if vector is None and kind == "pictures":  # indexed before the picture model was named; the next ingest adds it
+        kind, vector = "frames", store.frame_vector(vid, t)
+    if vector is None:
+        return []
+    return _nearest(store, kind, vector, options, None, None, (vid, t))
 
 
 def find_sounds(
@@ -334,24 +358,26 @@ def find_sounds(
     on_gone: Callable[[VideoRecord], None] | None = None,
 ) -> list[Segment]:
     """Moments that sound most like a sound vector (a query clip's)."""
-    meta = store.check(audio=(audio.model_id, audio.dim))
-    if meta is None:
+    if store.check(audio=(audio.model_id, audio.dim)) is None:
         return []
-    return _nearest(store, meta, "audio", vector, options, video_ids, on_gone)
+    return _nearest(store, "audio", vector, options, video_ids, on_gone)
 
 
-def _nearest(store: Store, meta: dict, signal: str, vector, options: FindOptions, video_ids: Iterable[int] | None,
+def _nearest(store: Store, signal: str, vector, options: FindOptions, video_ids: Iterable[int] | None,
              on_gone: Callable[[VideoRecord], None] | None,
              leave_out: tuple[int, float] | None = None) -> list[Segment]:
-    """Moments of one signal's rows nearest `vector`, scaled per query above its background."""
+    """Moments of one signal's rows nearest `vector`, scaled per query above its background;
+    `leave_out` (video id, second) drops the moment a stored vector came from."""
     options = replace(options, weights={signal: 1.0})
     ids = list(video_ids) if video_ids is not None else None
-    search = store.search_frames if signal == "frames" else store.search_sounds
-    hits = search(vector, options.candidates, ids)
+    if signal == "audio":
+        hits = store.search_sounds(vector, options.candidates, ids)
+    else:
+        hits = store.search_frames(vector, options.candidates, ids, kind=signal)
     if leave_out is not None:
         vid, t = leave_out
         hits = [h for h in hits if h.video_id != vid or abs(h.start - t) > _NEAR_SECONDS]
-    bar = bars(store, meta, {signal: vector}, {}, options.background)[0][signal]
+    bar = bars(store, {signal: vector}, {}, options.background)[0][signal]
     videos = _playable(store.get_videos({h.video_id for h in hits}), on_gone)
     return rank_segments([h for h in hits if h.video_id in videos and _read(h, [], 1.0, bar) is not None], videos,
                          options)

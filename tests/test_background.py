@@ -51,6 +51,7 @@ def test_chosen_keys_spread_evenly_over_the_collection(keys, n, kept):
     (Bar((0.2, 0.5), 0.1), Bar((0.2, 0.5), 0.1)),  # below: the probes' levels stand
     (Bar((0.2, 0.5), None), Bar((0.2, 0.5), None)),  # no background (a tiny index)
     (Bar(None, 0.3), Bar(None, 0.3)),  # never measured: the floor alone
+    (Bar((0.2, 0.5), 0.9), Bar((0.35, 0.65), 0.9)),  # the floor among the matches: half way at most
 ])
 def test_the_background_raises_the_levels_keeping_their_scale(bar, raised):
     assert bar.raised() == raised
@@ -97,39 +98,56 @@ def test_nothing_found_writes_no_file_and_exits_1(library, tmp_path):
     assert (tmp_path / "all.edl").is_file()
 
 
+def test_a_library_mostly_like_the_query_still_finds_what_matches_it(env, tmp_path):
+    # Red on 110 of 170 frames: the query's background lies among its matches, and they still count.
+    run_cli("index", str(colour_video(tmp_path / "red.mp4", [("red", 110), ("blue", 60)], size="64x48")))
+    found = find_json("the red part")
+    assert found and found[0]["start"] < 110 and "frames" in found[0]["signals"]
+
+
 def test_a_tiny_index_answers_with_the_probe_levels_and_says_so(env, rgb_video):
     run_cli("index", str(rgb_video))
     found = find_json("the green part")
-    assert found and found[0]["notes"]["frames"].startswith("measured by the model's probe levels alone: 12 frames")
-    assert str(MIN_ROWS) in found[0]["notes"]["frames"]
+    assert found and found[0]["notes"]["frames"] == (f"12 frames are too few to tell this query's background (it takes "
+                                                     f"{MIN_ROWS}): measured by the model's probe levels alone")
 
 
-def test_the_sample_is_kept_in_the_meta_row_and_chosen_again_as_the_index_grows(env, tmp_path):
+def _kept(config) -> dict:
+    from vsearch.index import Store, background
+
+    with Store(config) as store:
+        store.peek()  # loads the meta collection
+        return background.kept(store)
+
+
+def test_the_sample_is_kept_beside_the_meta_row_and_chosen_again_as_the_index_grows(env, tmp_path):
     from vsearch.index import Store
     from vsearch.settings import load_settings
 
     first = colour_video(tmp_path / "a.mp4", [("red", 60)], size="64x48")
     run_cli("index", str(first))
     config = load_settings().store_config()
-    with Store(config) as store:
-        kept = store.peek()["background"]
+    kept = _kept(config)
     assert kept["frames"]["rows"] == 60 and kept["cues"]["rows"] == 0
     with np.load(Path(config.uri) / f"vsearch.{config.collection}.frames.sample.npz") as copy:
         assert copy["vectors"].shape == (60, 9) and len(copy["keys"]) == 60  # read in ms, not 200 ms
     second = colour_video(tmp_path / "b.mp4", [("blue", 10)], size="64x48")
     run_cli("index", str(second))  # 70 rows: within a quarter, the sample stands
-    with Store(config) as store:
-        assert store.peek()["background"]["frames"] == kept["frames"]
+    assert _kept(config)["frames"] == kept["frames"]
     run_cli("index", str(colour_video(tmp_path / "c.mp4", [("green", 30)], size="64x48")))
-    with Store(config) as store:
-        assert store.peek()["background"]["frames"]["rows"] == 100
+    assert _kept(config)["frames"]["rows"] == 100
     run_cli("remove", str(tmp_path / "c.mp4"))
+    assert _kept(config)["frames"]["rows"] == 70
+    keys = _kept(config)["frames"]["keys"]
     with Store(config) as store:
-        assert store.peek()["background"]["frames"]["rows"] == 70
+        assert "background" not in store.peek()  # the meta row is never rewritten for a sample
+    write_vtt(tmp_path / "b.en.vtt", [(1, 2, "blue")])
+    run_cli("index", str(second))  # its rows replaced: new keys, though as many rows
+    assert _kept(config)["frames"]["rows"] == 70 and _kept(config)["frames"]["keys"] != keys
 
 
 def test_a_damaged_sample_entry_is_chosen_again_where_it_is_read(env, tmp_path):
-    from vsearch.index import Store
+    from vsearch.index import Store, background
     from vsearch.settings import load_settings
 
     video = colour_video(tmp_path / "a.mp4", RAINBOW, size="64x48")
@@ -138,8 +156,10 @@ def test_a_damaged_sample_entry_is_chosen_again_where_it_is_read(env, tmp_path):
     (Path(config.uri) / f"vsearch.{config.collection}.frames.sample.npz").write_bytes(b"\xff<script>")
     assert find_json("the blue part") and not find_json("red green blue yellow")  # read from the index
     with Store(config) as store:
-        meta = store.peek()
-        store.put_meta({**meta, "background": {"frames": {"rows": "many", "keys": "<script>"}, "cues": 7}})
+        store.peek()  # loads the meta collection
+        store.call("write", store.client.upsert, store.names["meta"], [{"id": background.ROW, "pad": [1.0, 0.0],
+                   "info": {"background": {"frames": {"rows": "many", "keys": "<script>"}, "cues": 7}}}])
+        background.kept(store, fresh=True)  # as a process reads it from now on
     assert find_json("the blue part")
     assert not find_json("red green blue yellow")
 

@@ -205,7 +205,7 @@ def test_every_default_has_one_source():
     owners = {"": [StoreConfig, EncoderOptions], "extract": [IndexOptions], "asr": [SpeechOptions],
               "ocr": [OcrOptions], "audio": [AudioOptions], "find": [FindOptions]}
     # Read by the pipeline from the settings themselves, with no dataclass of their own.
-    settings_only = {"home", "uri", "model", "text_model", "ingest.extensions", "ingest.settle_seconds",
+    settings_only = {"home", "uri", "model", "text_model", "picture_model", "ingest.extensions", "ingest.settle_seconds",
                      "ingest.retry_base", "ingest.retry_max", "find.use_server", "find.resident", "serve.host", "serve.port",
                      "serve.token", "serve.max_clip", "serve.hold", "serve.idle", "serve.page", "chapters.min_length",
                      "ingest.follow_links", "serve.allowed_hosts", "serve.thumb_cache_mb", "mcp.output_dir"}

@@ -2,6 +2,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from vsearch.extract import FrameSpec
 from vsearch.index import EncoderOptions, ModelError, load_encoder
@@ -129,3 +130,12 @@ def test_class_token_pooled_towers_skip_the_last_layers_other_tokens(kind, token
         out, plain = (m.get_image_features(pixel_values=pixels) for m in (trimmed, stock))
     assert out.last_hidden_state.shape[1] == tokens  # the class token alone; SigLIP keeps its 16 patches
     assert torch.allclose(out.pooler_output, plain.pooler_output, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("model,why", [("jinaai/jina-clip-v2", "trust_remote_code"),
+                                       ("BAAI/bge-visualized", "FlagEmbedding")])
+def test_models_vsearch_does_not_load_are_refused_in_one_line_before_any_download(env, rgb_video, model, why):
+    result = run_cli("index", str(rgb_video), "--model", model, ok=False)
+    [line] = result.stderr.strip().splitlines()
+    assert result.exit_code != 0 and line.startswith(f"vsearch: error: cannot load {model}: ") and why in line
+    assert "hf download" not in line

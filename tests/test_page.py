@@ -93,7 +93,7 @@ def test_search_click_and_the_player_lands_on_the_seek(page_url, browser, tmp_pa
     # The colour model's text tower, the cue model here, reads no paraphrases: the page says so.
     status = page.text_content("#status")
     assert status.startswith("text " + first["notes"]["cues"] + " · ")
-    assert status.endswith("seen by the model's probe levels alone (20 frames are too few for a background)")
+    assert status.endswith("seen: 20 frames are too few for a background")
     assert page.get_attribute("#status", "class") == "note"
     with page.expect_download() as downloading:  # every moment shown, as an edit list
         page.click("#export a[data-format=otio]")

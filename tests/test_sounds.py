@@ -242,10 +242,10 @@ def test_clap_hears_stretches_of_one_pass_and_the_whole_is_its_own_vector(tmp_pa
     assert np.dot(stretches[1][1], stretches[1][2]) < 0.9999
 
 
-def test_imagebind_names_its_package_and_licence(tmp_path, sounds):
+def test_imagebind_without_its_checkpoint_names_the_download_and_licence(tmp_path, sounds):
     first, _, _ = sounds
     result = run_cli("index", "--model", "imagebind", str(first), ok=False)
-    assert result.exit_code == 1 and "pip install imagebind-unofficial" in result.stderr
+    assert result.exit_code == 1 and "https://dl.fbaipublicfiles.com/imagebind/imagebind_huge.pth" in result.stderr
     assert "CC BY-NC-SA 4.0" in result.stderr and "Traceback" not in result.output
 
 

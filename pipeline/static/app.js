@@ -18,7 +18,7 @@ const STRINGS = {
     external: "This browser cannot play this file; open it with:",
     gone: (n) => `${n} indexed videos are gone from disk and were left out`,
     leftOut: (signal, why) => `${signal} left out: ${why}`,
-    thin: (signal, rows) => `${signal} by the model's probe levels alone (${rows} are too few for a background)`,
+    thin: (signal, rows) => `${signal}: ${rows} are too few for a background`,
     measured: (kind, model, fails, script) => `the ${kind} model ${model} does not ${fails} (measured)`,
     reads: (model, scripts, script) => `the sound model ${model} reads ${scripts} text, and this query is ${script}`,
   },
@@ -35,7 +35,7 @@ const STRINGS = {
     external: "浏览器无法播放此文件，请用以下命令打开：",
     gone: (n) => `${n} 个已索引的视频已不在磁盘上，已略去`,
     leftOut: (signal, why) => `已略去${signal}信号：${why}`,
-    thin: (signal, rows) => `${signal}仅按模型的探针水平衡量（${rows}，太少，无法衡量查询的背景）`,
+    thin: (signal, rows) => `${signal}：${rows}，太少，无法衡量查询的背景`,
     measured: (kind, model, fails, script) => `${ZH_KIND[kind] || kind}模型 ${model} 无法${ZH_FAILS[fails.replace(script, "{script}")] || fails}（实测），查询为${ZH_SCRIPT[script] || script}`,
     reads: (model, scripts, script) => `声音模型 ${model} 只读${scripts.split(", ").map((s) => ZH_SCRIPT[s] || s).join("、")}文本，而此查询为${ZH_SCRIPT[script] || script}`,
   },
@@ -73,7 +73,7 @@ function note(signal, why) {
   // The server's notes are English sentences of three shapes (query/levels.py); anything else is shown as it came,
   // any local path in it by its last part.
   const name = T[signal] || signal, text = why.replace(/^left out: /, "");
-  const thin = why.match(/^measured by the model's probe levels alone: (\d+ [^:]+?) are too few/);
+  const thin = why.match(/^(\d+ [^:]+?) are too few to tell this query's background/);
   if (thin) return T.thin(name, thin[1]);
   let m = text.match(/^the (\w+) model (.+) does not (.+) \(measured\)$/);
   const script = m && (m[3].match(/\b(han|latin|other)\b/) || [])[1];
