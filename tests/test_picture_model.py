@@ -165,6 +165,7 @@ def test_an_image_text_model_is_no_picture_model(tmp_path):
         load_picture_encoder(str(tiny_clip(tmp_path / "clip")), EncoderOptions(device="cpu"))
 
 
+@pytest.mark.slow
 def test_a_copy_keeps_the_picture_model_and_its_vectors(env, rgb_video, dino, grey, monkeypatch):
     monkeypatch.setenv("VSEARCH_PICTURE_MODEL", str(dino))
     run_cli("index", str(rgb_video))
