@@ -86,11 +86,6 @@ def _valid(entry) -> bool:
     return isinstance(entry, dict) and isinstance(entry.get("rows"), int) and isinstance(entry.get("keys"), str)
 
 
-def _kinds(store) -> tuple[str, ...]:
-    made = {"sounds": store.audio, "pictures": store.picture}  # collections a model of their own made
-    return tuple(kind for kind in KINDS if made.get(kind, True))
-
-
 def kept(store, fresh: bool = False) -> dict:
     """Each collection's sample entry as the index keeps it ({} where none is kept), read at most
     every KEPT_SECONDS by a process that searches (a server answers many queries), or now (`fresh`)."""
@@ -111,7 +106,7 @@ def refresh(store, replaced: bool = False) -> None:
 
     try:
         entries, changed = dict(kept(store, fresh=True)), []
-        for kind in _kinds(store):
+        for kind in store.row_kinds():
             rows = store.count(store.names[kind])
             if _due(store, kind, entries.get(kind), rows, replaced):
                 entries[kind] = _choose(store, kind, rows)

@@ -138,6 +138,30 @@ def _frame_spec(processor) -> FrameSpec:
     return FrameSpec(edge, edge, "cover")
 
 
+class PixelScale:
+    """A model's pixel scaling as its image processor states it: (N, H, W, 3) uint8 frames in,
+    normalised (N, 3, H, W) tensors of the model's dtype out, a batch at a time."""
+
+    def __init__(self, processor, device: str, dtype):
+        import torch
+
+        mean = processor.image_mean if processor.image_mean is not None else [0.5] * 3
+        std = processor.image_std if processor.image_std is not None else [0.5] * 3
+        self._mean = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255
+        self._std = torch.tensor(std, device=device).view(1, 3, 1, 1) * 255
+        self.device, self.dtype = device, dtype
+
+    def batches(self, pixels: np.ndarray, size: int):
+        """The pixels' batches of at most `size`, scaled."""
+        import torch
+
+        for lo in range(0, len(pixels), size):
+            # writable: a query picture's pixels are a read-only view of its decoded image
+            batch = torch.from_numpy(np.require(pixels[lo : lo + size], requirements=["C", "W"]))
+            batch = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
+            yield ((batch - self._mean) / self._std).to(self.dtype)
+
+
 class HFEncoder:
     """A CLIP-family model (CLIP, Chinese-CLIP, SigLIP/SigLIP2) through transformers' Auto classes."""
 
@@ -164,10 +188,7 @@ class HFEncoder:
             fold_quick_gelu(self.model)
         pool_class_token_only(self.model)
         self.frame_spec = _frame_spec(processor)
-        mean = processor.image_mean if processor.image_mean is not None else [0.5] * 3
-        std = processor.image_std if processor.image_std is not None else [0.5] * 3
-        self._mean = torch.tensor(mean, device=self.device).view(1, 3, 1, 1) * 255
-        self._std = torch.tensor(std, device=self.device).view(1, 3, 1, 1) * 255
+        self._pixels = PixelScale(processor, self.device, self.dtype)
         text_config = getattr(self.model.config, "text_config", None)
         limit = getattr(text_config, "max_position_embeddings", None) or 77
         self._text_kwargs = {"padding": True, "max_length": limit}
@@ -188,13 +209,9 @@ class HFEncoder:
         """Encode (N, H, W, 3) uint8 frames already sized to `frame_spec`."""
         import torch
 
-        parts = []
         with torch.inference_mode():
-            for lo in range(0, len(pixels), self.batch_size):
-                batch = torch.from_numpy(np.ascontiguousarray(pixels[lo : lo + self.batch_size]))
-                batch = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
-                batch = ((batch - self._mean) / self._std).to(self.dtype)
-                parts.append(unit_rows(self.model.get_image_features(pixel_values=batch)))
+            parts = [unit_rows(self.model.get_image_features(pixel_values=batch))
+                     for batch in self._pixels.batches(pixels, self.batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 
 from vsearch.extract import FrameSpec
 
-from .encoders import EncoderOptions, _frame_spec
+from .encoders import EncoderOptions, PixelScale, _frame_spec
 from .loading import Kind, ModelError, hub_files, load_failure, pick_batch, pick_device, pick_dtype, resolve
 from .torch_tweaks import unit_rows
 
@@ -64,7 +64,6 @@ class PictureEncoder:
     """A vision-only model through transformers' AutoModel: frames in, L2-normalised pooled CLS vectors out."""
 
     def __init__(self, model_id: str, options: EncoderOptions):
-        import torch
         from transformers import AutoImageProcessor, AutoModel
 
         self.model_id = model_id
@@ -84,8 +83,7 @@ class PictureEncoder:
         except (OSError, ValueError) as exc:
             raise load_failure(model_id, PICTURE, exc, bool(offline)) from None
         self.frame_spec: FrameSpec = _frame_spec(processor)
-        self._mean = torch.tensor(processor.image_mean, device=self.device).view(1, 3, 1, 1) * 255
-        self._std = torch.tensor(processor.image_std, device=self.device).view(1, 3, 1, 1) * 255
+        self._pixels = PixelScale(processor, self.device, self.dtype)
         self.dim = int(self.encode_images(np.zeros((1, self.frame_spec.height, self.frame_spec.width, 3),
                                                    np.uint8)).shape[1])
 
@@ -95,11 +93,8 @@ class PictureEncoder:
 
         parts = []
         with torch.inference_mode():
-            for lo in range(0, len(pixels), self.batch_size):
-                # writable: a query picture's pixels are a read-only view of its decoded image
-                batch = torch.from_numpy(np.require(pixels[lo : lo + self.batch_size], requirements=["C", "W"]))
-                batch = batch.to(self.device).permute(0, 3, 1, 2).float()
-                out = self.model(pixel_values=((batch - self._mean) / self._std).to(self.dtype))
+            for batch in self._pixels.batches(pixels, self.batch_size):
+                out = self.model(pixel_values=batch)
                 pooled = out.pooler_output if getattr(out, "pooler_output", None) is not None \
                     else out.last_hidden_state[:, 0]
                 parts.append(unit_rows(pooled))

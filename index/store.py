@@ -317,7 +317,7 @@ class Store(Reads):
             self._insert("pictures", [{**row, "vec": v.tolist()} for row, v in zip(frame_rows, pictures)])
         # Persist the rows before the record says "done": a kill in between must leave the
         # video "indexing" (redone by the next run), never "done" with rows missing.
-        self.settle(*self._row_kinds())
+        self.settle(*self.row_kinds())
         done = replace(record, state="done", frames=len(frame_rows), cues=len(cues), sounds=len(sound_rows),
                        error="", attempts=0, retry_at=0, indexed_at=int(time.time()))
         self.put_video(done)
@@ -328,13 +328,14 @@ class Store(Reads):
         for lo in range(0, len(rows), _INSERT_BATCH):
             self.call("write", self.client.insert, self.names[kind], rows[lo : lo + _INSERT_BATCH])
 
-    def _row_kinds(self) -> tuple[str, ...]:
+    def row_kinds(self) -> tuple[str, ...]:
+        """The collections of vector rows this index holds (sounds and pictures once a model of theirs wrote)."""
         return ("frames", "cues") + (("sounds",) if self.audio else ()) + (("pictures",) if self.picture else ())
 
     def delete_rows(self, vid: int) -> None:
-        """Delete a video's frame, cue and sound rows, keeping its record."""
+        """Delete a video's vector rows (frames, cues, sounds, pictures), keeping its record."""
         self._ready()
-        for kind in self._row_kinds():
+        for kind in self.row_kinds():
             self.delete(self.names[kind], filter=f"video_id == {int(vid)}")
 
     def remove(self, vid: int) -> None:

@@ -62,9 +62,7 @@ def here(settings: Settings, request: FindRequest) -> Answer:
         if request.heard:
             return heard(hearing(settings, meta), request, settings["audio.query_seconds"])
         encoder, text = load_models(settings, meta, with_text=bool(request.query))
-        looks = load_picture(settings, meta) if request.picture is not None and not request.query else None
-        picture = picture_vector(looks or encoder, request.picture, request.name, request.query) \
-            if request.picture is not None else None
+        looks, picture = pictured(request, encoder, lambda: load_picture(settings, meta))
         if request.query:
             warming.append(_warm(encoder, text, request.query))
         return Loaded(encoder, text, query_sound(settings, meta) if request.query else None, picture, looks=looks)
@@ -73,6 +71,16 @@ def here(settings: Settings, request: FindRequest) -> Answer:
         for thread in warming:  # one encoding at a time: the two would share the cores
             thread.join()
         return answer(store, request, request.options(settings.find_options()), loaded)
+
+
+def pictured(request: FindRequest, encoder, picture_model: Callable[[], object]) -> tuple[object, object]:
+    """(the picture model a picture alone is ranked by, or None; the request's picture vector, or
+    None): a picture alone by the index's picture model where it has one (`picture_model()` gives
+    it), else by the image model, of the picture and the words together where it reads both."""
+    if request.picture is None:
+        return None, None
+    looks = picture_model() if not request.query else None
+    return looks, picture_vector(looks or encoder, request.picture, request.name or "image", request.query)
 
 
 def _sees(meta: dict, audio) -> bool:

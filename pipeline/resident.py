@@ -10,10 +10,10 @@ import threading
 import time
 from dataclasses import replace
 
-from .finding import Loaded, answer, heard
+from .finding import Loaded, answer, heard, pictured
 from .library import chapters_in, transcript_in
 from .request import FindRequest
-from .session import EMPTY, hearing, index_meta, load_models, load_picture, picture_vector, query_sound, store_opener
+from .session import EMPTY, hearing, index_meta, load_models, load_picture, query_sound, store_opener
 from .settings import Settings
 from .wire import Answer
 
@@ -116,9 +116,7 @@ class Resident:
             if request.heard:
                 loaded = heard(self.audio(store, for_text=False), request, self.settings["audio.query_seconds"])
             else:
-                looks = self.looks(store) if request.picture is not None and not request.query else None
-                picture = picture_vector(looks or self.encoder, request.picture, request.name or "image",
-                                         request.query) if request.picture is not None else None
+                looks, picture = pictured(request, self.encoder, lambda: self.looks(store))
                 loaded = Loaded(self.encoder, self.text, self.audio(store) if request.query else None, picture,
                                 looks=looks)
             return answer(store, request, request.options(self.settings.find_options()), loaded)
