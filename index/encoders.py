@@ -147,8 +147,9 @@ class PixelScale:
 
         mean = processor.image_mean if processor.image_mean is not None else [0.5] * 3
         std = processor.image_std if processor.image_std is not None else [0.5] * 3
-        self._mean = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255
-        self._std = torch.tensor(std, device=device).view(1, 3, 1, 1) * 255
+        # (1, 3, 1, 1) on the model's device, in 0-255 units; the ONNX export folds them into its graph.
+        self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255
+        self.std = torch.tensor(std, device=device).view(1, 3, 1, 1) * 255
         self.device, self.dtype = device, dtype
 
     def batches(self, pixels: np.ndarray, size: int):
@@ -159,7 +160,7 @@ class PixelScale:
             # writable: a query picture's pixels are a read-only view of its decoded image
             batch = torch.from_numpy(np.require(pixels[lo : lo + size], requirements=["C", "W"]))
             batch = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
-            yield ((batch - self._mean) / self._std).to(self.dtype)
+            yield ((batch - self.mean) / self.std).to(self.dtype)
 
 
 class HFEncoder:
@@ -188,7 +189,7 @@ class HFEncoder:
             fold_quick_gelu(self.model)
         pool_class_token_only(self.model)
         self.frame_spec = _frame_spec(processor)
-        self._pixels = PixelScale(processor, self.device, self.dtype)
+        self.pixels = PixelScale(processor, self.device, self.dtype)
         text_config = getattr(self.model.config, "text_config", None)
         limit = getattr(text_config, "max_position_embeddings", None) or 77
         self._text_kwargs = {"padding": True, "max_length": limit}
@@ -211,7 +212,7 @@ class HFEncoder:
 
         with torch.inference_mode():
             parts = [unit_rows(self.model.get_image_features(pixel_values=batch))
-                     for batch in self._pixels.batches(pixels, self.batch_size)]
+                     for batch in self.pixels.batches(pixels, self.batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:

@@ -103,7 +103,7 @@ def export_image_tower(encoder, folder: Path) -> dict:
     meta = {"tower": "image", "frame_spec": [spec.width, spec.height, spec.resize],
             "inputs": {"pixels": ["uint8", [None, spec.height, spec.width, 3]]}}
     pixels = probe_inputs(meta)["pixels"]
-    mean, std = encoder._mean.cpu(), encoder._std.cpu()
+    mean, std = encoder.pixels.mean.cpu(), encoder.pixels.std.cpu()
 
     def images(model, pixels):
         return model.get_image_features(pixel_values=(pixels.permute(0, 3, 1, 2).float() - mean) / std)

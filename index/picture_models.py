@@ -83,7 +83,7 @@ class PictureEncoder:
         except (OSError, ValueError) as exc:
             raise load_failure(model_id, PICTURE, exc, bool(offline)) from None
         self.frame_spec: FrameSpec = _frame_spec(processor)
-        self._pixels = PixelScale(processor, self.device, self.dtype)
+        self.pixels = PixelScale(processor, self.device, self.dtype)
         self.dim = int(self.encode_images(np.zeros((1, self.frame_spec.height, self.frame_spec.width, 3),
                                                    np.uint8)).shape[1])
 
@@ -93,7 +93,7 @@ class PictureEncoder:
 
         parts = []
         with torch.inference_mode():
-            for batch in self._pixels.batches(pixels, self.batch_size):
+            for batch in self.pixels.batches(pixels, self.batch_size):
                 out = self.model(pixel_values=batch)
                 pooled = out.pooler_output if getattr(out, "pooler_output", None) is not None \
                     else out.last_hidden_state[:, 0]
