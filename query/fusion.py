@@ -44,8 +44,9 @@ def contributions(hits: list[Hit], method: str, rrf_k: float, min_spread: float 
     if hits and all(h.share is not None for h in hits):
         return [h.share for h in hits]  # calibrated against the model's own levels
     if hits and hits[0].signal == "bm25":
-        best = max((h.coverage for h in hits), default=0.0)
-        return [h.coverage / best if best > 0 else 0.0 for h in hits]
+        # Not scaled to the best cue found: a cue holding a third of the query is a third of a
+        # match even when no cue holds more (the best of poor matches is still a poor match).
+        return [h.coverage for h in hits]
     lo, hi = min(scores, default=0.0), max(scores, default=0.0)
     spread = max(hi - lo, min_spread, 1e-12)
     return [(s - lo) / spread for s in scores]

@@ -81,9 +81,9 @@ def test_contributions(method, signal, values, expected):
 
 
 @pytest.mark.parametrize("scores,coverages,expected", [
-    ([4.0, 2.0], [0.8, 0.4], [1.0, 0.5]),
-    ([9.0, 2.0], [0.2, 0.8], [0.25, 1.0]),   # BM25's own order does not decide: what it holds does
-    ([4.0], [0.3], [1.0]),                   # one match is a match
+    ([4.0, 2.0], [1.0, 0.4], [1.0, 0.4]),
+    ([9.0, 2.0], [0.2, 0.8], [0.2, 0.8]),    # BM25's own order does not decide: what it holds does
+    ([4.0], [0.3], [0.3]),                   # the best of poor matches is still a poor match
     ([7.0, 5.0], [0.0, 0.0], [0.0, 0.0]),    # only function words shared: nothing
 ])
 def test_bm25_contributions_follow_query_coverage(scores, coverages, expected):
