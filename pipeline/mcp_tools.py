@@ -6,7 +6,9 @@ path the index holds or by its id, looked up, never opened by the name given; cl
 only into mcp.output_dir. The MCP SDK is mcp_server.py's alone: these run and test without it.
 """
 
+import itertools
 import math
+import os
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -113,6 +115,8 @@ def arguments(schema: dict, given) -> dict:
         spec = known[name]
         kind = {"string": str, "integer": int, "number": (int, float), "boolean": bool}[spec["type"]]
         finite = not isinstance(value, float) or math.isfinite(value)
+        if kind is int and finite and isinstance(value, float) and value.is_integer():
+            value = kept[name] = int(value)  # JSON has one number type: 5.0 is the integer 5 (JSON Schema too)
         if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind) or not finite:
             raise ArgumentError(f"{name} must be {'an' if spec['type'] == 'integer' else 'a'} {spec['type']}")
         if "enum" in spec and value not in spec["enum"]:
@@ -236,6 +240,7 @@ class Tools:
         from .outputs import clip_into
 
         record = self._record(video)
+        _room_for_a_clip(self.output_dir, self.settings["mcp.max_clips"])
         out, first, last = clip_into(self.output_dir, record, start, end, self.settings["serve.max_clip"])
         data = {"path": str(out), "url": file_url(str(out)), "video": record.path, "video_id": str(record.id),
                 "start": first, "end": last}
@@ -245,6 +250,20 @@ class Tools:
     def output_dir(self) -> Path:
         """Where clips are written: mcp.output_dir, else the home's clips folder."""
         return absolute(self.settings["mcp.output_dir"] or self.settings.home / "clips")
+
+
+def _room_for_a_clip(folder: Path, most: int) -> None:
+    """A VsearchError where `folder` already holds `most` clips (counting stops there)."""
+    try:
+        with os.scandir(folder) as entries:
+            held = sum(1 for _ in itertools.islice((e for e in entries if e.name.endswith(".mp4")), most))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise VsearchError(f"{display(str(folder))}: cannot read the clip folder ({exc.strerror})") from None
+    if held >= most:
+        raise VsearchError(f"the clip folder {display(str(folder))} holds {most} clips (mcp.max_clips): "
+                           "delete some there, or raise mcp.max_clips")
 
 
 def _encodable(value):

@@ -163,6 +163,7 @@ RULES = {
     "serve.idle": _between(0, 10080),
     "serve.page": _between(1, 200),
     "mcp.output_dir": (lambda v: "\0" not in v, "a folder path"),
+    "mcp.max_clips": _between(1, 1_000_000),
 }
 
 

@@ -139,6 +139,8 @@ def test_bad_arguments_are_tool_errors_naming_the_field(lib):
         for (tool, said), arguments in bad.items():
             assert said in await _error(session, tool, arguments), (tool, arguments)
         assert (await _ok(session, "find_moments", query="grass"))["results"]  # still serving
+        assert "k must be an integer" in await _error(session, "find_moments", {"query": "grass", "k": 2.5})
+        assert len((await _ok(session, "find_moments", query="grass", k=1.0))["results"]) == 1  # JSON's 1.0 is 1
 
     _session(env, steps)
 
@@ -249,3 +251,26 @@ def test_a_name_that_is_not_utf8_still_travels(env, tmp_path):
     assert reply.data["video"].endswith("caf\\xe9.mp4") and os.path.exists(reply.data["path"])
     types.CallToolResult(content=[types.TextContent(type="text", text=reply.text)],
                          structured_content=reply.data).model_dump_json()  # raised on a lone surrogate
+
+
+def test_a_full_clip_folder_takes_no_more_clips(env, tmp_path):
+    """mcp.max_clips bounds what an assistant looping on cut_clip leaves on disk."""
+    from vsearch.extract.errors import VsearchError
+    from vsearch.mcp_tools import Tools
+    from vsearch.settings import load_settings
+    from vsearch.testing.media import colour_video
+
+    video = colour_video(tmp_path / "red.mp4", [("red", 2)])
+    run_cli("index", str(video))
+    clips = tmp_path / "clips"
+    tools = Tools(load_settings(flags={"mcp.output_dir": str(clips), "mcp.max_clips": 2}))
+    try:
+        for end in (1, 2):
+            tools.call("cut_clip", {"video": str(video), "start": 0, "end": end})
+        with pytest.raises(VsearchError, match=r"holds 2 clips \(mcp.max_clips\): delete some there"):
+            tools.call("cut_clip", {"video": str(video), "start": 0, "end": 1.5})
+        (clips / "red-0-1.mp4").unlink()
+        tools.call("cut_clip", {"video": str(video), "start": 0, "end": 1.5})
+    finally:
+        tools.close()
+    assert sorted(os.listdir(clips)) == ["red-0-1.5.mp4", "red-0-2.mp4"]
