@@ -6,7 +6,6 @@ path the index holds or by its id, looked up, never opened by the name given; cl
 only into mcp.output_dir. The MCP SDK is mcp_server.py's alone: these run and test without it.
 """
 
-import itertools
 import math
 import os
 import threading
@@ -90,7 +89,8 @@ def schemas(settings: Settings) -> dict[str, tuple[str, dict]]:
         "cut_clip": (
             f"Cut start-end seconds of a video into a new MP4 file (at most {settings['serve.max_clip']:g} s) "
             "and answer its path. Clips are written only into vsearch's clip folder (mcp.output_dir); no file "
-            "is ever replaced.",
+            f"is ever replaced. The folder takes at most {settings['mcp.max_clips']} clips and "
+            f"{settings['mcp.max_clips_gb']:g} GB; past that the user deletes some.",
             obj({"video": _VIDEO, "start": {"type": "number", "minimum": 0, "description": f"{_SPAN}."},
                  "end": {"type": "number", "minimum": 0, "description": f"{_SPAN}, after start."}},
                 "video", "start", "end")),
@@ -119,6 +119,11 @@ def arguments(schema: dict, given) -> dict:
             value = kept[name] = int(value)  # JSON has one number type: 5.0 is the integer 5 (JSON Schema too)
         if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind) or not finite:
             raise ArgumentError(f"{name} must be {'an' if spec['type'] == 'integer' else 'a'} {spec['type']}")
+        if spec["type"] == "number" and isinstance(value, int):
+            try:  # seconds: a float, which 10**400 is not
+                value = kept[name] = float(value)
+            except OverflowError:
+                raise ArgumentError(f"{name} is out of range") from None
         if "enum" in spec and value not in spec["enum"]:
             raise ArgumentError(f"{name} must be one of {', '.join(spec['enum'])}")
         if isinstance(value, str) and not value.isascii():
@@ -240,7 +245,7 @@ class Tools:
         from .outputs import clip_into
 
         record = self._record(video)
-        _room_for_a_clip(self.output_dir, self.settings["mcp.max_clips"])
+        _room_for_a_clip(self.output_dir, self.settings["mcp.max_clips"], self.settings["mcp.max_clips_gb"])
         out, first, last = clip_into(self.output_dir, record, start, end, self.settings["serve.max_clip"])
         data = {"path": str(out), "url": file_url(str(out)), "video": record.path, "video_id": str(record.id),
                 "start": first, "end": last}
@@ -252,18 +257,28 @@ class Tools:
         return absolute(self.settings["mcp.output_dir"] or self.settings.home / "clips")
 
 
-def _room_for_a_clip(folder: Path, most: int) -> None:
-    """A VsearchError where `folder` already holds `most` clips (counting stops there)."""
+def _room_for_a_clip(folder: Path, most: int, most_gb: float) -> None:
+    """A VsearchError where `folder` already holds `most` clips or `most_gb` of them: its visible
+    MP4 files (a cut's hidden part file and the user's other files are not clips)."""
+    sizes = []
     try:
         with os.scandir(folder) as entries:
-            held = sum(1 for _ in itertools.islice((e for e in entries if e.name.endswith(".mp4")), most))
+            for entry in entries:
+                if entry.name.endswith(".mp4") and not entry.name.startswith(".") \
+                        and entry.is_file(follow_symlinks=False):
+                    sizes.append(entry.stat(follow_symlinks=False).st_size)
+                    if len(sizes) >= most:
+                        break
     except FileNotFoundError:
         return
     except OSError as exc:
         raise VsearchError(f"{display(str(folder))}: cannot read the clip folder ({exc.strerror})") from None
-    if held >= most:
+    if len(sizes) >= most:
         raise VsearchError(f"the clip folder {display(str(folder))} holds {most} clips (mcp.max_clips): "
                            "delete some there, or raise mcp.max_clips")
+    if sum(sizes) >= most_gb * 1e9:
+        raise VsearchError(f"the clip folder {display(str(folder))} holds {most_gb:g} GB of clips "
+                           "(mcp.max_clips_gb): delete some there, or raise mcp.max_clips_gb")
 
 
 def _encodable(value):

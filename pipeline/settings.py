@@ -164,6 +164,7 @@ RULES = {
     "serve.page": _between(1, 200),
     "mcp.output_dir": (lambda v: "\0" not in v, "a folder path"),
     "mcp.max_clips": _between(1, 1_000_000),
+    "mcp.max_clips_gb": _at_least(0, above=True),
 }
 
 

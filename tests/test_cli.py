@@ -209,7 +209,7 @@ def test_every_default_has_one_source():
                      "ingest.retry_base", "ingest.retry_max", "find.use_server", "find.resident", "serve.host", "serve.port",
                      "serve.token", "serve.max_clip", "serve.hold", "serve.idle", "serve.page", "chapters.min_length",
                      "ingest.follow_links", "serve.allowed_hosts", "serve.thumb_cache_mb", "mcp.output_dir",
-                     "mcp.max_clips"}
+                     "mcp.max_clips", "mcp.max_clips_gb"}
     s = load_settings(environ={})
     assert set(s.values) == set(defaults())
     for key, value in defaults().items():

@@ -134,6 +134,7 @@ def test_bad_arguments_are_tool_errors_naming_the_field(lib):
             ("cut_clip", "longer than 600 s"): {"video": video, "start": 0, "end": 10**6},
             ("cut_clip", "only 12 s long"): {"video": video, "start": 20, "end": 25},
             ("cut_clip", "end is required"): {"video": video, "start": 1},
+            ("cut_clip", "end is out of range"): {"video": video, "start": 1, "end": 10**400},
             ("no_such_tool", "no tool 'no_such_tool'"): {},
         }
         for (tool, said), arguments in bad.items():
@@ -263,6 +264,10 @@ def test_a_full_clip_folder_takes_no_more_clips(env, tmp_path):
     video = colour_video(tmp_path / "red.mp4", [("red", 2)])
     run_cli("index", str(video))
     clips = tmp_path / "clips"
+    clips.mkdir()
+    (clips / ".a.vsearch-part.mp4").write_bytes(b"")  # a killed cut's part file, a folder, a link: no clips
+    (clips / "dir.mp4").mkdir()
+    (clips / "link.mp4").symlink_to(video)
     tools = Tools(load_settings(flags={"mcp.output_dir": str(clips), "mcp.max_clips": 2}))
     try:
         for end in (1, 2):
@@ -273,4 +278,11 @@ def test_a_full_clip_folder_takes_no_more_clips(env, tmp_path):
         tools.call("cut_clip", {"video": str(video), "start": 0, "end": 1.5})
     finally:
         tools.close()
-    assert sorted(os.listdir(clips)) == ["red-0-1.5.mp4", "red-0-2.mp4"]
+    assert sorted(os.listdir(clips)) == [".a.vsearch-part.mp4", "dir.mp4", "link.mp4", "red-0-1.5.mp4", "red-0-2.mp4"]
+    held = sum(os.path.getsize(clips / name) for name in ("red-0-1.5.mp4", "red-0-2.mp4"))
+    tools = Tools(load_settings(flags={"mcp.output_dir": str(clips), "mcp.max_clips_gb": held / 1e9}))
+    try:
+        with pytest.raises(VsearchError, match=r"holds [0-9.e-]+ GB of clips \(mcp.max_clips_gb\)"):
+            tools.call("cut_clip", {"video": str(video), "start": 0, "end": 1})
+    finally:
+        tools.close()
